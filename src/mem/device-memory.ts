@@ -68,7 +68,9 @@ export class DeviceMemory {
   #backend: DeviceBackend;
   /** attachments that still map the buffer */
   attachments = 0;
-  /** set by the owner (host fd table) when the last fd closed; the buffer lives while attached */
+  /** file descriptor in the owning host's fd table, -1 when none */
+  fd = -1;
+  /** set by the owner (host fd table) when the fd closed; the buffer lives while attached */
   fdClosed = false;
 
   constructor(size: number, opts: { sgChunk?: number; backend?: DeviceBackend } = {}) {

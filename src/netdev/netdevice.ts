@@ -62,7 +62,7 @@ export interface NetDeviceOptions {
 }
 
 export const HDR_BUF_SIZE = 256;
-export const MAX_MTU = 65535 - ETH_HLEN;
+export const MAX_MTU = 65535;
 
 /** one rx queue: its memory provider parameters, page pools, buffer carvers and stats */
 export class RxQueue {

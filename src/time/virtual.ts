@@ -13,6 +13,12 @@ export class VirtualScheduler implements Scheduler {
   private wakeups = 0;
   /** total timers fired, for statistics */
   fired = 0;
+  /**
+   * Called (once, until `rearmKick`) when a timer is armed: the driver uses it to start running
+   * the simulation when new work appears.
+   */
+  kick: (() => void) | null = null;
+  private kicked = false;
 
   constructor(start: Instant = 0) {
     this.t = start;
@@ -24,6 +30,15 @@ export class VirtualScheduler implements Scheduler {
 
   arm(timer: Timer, deadline: Instant): void {
     this.heap.set(timer, deadline < this.t ? this.t : deadline);
+    if (!this.kicked && this.kick !== null) {
+      this.kicked = true;
+      this.kick();
+    }
+  }
+
+  /** lets the next `arm` call `kick` again */
+  rearmKick(): void {
+    this.kicked = false;
   }
 
   cancel(timer: Timer): void {

@@ -13,7 +13,6 @@
 //   trailing bytes). parseAttrs returns null on a malformed attribute area. The attr* readers
 //   throw RangeError when the attribute payload is too short for the requested type.
 
-import { TextDecoder, TextEncoder } from 'node:util';
 import { dataViewOf } from './view.js';
 
 export const NLMSG_ALIGNTO = 4;

@@ -6,8 +6,8 @@
 // check() does not verify the checksum (use verifyChecksum / tcpVerifyChecksum).
 // TcpOptions is a reusable, caller-owned output object: parseTcpOptions() resets and fills it
 // without allocating. writeTcpOptions() uses Linux's exact option layout (tcp_options_write)
-// and, like every emit function here, does not validate: callers keep sackCount within what
-// fits in 40 option bytes (at most 4 blocks, 3 with timestamps).
+// and, like every emit function here, does not validate the values; it only leaves out SACK
+// blocks beyond what fits in the 40 option bytes (as Linux does), so the header stays <= 60.
 // parseTcpHeader's payload aliases the view's buffer. emitTcp writes into a buffer the caller
 // sized with tcpPacketLen() (= tcpHeaderLen() + payload length).
 
@@ -44,6 +44,8 @@ export const TCPOLEN_SACK_BASE = 2;
 export const TCPOLEN_SACK_PERBLOCK = 8;
 
 export const TCP_MAX_WSCALE = 14;
+/** Maximum bytes of TCP options (60 - 20). */
+export const TCP_MAX_OPTION_SPACE = 40;
 /** Capacity of TcpOptions.sackBlocks, in blocks. */
 export const TCP_MAX_SACK_BLOCKS = 4;
 
@@ -220,27 +222,40 @@ export function parseTcpOptions(buf: Uint8Array, off: number, len: number, out: 
   return WIRE_OK;
 }
 
-function sackBlocksToWrite(o: TcpOptions): number {
-  const n = o.sackCount;
-  return n > TCP_MAX_SACK_BLOCKS ? TCP_MAX_SACK_BLOCKS : n;
-}
-
-/** Bytes writeTcpOptions will write for `o` (a multiple of 4). MSS/wscale/sackOK only on SYN. */
-export function tcpOptionsLen(o: TcpOptions, syn: boolean): number {
+/** Bytes of options other than SACK blocks that writeTcpOptions writes. */
+function baseOptionsLen(o: TcpOptions, syn: boolean): number {
   let n = 0;
   if (syn && o.mss >= 0) n += 4;
   if (o.hasTimestamp) n += 12;
   else if (syn && o.sackPermitted) n += 4;
   if (syn && o.wscale >= 0) n += 4;
-  const sacks = sackBlocksToWrite(o);
-  if (sacks > 0) n += 4 + 8 * sacks;
+  return n;
+}
+
+/** SACK blocks that are written: sackCount capped to 4 and to what fits in 40 option bytes. */
+function sackBlocksToWrite(o: TcpOptions, base: number): number {
+  let n = o.sackCount;
+  if (n > TCP_MAX_SACK_BLOCKS) n = TCP_MAX_SACK_BLOCKS;
+  const room = (TCP_MAX_OPTION_SPACE - base - 4) >> 3;
+  if (n > room) n = room < 0 ? 0 : room;
   return n;
 }
 
 /**
+ * Bytes writeTcpOptions will write for `o` (a multiple of 4, at most 40). MSS/wscale/sackOK only
+ * on SYN. SACK blocks that do not fit (like Linux's tcp_established_options) are left out.
+ */
+export function tcpOptionsLen(o: TcpOptions, syn: boolean): number {
+  const base = baseOptionsLen(o, syn);
+  const sacks = sackBlocksToWrite(o, base);
+  return sacks > 0 ? base + 4 + 8 * sacks : base;
+}
+
+/**
  * Write options at `off` in Linux's layout: MSS; then SACK_PERM+TS (04 02 08 0a), or
- * NOP NOP TS, or NOP NOP SACK_PERM; then NOP WSCALE; then NOP NOP SACK blocks. Returns the bytes
- * written (a multiple of 4). MSS, window scale and SACK-permitted are written only when `syn`.
+ * NOP NOP TS, or NOP NOP SACK_PERM; then NOP WSCALE; then NOP NOP SACK blocks (as many as fit).
+ * Returns the bytes written (= tcpOptionsLen, a multiple of 4). MSS, window scale and
+ * SACK-permitted are written only when `syn`.
  */
 export function writeTcpOptions(dv: DataView, off: number, o: TcpOptions, syn: boolean): number {
   let p = off;
@@ -264,7 +279,7 @@ export function writeTcpOptions(dv: DataView, off: number, o: TcpOptions, syn: b
     dv.setUint32(p, ((TCPOPT_NOP << 24) | (TCPOPT_WINDOW << 16) | (TCPOLEN_WINDOW << 8) | (o.wscale & 0xff)) >>> 0);
     p += 4;
   }
-  const sacks = sackBlocksToWrite(o);
+  const sacks = sackBlocksToWrite(o, p - off);
   if (sacks > 0) {
     dv.setUint32(p, ((TCPOPT_NOP << 24) | (TCPOPT_NOP << 16) | (TCPOPT_SACK << 8) |
       (TCPOLEN_SACK_BASE + sacks * TCPOLEN_SACK_PERBLOCK)) >>> 0);

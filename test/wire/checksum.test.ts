@@ -86,6 +86,17 @@ describe('checksum', () => {
     assert.equal(csumFold(s2), csumFold(csumAdd(csumFold(start), want)));
   });
 
+  it('stays exact on buffers whose word sum exceeds 2^53 (chunked folding)', () => {
+    const n = (1 << 24) + 7; // 16 MiB of mostly 0xff: ~2^54 if summed without folding
+    const b = new Uint8Array(n).fill(0xff);
+    let x = 12345;
+    for (let i = 0; i < n; i += 97) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      b[i] = x >>> 24;
+    }
+    assert.equal(csumFold(csumPartial(b, dataViewOf(b), 0, n, 0)), naiveFoldedSum(b, 0, n));
+  });
+
   it('pseudoHeaderSumV4 equals the sum of the 12 pseudo-header bytes', () => {
     fc.assert(fc.property(fc.nat(0xffffffff), fc.nat(0xffffffff), fc.nat(255), fc.nat(0xffff), (src, dst, p, l) => {
       const ph = new Uint8Array(12);

@@ -1,0 +1,248 @@
+/**
+ * `Host`: one machine with one network stack — its memory, devices, IPv4, TCP, file-descriptor
+ * table, devmem bindings, netlink sockets and ethtool-style configuration. Created by
+ * `Network.addHost`. Every API failure is an `ErrnoError` with the Linux errno.
+ */
+import {
+  BindingTable, DeviceMemory, MemSpace, type DeviceBackend,
+} from './mem/index.js';
+import { NetDevice, type NetDeviceOptions, type NtupleRule, type TcpDataSplit } from './netdev/index.js';
+import { Ipv4Stack } from './net/index.js';
+import { NetlinkSocket, type FdObject, type NetdevKernel } from './netlink/index.js';
+import type { Rng } from './rand/index.js';
+import { SkbCache } from './skb/index.js';
+import { Socket, type SocketEnv } from './socket/index.js';
+import { TcpProto } from './tcp/index.js';
+import type { Scheduler } from './time/index.js';
+import { ErrnoError, fail } from './uapi/index.js';
+import { parseIpv4Addr } from './wire/addr.js';
+import type { Network } from './network.js';
+
+export interface HostOptions {
+  /** host memory limit in bytes (default 4 GiB) */
+  memBytes?: number;
+}
+
+export interface AddDeviceOptions extends NetDeviceOptions {
+  /** MAC address as 'aa:bb:cc:dd:ee:ff' or a number */
+  macAddress?: string | number;
+}
+
+export interface RingsConfig {
+  tcpDataSplit: TcpDataSplit;
+  hdsThresh: number;
+  /** the NIC splits at a fixed offset instead of the L4 payload (0 = parse headers) */
+  hdsFixedSplit: number;
+}
+
+/** `ethtool`-style device configuration; names a device by interface name */
+export class Ethtool {
+  constructor(private readonly host: Host) {}
+
+  private dev(name: string, op: string): NetDevice {
+    const d = this.host.device(name);
+    if (d === null) fail('ENODEV', op);
+    return d;
+  }
+
+  private check(r: number, op: string): void {
+    if (r < 0) throw new ErrnoError(-r, op);
+  }
+
+  /** `ethtool -G <dev> tcp-data-split on|off|auto hds-thresh N` */
+  setRings(name: string, cfg: { tcpDataSplit?: TcpDataSplit; hdsThresh?: number; hdsFixedSplit?: number }): void {
+    const d = this.dev(name, 'ethtool -G');
+    this.check(d.setRings(cfg), 'ethtool -G');
+    if (cfg.hdsFixedSplit !== undefined) {
+      if (!Number.isInteger(cfg.hdsFixedSplit) || cfg.hdsFixedSplit < 0 || cfg.hdsFixedSplit > d.headerBufSize) fail('EINVAL', 'ethtool -G');
+      d.hdsFixedSplit = cfg.hdsFixedSplit;
+    }
+  }
+
+  getRings(name: string): RingsConfig {
+    const d = this.dev(name, 'ethtool -g');
+    return { tcpDataSplit: d.tcpDataSplit, hdsThresh: d.hdsThresh, hdsFixedSplit: d.hdsFixedSplit };
+  }
+
+  /** `ethtool -L <dev> rx N` */
+  setChannels(name: string, cfg: { rx: number }): void {
+    const d = this.dev(name, 'ethtool -L');
+    const r = d.setRxQueueCount(cfg.rx);
+    if (r < 0) {
+      const bound = d.rxQueues.findIndex((q, i) => i >= cfg.rx && q.mpProvider !== null);
+      throw new ErrnoError(-r, 'ethtool -L', bound >= 0 ? { msg: `channel count too low for the existing memory provider setting (${bound})` } : undefined);
+    }
+  }
+
+  getChannels(name: string): { rx: number; tx: number } {
+    const d = this.dev(name, 'ethtool -l');
+    return { rx: d.rxQueues.length, tx: d.txQueues.length };
+  }
+
+  /** `ethtool -X <dev> equal N` or a full indirection table */
+  setRss(name: string, cfg: { equal: number } | { indir: readonly number[] }): void {
+    const d = this.dev(name, 'ethtool -X');
+    this.check('equal' in cfg ? d.setRssEqual(cfg.equal) : d.setRssIndir(cfg.indir), 'ethtool -X');
+  }
+
+  getRss(name: string): number[] {
+    return Array.from(this.dev(name, 'ethtool -x').indir);
+  }
+
+  /** `ethtool -K <dev> ntuple on|off` */
+  setNtuple(name: string, on: boolean): void {
+    this.dev(name, 'ethtool -K').ntuple.enabled = on;
+  }
+
+  /**
+   * `ethtool -N <dev> flow-type tcp4 [src-ip] [dst-ip] [src-port] [dst-port] action Q`; addresses
+   * may be strings. Returns the rule location.
+   */
+  addNtupleRule(name: string, rule: Omit<NtupleRule, 'srcIp' | 'dstIp'> & { srcIp?: string | number; dstIp?: string | number }): number {
+    const d = this.dev(name, 'ethtool -N');
+    if (!d.ntuple.enabled) fail('EOPNOTSUPP', 'ethtool -N');
+    if (!Number.isInteger(rule.action) || rule.action < -1 || rule.action >= d.rxQueues.length) fail('EINVAL', 'ethtool -N');
+    const toAddr = (a: string | number | undefined): number | undefined => (typeof a === 'string' ? parseIpv4Addr(a) : a);
+    const loc = d.ntuple.add({ ...rule, srcIp: toAddr(rule.srcIp), dstIp: toAddr(rule.dstIp) });
+    if (loc < 0) fail('EEXIST', 'ethtool -N');
+    return loc;
+  }
+
+  deleteNtupleRule(name: string, loc: number): void {
+    if (!this.dev(name, 'ethtool -N').ntuple.delete(loc)) fail('ENOENT', 'ethtool -N');
+  }
+
+  ntupleRules(name: string): NtupleRule[] {
+    return this.dev(name, 'ethtool -n').ntuple.rules.map((r) => ({ ...r }));
+  }
+}
+
+export class Host implements SocketEnv, NetdevKernel {
+  readonly mem: MemSpace;
+  readonly skbs: SkbCache;
+  readonly ip: Ipv4Stack;
+  readonly tcp: TcpProto;
+  readonly bindings = new BindingTable();
+  readonly ethtool: Ethtool;
+  private readonly devs: NetDevice[] = [];
+  private readonly fds = new Map<number, object>();
+  private nextFd = 3;
+  private nextIfindex = 2;
+  private readonly netlinks = new Set<NetlinkSocket>();
+
+  constructor(
+    readonly network: Network,
+    readonly name: string,
+    readonly sched: Scheduler,
+    readonly rng: Rng,
+    opts: HostOptions = {},
+  ) {
+    this.mem = new MemSpace({ maxHostBytes: opts.memBytes });
+    this.skbs = new SkbCache(this.mem);
+    this.ip = new Ipv4Stack({ sched, skbs: this.skbs, rng: rng.fork('ip') });
+    this.tcp = new TcpProto(this.ip, this.skbs, this.mem, sched, rng.fork('tcp'));
+    this.ethtool = new Ethtool(this);
+  }
+
+  // ---- devices ----
+
+  /** adds a NIC named `name` (interface index assigned from 2) */
+  addDevice(name: string, opts: AddDeviceOptions = {}): NetDevice {
+    if (this.device(name) !== null) fail('EEXIST', 'addDevice');
+    const ifindex = this.nextIfindex++;
+    let mac = opts.mac;
+    if (typeof opts.macAddress === 'string') mac = parseMacText(opts.macAddress);
+    else if (typeof opts.macAddress === 'number') mac = opts.macAddress;
+    if (mac === undefined) mac = 0x020000000000 + ((this.rng.nextU32() & 0xffff) * 0x100) + ifindex;
+    const dev = new NetDevice(this.mem, this.skbs, this.sched, name, ifindex, { ...opts, mac });
+    this.devs.push(dev);
+    this.ip.addDevice(dev);
+    return dev;
+  }
+
+  device(name: string): NetDevice | null {
+    return this.devs.find((d) => d.name === name) ?? null;
+  }
+
+  devices(): readonly NetDevice[] {
+    return this.devs;
+  }
+
+  deviceByIndex(ifindex: number): NetDevice | null {
+    return this.devs.find((d) => d.ifindex === ifindex && d.present) ?? null;
+  }
+
+  // ---- files ----
+
+  allocFd(obj: object): number {
+    const fd = this.nextFd++;
+    this.fds.set(fd, obj);
+    return fd;
+  }
+
+  closeFd(fd: number): void {
+    const obj = this.fds.get(fd);
+    if (obj instanceof DeviceMemory) obj.fdClosed = true;
+    this.fds.delete(fd);
+  }
+
+  fdLookup(fd: number): FdObject | null {
+    const obj = this.fds.get(fd);
+    if (obj === undefined) return null;
+    return obj instanceof DeviceMemory ? { kind: 'dmabuf', dmabuf: obj } : { kind: 'other' };
+  }
+
+  /**
+   * Allocates device memory (a dma-buf, like a udmabuf or a GPU buffer) and returns its exporter
+   * handle; `.fd` is its file descriptor for `bind-rx`. The host cannot read it: only device
+   * operations and NIC DMA touch its bytes.
+   */
+  allocDeviceMemory(size: number, opts: { sgChunk?: number; backend?: DeviceBackend } = {}): DeviceMemory {
+    const dm = new DeviceMemory(size, opts);
+    dm.fd = this.allocFd(dm);
+    return dm;
+  }
+
+  /** closes a dma-buf fd (the binding keeps its own reference, as in Linux) */
+  closeDeviceMemory(dm: DeviceMemory): void {
+    if (dm.fd >= 0) this.closeFd(dm.fd);
+    dm.fd = -1;
+  }
+
+  // ---- sockets ----
+
+  /** socket(family, type, protocol) */
+  socket(family: number, type: number, protocol = 0): Socket {
+    return new Socket(this, family, type, protocol);
+  }
+
+  /** a generic-netlink socket (NETLINK_GENERIC); closing it unbinds what it bound */
+  netlink(opts: { capNetAdmin?: boolean } = {}): NetlinkSocket {
+    const nl = new NetlinkSocket(this, { capNetAdmin: opts.capNetAdmin ?? true });
+    this.netlinks.add(nl);
+    return nl;
+  }
+
+  /** ICMP echo to `dst` */
+  ping(dst: string, opts: { size?: number; timeoutUs?: number } = {}): Promise<{ rttUs: number; bytes: number; ttl: number }> {
+    return this.ip.ping(dst, opts);
+  }
+
+  /** closes every netlink socket (process exit) */
+  shutdown(): void {
+    for (const nl of this.netlinks) nl.close();
+    this.netlinks.clear();
+  }
+}
+
+function parseMacText(s: string): number {
+  const parts = s.split(':');
+  if (parts.length !== 6) throw new ErrnoError('EINVAL', 'addDevice');
+  let v = 0;
+  for (const p of parts) {
+    const b = parseInt(p, 16);
+    if (!(b >= 0 && b <= 255) || !/^[0-9a-fA-F]{1,2}$/.test(p)) throw new ErrnoError('EINVAL', 'addDevice');
+    v = v * 256 + b;
+  }
+  return v;
+}

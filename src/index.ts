@@ -1,0 +1,19 @@
+/**
+ * devmem-tcp: a userspace TCP/IP stack that implements Linux device-memory TCP. The public API:
+ * `Network` (hosts, links, virtual or real time), `Host` (devices, IPv4, TCP sockets, netlink,
+ * ethtool, device memory), `Socket`, the uAPI constants as `constants`, and `ErrnoError`.
+ */
+import * as constants from './uapi/constants.js';
+
+export { constants };
+export { ERRNO, ErrnoError, errnoName, type Extack } from './uapi/errno.js';
+export { Network, type NetworkOptions } from './network.js';
+export { Host, Ethtool, type HostOptions, type AddDeviceOptions } from './host.js';
+export { Socket, type RecvmsgOptions, type RecvmsgResult, type SockAddr } from './socket/index.js';
+export { decodeCmsgs, encodeDmabufTokens, type Cmsg, type DmabufTokenRange } from './socket/index.js';
+export { DeviceMemory, NcdevmemPattern, type DeviceBackend, type DeviceMemoryStats } from './mem/index.js';
+export { NetDevice, type NetDeviceOptions, type NtupleRule } from './netdev/index.js';
+export { SimWire, PcapWriter, type SimWireOptions } from './link/index.js';
+export { NetlinkSocket } from './netlink/index.js';
+export { readPcap } from './wire/pcap.js';
+export { parseIpv4Addr, ipv4AddrToString } from './wire/addr.js';

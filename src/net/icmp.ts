@@ -1,0 +1,367 @@
+/**
+ * ICMPv4 (Linux `net/ipv4/icmp.c` + the ping socket, reduced): echo replies, destination
+ * unreachable emission, error demultiplexing to transports (`L4Handler.ipErr`) and `ping`.
+ *
+ * Readability: ICMP needs every byte of the message (checksum, echo payload). A message whose
+ * bytes sit in unreadable (device-memory) frags is counted in `inErrors` and dropped — Linux
+ * cannot read it either. Errors quote only readable bytes.
+ *
+ * Ownership: `ipRcv` takes its skb; `sendDestUnreach` borrows the offending skb.
+ */
+import type { NetDevice } from '../netdev/index.js';
+import { CHECKSUM_NONE, pskbMayPull, skbChecksum, skbCopyBits, skbFree, skbPut, type SkBuff } from '../skb/index.js';
+import { Timer, type TimerTarget } from '../time/index.js';
+import { ERRNO, ErrnoError } from '../uapi/index.js';
+import { parseIpv4Addr } from '../wire/addr.js';
+import { csumFinish, csumFold } from '../wire/checksum.js';
+import { ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_HLEN, ICMP_TIME_EXCEEDED, IcmpView } from '../wire/icmp.js';
+import { ETH_HLEN } from '../wire/ethernet.js';
+import { IPPROTO_ICMP, IPV4_HLEN, IP_OFFMASK } from '../wire/ipv4.js';
+import type { Ipv4Stack, OutputOptions } from './ipv4.js';
+import { MAX_HEADER, type IcmpErr, type IcmpStats, type L4Handler } from './types.js';
+
+// ICMP_DEST_UNREACH codes
+export const ICMP_NET_UNREACH = 0;
+export const ICMP_HOST_UNREACH = 1;
+export const ICMP_PROT_UNREACH = 2;
+export const ICMP_PORT_UNREACH = 3;
+export const ICMP_FRAG_NEEDED = 4;
+export const ICMP_SR_FAILED = 5;
+export const ICMP_PKT_FILTERED = 13;
+
+/** Linux `icmp_err_convert` (DEST_UNREACH codes 0..15): errno and fatal flag */
+const UNREACH_ERRNO = [
+  ERRNO.ENETUNREACH, ERRNO.EHOSTUNREACH, ERRNO.ENOPROTOOPT, ERRNO.ECONNREFUSED, ERRNO.EMSGSIZE, ERRNO.EOPNOTSUPP,
+  ERRNO.ENETUNREACH, ERRNO.EHOSTDOWN, 64 /* ENONET */, ERRNO.ENETUNREACH, ERRNO.EHOSTUNREACH, ERRNO.ENETUNREACH,
+  ERRNO.EHOSTUNREACH, ERRNO.EHOSTUNREACH, ERRNO.EHOSTUNREACH, ERRNO.EHOSTUNREACH,
+];
+const UNREACH_FATAL = [false, false, true, true, false, false, true, true, true, true, true, false, false, true, true, true];
+
+/** errno an ICMP error maps to (Linux `icmp_err_convert`; TIME_EXCEEDED → EHOSTUNREACH) */
+export function icmpErrno(type: number, code: number): number {
+  if (type === ICMP_DEST_UNREACH) return UNREACH_ERRNO[code] ?? ERRNO.EHOSTUNREACH;
+  return ERRNO.EHOSTUNREACH;
+}
+
+export function icmpErrFatal(type: number, code: number): boolean {
+  return type === ICMP_DEST_UNREACH ? (UNREACH_FATAL[code] ?? false) : false;
+}
+
+/** ICMP error types (an error is never sent about one of these) */
+function isIcmpError(type: number): boolean {
+  return type === 3 || type === 4 || type === 5 || type === 11 || type === 12 || type > 18;
+}
+
+export interface PingOptions {
+  /** payload bytes after the 8-byte ICMP header, default 56 (max `PING_MAX_SIZE`) */
+  size?: number;
+  /** echo identifier, default one per stack */
+  ident?: number;
+  /** echo sequence, default 1, 2, 3, ... per stack */
+  seq?: number;
+  /** default 10 s */
+  timeoutUs?: number;
+  /** IP TTL, default 64 */
+  ttl?: number;
+}
+
+export interface PingResult {
+  /** round-trip time in virtual/real µs */
+  rttUs: number;
+  /** ICMP message length of the reply (what ping prints as "N bytes from") */
+  bytes: number;
+  /** IP TTL of the reply */
+  ttl: number;
+}
+
+export const PING_DEFAULT_SIZE = 56;
+export const PING_DEFAULT_TIMEOUT_US = 10_000_000;
+/** largest payload a linear ping skb holds (4096-byte buffer less MAX_HEADER and the ICMP header) */
+export const PING_MAX_SIZE = 4096 - MAX_HEADER - ICMP_HLEN;
+/** bytes of the offending datagram an ICMP error quotes, at most (576 - IP - ICMP headers) */
+const ICMP_ERR_QUOTE_MAX = 576 - IPV4_HLEN - ICMP_HLEN;
+/** linear echo replies up to this ICMP length; longer ones are answered in place */
+const REPLY_COPY_MAX = 4096 - MAX_HEADER;
+
+class PendingPing implements TimerTarget {
+  readonly timer: Timer;
+  constructor(
+    readonly icmp: Icmp,
+    readonly key: number,
+    readonly dst: number,
+    readonly sentAt: number,
+    readonly resolve: (r: PingResult) => void,
+    readonly reject: (e: Error) => void,
+  ) {
+    this.timer = new Timer(this, 0);
+  }
+
+  onTimer(_t: Timer): void {
+    this.icmp.pingTimeout(this);
+  }
+}
+
+export class Icmp implements L4Handler {
+  readonly stats: IcmpStats;
+  private readonly view = new IcmpView();
+  private readonly pending = new Map<number, PendingPing>();
+  private readonly defaultIdent: number;
+  private nextSeq = 0;
+  private readonly replyOpts: OutputOptions = { tos: 0, df: false };
+  private readonly errOpts: OutputOptions = { tos: 0, df: false };
+
+  constructor(private readonly stack: Ipv4Stack) {
+    this.stats = stack.stats.icmp;
+    this.defaultIdent = stack.rng !== null ? stack.rng.fork('icmp-ident').nextU32() & 0xffff : 1;
+  }
+
+  // ---- input ----
+
+  ipRcv(skb: SkBuff, src: number, dst: number, _dev: NetDevice): void {
+    const st = this.stats;
+    st.inMsgs++;
+    if ((skb.unreadable && skb.dataLen > 0) || skb.len < ICMP_HLEN || !pskbMayPull(skb, ICMP_HLEN)) {
+      st.inErrors++;
+      skbFree(skb);
+      return;
+    }
+    if (csumFold(skbChecksum(skb, 0, skb.len, 0)) !== 0xffff) {
+      st.inCsumErrors++;
+      st.inErrors++;
+      skbFree(skb);
+      return;
+    }
+    const type = skb.buf[skb.data]!;
+    switch (type) {
+      case ICMP_ECHO:
+        st.inEchos++;
+        if (this.stack.isBroadcastAddr(dst) || dst >>> 28 === 0xe) {
+          // icmp_echo_ignore_broadcasts
+          st.inErrors++;
+          skbFree(skb);
+          return;
+        }
+        this.echoReply(skb, src, dst);
+        return;
+      case ICMP_ECHOREPLY:
+        st.inEchoReps++;
+        this.echoReplyRcv(skb, src);
+        break;
+      case ICMP_DEST_UNREACH:
+      case ICMP_TIME_EXCEEDED:
+        if (type === ICMP_DEST_UNREACH) st.inDestUnreachs++;
+        else st.inTimeExcds++;
+        this.errorRcv(skb, type);
+        break;
+      default:
+        break;
+    }
+    skbFree(skb);
+  }
+
+  /** answers an echo request (takes `req`) */
+  private echoReply(req: SkBuff, src: number, dst: number): void {
+    const st = this.stats;
+    const len = req.len;
+    this.replyOpts.tos = req.buf[req.networkHeader + 1]!;
+    let r: SkBuff;
+    if (len <= REPLY_COPY_MAX) {
+      const n = this.stack.skbs.alloc(MAX_HEADER + len, MAX_HEADER);
+      if (n === null) {
+        st.outErrors++;
+        skbFree(req);
+        return;
+      }
+      const at = skbPut(n, len);
+      skbCopyBits(req, 0, n.buf, at, len);
+      skbFree(req);
+      r = n;
+    } else {
+      // too long for one linear buffer: turn the request around in place (its frags are readable)
+      if (req.data - req.head < IPV4_HLEN + ETH_HLEN) {
+        st.outErrors++;
+        skbFree(req);
+        return;
+      }
+      req.networkHeader = req.transportHeader = req.macHeader = -1;
+      req.ipSummed = CHECKSUM_NONE;
+      req.next = null;
+      r = req;
+    }
+    const o = r.data;
+    r.buf[o] = ICMP_ECHOREPLY;
+    r.buf[o + 1] = 0;
+    r.dv.setUint16(o + 2, 0);
+    r.dv.setUint16(o + 2, csumFinish(skbChecksum(r, 0, len, 0)));
+    if (this.stack.output(r, dst, src, IPPROTO_ICMP, this.replyOpts) === 0) {
+      st.outMsgs++;
+      st.outEchoReps++;
+    }
+  }
+
+  private echoReplyRcv(skb: SkBuff, src: number): void {
+    const v = this.view.rebind(skb.buf, skb.dv, skb.data, ICMP_HLEN);
+    const p = this.pending.get(v.ident * 65536 + v.seq);
+    if (p === undefined || (p.dst !== src && !this.stack.isBroadcastAddr(p.dst))) return;
+    const ttl = skb.networkHeader >= 0 ? skb.buf[skb.networkHeader + 8]! : 0;
+    const rttUs = this.stack.sched.now() - p.sentAt;
+    this.finish(p);
+    p.resolve({ rttUs, bytes: skb.len, ttl });
+    this.stack.sched.noteWakeup();
+  }
+
+  /** DEST_UNREACH / TIME_EXCEEDED: hands the quoted datagram to its protocol */
+  private errorRcv(skb: SkBuff, type: number): void {
+    const st = this.stats;
+    if (!pskbMayPull(skb, ICMP_HLEN + IPV4_HLEN)) {
+      st.inErrors++;
+      return;
+    }
+    const ihl = (skb.buf[skb.data + ICMP_HLEN]! & 0x0f) << 2;
+    if (ihl < IPV4_HLEN || !pskbMayPull(skb, ICMP_HLEN + ihl + 8)) {
+      st.inErrors++;
+      return;
+    }
+    const o = skb.data;
+    const code = skb.buf[o + 1]!;
+    const info = type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED ? skb.dv.getUint16(o + 6) : 0;
+    const inner = o + ICMP_HLEN;
+    this.stack.deliverIcmpErr(type, code, info, skb.buf, skb.dv, inner, skb.tail - inner, false);
+  }
+
+  /** errors about our own echo requests reject the pending ping */
+  ipErr(e: IcmpErr): void {
+    if (e.buf[e.l4Off] !== ICMP_ECHO) return;
+    const p = this.pending.get(e.dv.getUint16(e.l4Off + 4) * 65536 + e.dv.getUint16(e.l4Off + 6));
+    if (p === undefined || p.dst !== e.dst) return;
+    this.finish(p);
+    p.reject(new ErrnoError(e.errno, 'ping'));
+    this.stack.sched.noteWakeup();
+  }
+
+  // ---- errors out ----
+
+  /**
+   * Sends ICMP destination unreachable `code` (`info`: next-hop MTU for FRAG_NEEDED) about the
+   * received datagram `skb` (borrowed; `networkHeader` set), quoting its IP header and as much
+   * of the rest as fits in 576 bytes and is readable (Linux `icmp_send`). Nothing is sent about
+   * non-first fragments, ICMP errors, or datagrams from/to broadcast or multicast addresses.
+   */
+  sendDestUnreach(skb: SkBuff, code: number, info = 0): void {
+    const nh = skb.networkHeader;
+    if (nh < skb.head || nh + IPV4_HLEN > skb.tail) return;
+    const buf = skb.buf;
+    const dv = skb.dv;
+    const ihl = (buf[nh]! & 0x0f) << 2;
+    if (ihl < IPV4_HLEN || nh + ihl > skb.tail) return;
+    if ((dv.getUint16(nh + 6) & IP_OFFMASK) !== 0) return;
+    const osrc = dv.getUint32(nh + 12);
+    const odst = dv.getUint32(nh + 16);
+    const stack = this.stack;
+    if (odst >>> 28 === 0xe || stack.isBroadcastAddr(odst)) return;
+    if (osrc === 0 || osrc >>> 28 === 0xe || stack.isBroadcastAddr(osrc)) return;
+    if (buf[nh + 9] === IPPROTO_ICMP) {
+      if (nh + ihl >= skb.tail || isIcmpError(buf[nh + ihl]!)) return;
+    }
+    // bytes from the network header to the end, readable ones only
+    let avail = skb.data - nh + skb.len;
+    if (skb.unreadable && skb.dataLen > 0) avail = Math.min(avail, skb.tail - nh);
+    const quote = Math.min(avail, ICMP_ERR_QUOTE_MAX);
+    const r = stack.skbs.alloc(MAX_HEADER + ICMP_HLEN + quote, MAX_HEADER);
+    if (r === null) {
+      this.stats.outErrors++;
+      return;
+    }
+    const at = skbPut(r, ICMP_HLEN + quote);
+    const rd = r.dv;
+    rd.setUint8(at, ICMP_DEST_UNREACH);
+    rd.setUint8(at + 1, code);
+    rd.setUint16(at + 2, 0);
+    rd.setUint16(at + 4, 0);
+    rd.setUint16(at + 6, code === ICMP_FRAG_NEEDED ? info : 0);
+    // the part before skb.data (pulled headers) is linear; the rest through skbCopyBits
+    const before = Math.max(0, Math.min(skb.data - nh, quote));
+    r.buf.set(buf.subarray(nh, nh + before), at + ICMP_HLEN);
+    if (quote > before && skbCopyBits(skb, Math.max(0, nh - skb.data), r.buf, at + ICMP_HLEN + before, quote - before) !== 0) {
+      skbFree(r);
+      this.stats.outErrors++;
+      return;
+    }
+    this.view.rebind(r.buf, rd, at, ICMP_HLEN + quote).fillChecksum();
+    this.errOpts.tos = (buf[nh + 1]! & 0x1e) | 0xc0;
+    if (stack.output(r, stack.isLocalAddress(odst) ? odst : 0, osrc, IPPROTO_ICMP, this.errOpts) === 0) {
+      this.stats.outMsgs++;
+      this.stats.outDestUnreachs++;
+    }
+  }
+
+  // ---- ping ----
+
+  /**
+   * Sends one echo request and resolves with the reply's RTT, ICMP length and TTL. Rejects with
+   * ErrnoError: EHOSTUNREACH (neighbour resolution failed, or an ICMP error came back; other
+   * ICMP errors map through `icmpErrno`), ETIMEDOUT (`timeoutUs`, scheduler time), ENETUNREACH
+   * / EMSGSIZE (from `output`), EBUSY (same ident/seq in flight), EMSGSIZE (size over
+   * PING_MAX_SIZE), ENOBUFS. A bad address string rejects with TypeError.
+   */
+  ping(dst: string | number, opts: PingOptions = {}): Promise<PingResult> {
+    let d: number;
+    try {
+      d = typeof dst === 'number' ? dst >>> 0 : parseIpv4Addr(dst);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    const size = opts.size ?? PING_DEFAULT_SIZE;
+    if (!Number.isInteger(size) || size < 0 || size > PING_MAX_SIZE) return Promise.reject(new ErrnoError('EMSGSIZE', 'ping'));
+    const ident = (opts.ident ?? this.defaultIdent) & 0xffff;
+    let seq: number;
+    if (opts.seq !== undefined) seq = opts.seq & 0xffff;
+    else seq = this.nextSeq = (this.nextSeq + 1) & 0xffff;
+    const key = ident * 65536 + seq;
+    if (this.pending.has(key)) return Promise.reject(new ErrnoError('EBUSY', 'ping'));
+    const stack = this.stack;
+    const skb = stack.skbs.alloc(MAX_HEADER + ICMP_HLEN + size, MAX_HEADER);
+    if (skb === null) return Promise.reject(new ErrnoError('ENOBUFS', 'ping'));
+    const at = skbPut(skb, ICMP_HLEN + size);
+    for (let i = 0; i < size; i++) skb.buf[at + ICMP_HLEN + i] = i & 0xff;
+    const v = this.view.rebind(skb.buf, skb.dv, at, ICMP_HLEN + size);
+    v.type = ICMP_ECHO;
+    v.code = 0;
+    v.ident = ident;
+    v.seq = seq;
+    v.fillChecksum();
+    const sched = stack.sched;
+    const timeoutUs = opts.timeoutUs ?? PING_DEFAULT_TIMEOUT_US;
+    const outOpts: OutputOptions = { ttl: opts.ttl ?? 64, df: true };
+    return new Promise<PingResult>((resolve, reject) => {
+      const p = new PendingPing(this, key, d, sched.now(), resolve, reject);
+      this.pending.set(key, p);
+      sched.arm(p.timer, sched.now() + timeoutUs);
+      const rc = stack.output(skb, 0, d, IPPROTO_ICMP, outOpts);
+      if (rc < 0) {
+        this.finish(p);
+        reject(new ErrnoError(-rc, 'ping'));
+        return;
+      }
+      this.stats.outMsgs++;
+      this.stats.outEchos++;
+    });
+  }
+
+  /** pings in flight */
+  get pendingPings(): number {
+    return this.pending.size;
+  }
+
+  pingTimeout(p: PendingPing): void {
+    if (this.pending.get(p.key) !== p) return;
+    this.pending.delete(p.key);
+    p.reject(new ErrnoError('ETIMEDOUT', 'ping'));
+    this.stack.sched.noteWakeup();
+  }
+
+  private finish(p: PendingPing): void {
+    this.pending.delete(p.key);
+    this.stack.sched.cancel(p.timer);
+  }
+}

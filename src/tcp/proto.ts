@@ -1,0 +1,1258 @@
+/**
+ * `TcpProto`: a host's TCP (RFC 9293 state machine, RFC 6298 retransmission timer, RFC 5681 /
+ * 6582 NewReno congestion control, window scaling and MSS from RFC 7323 / 9293). It demuxes
+ * segments from IPv4 to connections, builds segments (headers in a fresh skb head, payload as
+ * frags referencing the send buffer's pages, checksum left to the NIC as CHECKSUM_PARTIAL) and
+ * runs the timers. The socket layer above calls the `user*` entry points; results are 0 / byte
+ * counts or negative errno values, never exceptions.
+ *
+ * Ownership: `ipRcv` takes the skb; a segment's skb either joins a queue of its connection or is
+ * freed before `ipRcv` returns.
+ */
+import type { Ipv4Stack, L4Handler, Route } from '../net/index.js';
+import type { MemSpace } from '../mem/index.js';
+import type { Rng } from '../rand/index.js';
+import {
+  CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, pskbMayPull, skbChecksum, skbFree, skbPull, skbPush, skbTryCoalesce,
+  type SkBuff, type SkbCache,
+} from '../skb/index.js';
+import type { Scheduler } from '../time/index.js';
+import { ERRNO } from '../uapi/index.js';
+import { csumFold, pseudoHeaderSumV4 } from '../wire/checksum.js';
+import { IPPROTO_TCP } from '../wire/ipv4.js';
+import { seqGe, seqGt, seqLe, seqLt } from '../wire/seq.js';
+import {
+  TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TcpOptions, parseTcpOptions, tcpOptionsLen, writeTcpOptions,
+} from '../wire/tcp.js';
+import {
+  EPHEMERAL_HIGH, EPHEMERAL_LOW, MAX_TCP_HEADER, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_DEFAULT_MSS,
+  TCP_DELACK_MIN, TCP_ESTABLISHED, TCP_FIN_TIMEOUT, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_INIT_CWND, TCP_LAST_ACK,
+  TCP_LISTEN, TCP_MAX_QUICKACKS, TCP_MAX_WINDOW, TCP_RETRIES2, TCP_RTO_MAX, TCP_RTO_MIN, TCP_SYNACK_RETRIES,
+  TCP_SYN_RECV, TCP_SYN_RETRIES, TCP_SYN_SENT, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN, TCP_TIME_WAIT,
+} from './constants.js';
+import { TIMER_DELACK, TIMER_RTO, TIMER_TIMEWAIT, TcpSock } from './sock.js';
+
+/** Linux `Tcp` MIB counters (camelCase) */
+export interface TcpMib {
+  activeOpens: number;
+  passiveOpens: number;
+  attemptFails: number;
+  estabResets: number;
+  currEstab: number;
+  inSegs: number;
+  outSegs: number;
+  retransSegs: number;
+  inErrs: number;
+  outRsts: number;
+  inCsumErrors: number;
+  /** segments for no socket */
+  noPort: number;
+  /** SYNs dropped because the listen queue was full */
+  listenDrops: number;
+  /** data dropped because the receive buffer was full */
+  rcvPruned: number;
+}
+
+
+type NetDevice = Route['dev'];
+
+export class TcpProto implements L4Handler {
+  readonly stats: TcpMib = {
+    activeOpens: 0, passiveOpens: 0, attemptFails: 0, estabResets: 0, currEstab: 0, inSegs: 0, outSegs: 0,
+    retransSegs: 0, inErrs: 0, outRsts: 0, inCsumErrors: 0, noPort: 0, listenDrops: 0, rcvPruned: 0,
+  };
+  private readonly ehash = new Map<number, TcpSock>();
+  private readonly listeners = new Map<number, TcpSock[]>();
+  /** local ports in use → users */
+  private readonly ports = new Map<number, number>();
+  private readonly opts = new TcpOptions();
+  private readonly txOpts = new TcpOptions();
+  private nextEphemeral: number;
+
+  constructor(
+    readonly ip: Ipv4Stack,
+    readonly skbs: SkbCache,
+    readonly mem: MemSpace,
+    readonly sched: Scheduler,
+    readonly rng: Rng,
+  ) {
+    ip.registerProtocol(IPPROTO_TCP, this);
+    this.nextEphemeral = EPHEMERAL_LOW + rng.nextInt(EPHEMERAL_HIGH - EPHEMERAL_LOW + 1);
+  }
+
+  // =====================================================================================
+  // user entry points
+  // =====================================================================================
+
+  socket(): TcpSock {
+    return new TcpSock(this);
+  }
+
+  /** binds a local address/port (port 0 picks an ephemeral one); 0 or -errno */
+  userBind(tp: TcpSock, addr: number, port: number, reuse: boolean): number {
+    if (tp.lport !== 0) return -ERRNO.EINVAL;
+    if (addr !== 0 && !this.ip.isLocalAddress(addr)) return -ERRNO.EADDRNOTAVAIL;
+    if (port === 0) {
+      port = this.pickEphemeral(addr, 0, 0);
+      if (port < 0) return -ERRNO.EADDRINUSE;
+    } else if (this.ports.has(port) && !reuse) {
+      return -ERRNO.EADDRINUSE;
+    } else if (this.listeners.has(port)) {
+      return -ERRNO.EADDRINUSE;
+    }
+    tp.laddr = addr;
+    tp.lport = port;
+    this.ports.set(port, (this.ports.get(port) ?? 0) + 1);
+    return 0;
+  }
+
+  userListen(tp: TcpSock, backlog: number): number {
+    if (tp.state !== TCP_CLOSE && tp.state !== TCP_LISTEN) return -ERRNO.EINVAL;
+    if (tp.lport === 0) {
+      const err = this.userBind(tp, 0, 0, false);
+      if (err < 0) return err;
+    }
+    tp.backlog = Math.max(1, Math.min(backlog, 4096));
+    if (tp.state === TCP_LISTEN) return 0;
+    const list = this.listeners.get(tp.lport) ?? [];
+    if (list.some((l) => l.laddr === tp.laddr || l.laddr === 0 || tp.laddr === 0)) return -ERRNO.EADDRINUSE;
+    list.push(tp);
+    this.listeners.set(tp.lport, list);
+    tp.state = TCP_LISTEN;
+    return 0;
+  }
+
+  /** starts an active open; 0 (SYN sent) or -errno */
+  userConnect(tp: TcpSock, addr: number, port: number): number {
+    if (tp.state === TCP_LISTEN) return -ERRNO.EINVAL;
+    if (tp.state === TCP_SYN_SENT) return -ERRNO.EALREADY;
+    if (tp.state !== TCP_CLOSE) return -ERRNO.EISCONN;
+    if (port <= 0 || port > 65535) return -ERRNO.EINVAL;
+    const rt = this.ip.routeOutput(addr);
+    if (rt === null) return -ERRNO.ENETUNREACH;
+    if (tp.laddr === 0) tp.laddr = rt.src;
+    if (tp.lport === 0) {
+      const p = this.pickEphemeral(tp.laddr, addr, port);
+      if (p < 0) return -ERRNO.EADDRNOTAVAIL;
+      tp.lport = p;
+      this.ports.set(p, (this.ports.get(p) ?? 0) + 1);
+    } else if (this.lookupEstablished(tp.laddr, tp.lport, addr, port) !== null) {
+      return -ERRNO.EADDRINUSE;
+    }
+    tp.raddr = addr;
+    tp.rport = port;
+    this.initConnection(tp, rt.dev, rt.mtu);
+    tp.iss = this.rng.nextU32();
+    tp.sndUna = tp.iss;
+    tp.sndNxt = tp.iss;
+    tp.sndMax = tp.iss;
+    tp.sendBuf.reset((tp.iss + 1) >>> 0);
+    tp.state = TCP_SYN_SENT;
+    this.hash(tp);
+    this.stats.activeOpens++;
+    this.sendSyn(tp, false);
+    return 0;
+  }
+
+  /** next established child of a listener, or null */
+  userAccept(tp: TcpSock): TcpSock | null {
+    const child = tp.acceptQueue.shift();
+    if (child === undefined) return null;
+    child.inAcceptQueue = false;
+    child.parent = null;
+    return child;
+  }
+
+  /**
+   * Queues up to `len` bytes of `src[off..]`; returns bytes taken, -EAGAIN when the send buffer
+   * is full, or -errno (EPIPE after shutdown or close, ENOTCONN before connect).
+   */
+  userSend(tp: TcpSock, src: Uint8Array, off: number, len: number, more: boolean): number {
+    if (tp.error !== 0) return -tp.error;
+    if (tp.shutWr || tp.finQueued) return -ERRNO.EPIPE;
+    const st = tp.state;
+    if (st !== TCP_ESTABLISHED && st !== TCP_CLOSE_WAIT) {
+      if (st === TCP_SYN_SENT || st === TCP_SYN_RECV) return -ERRNO.EAGAIN;
+      return st === TCP_CLOSE ? -ERRNO.ENOTCONN : -ERRNO.EPIPE;
+    }
+    const space = tp.sendSpace;
+    if (space <= 0) return -ERRNO.EAGAIN;
+    const n = tp.sendBuf.append(src, off, Math.min(space, len));
+    if (n === 0) return -ERRNO.ENOBUFS;
+    this.push(tp, more);
+    return n;
+  }
+
+  /** sends what the windows allow; `more` (MSG_MORE) holds back a trailing partial segment */
+  push(tp: TcpSock, more = false): void {
+    this.writeXmit(tp, more || tp.cork);
+  }
+
+  /** shutdown(SHUT_WR): queue our FIN */
+  userShutdownWrite(tp: TcpSock): number {
+    if (tp.state === TCP_LISTEN || tp.state === TCP_CLOSE || tp.state === TCP_SYN_SENT) return -ERRNO.ENOTCONN;
+    if (tp.shutWr) return 0;
+    tp.shutWr = true;
+    this.queueFin(tp);
+    return 0;
+  }
+
+  /**
+   * close(): returns every devmem token, frees queued data, and starts the FIN handshake (or
+   * sends RST when unread data is discarded, as Linux does). The TCB lives on as an orphan until
+   * the protocol is done.
+   */
+  userClose(tp: TcpSock): void {
+    tp.owner = null;
+    tp.orphan = true;
+    // spec §6.3: drop every user reference the token table holds
+    tp.tokens.drain((ref) => this.mem.put(ref));
+    if (tp.state === TCP_LISTEN) {
+      this.unlisten(tp);
+      for (const child of tp.acceptQueue) {
+        child.inAcceptQueue = false;
+        child.parent = null;
+        this.sendActiveReset(child);
+        this.done(child);
+      }
+      tp.acceptQueue = [];
+      this.done(tp);
+      return;
+    }
+    const unread = tp.rcvHead !== null && this.unreadData(tp);
+    this.purgeRcv(tp);
+    switch (tp.state) {
+      case TCP_CLOSE:
+        this.done(tp);
+        return;
+      case TCP_SYN_SENT:
+        this.done(tp);
+        return;
+      case TCP_SYN_RECV:
+      case TCP_ESTABLISHED:
+      case TCP_CLOSE_WAIT:
+        if (unread) {
+          this.stats.estabResets++;
+          this.sendActiveReset(tp);
+          this.done(tp);
+          return;
+        }
+        tp.shutWr = true;
+        this.queueFin(tp);
+        return;
+      default:
+        // FIN already on its way; timers finish the job
+        if (tp.state === TCP_FIN_WAIT2) this.sched.arm(tp.twTimer, this.sched.now() + TCP_FIN_TIMEOUT);
+        return;
+    }
+  }
+
+  /** abort with RST (SO_LINGER 0 / errors) */
+  userAbort(tp: TcpSock): void {
+    if (tp.state !== TCP_CLOSE && tp.state !== TCP_LISTEN && tp.state !== TCP_SYN_SENT) this.sendActiveReset(tp);
+    tp.error = ERRNO.ECONNRESET;
+    this.done(tp);
+  }
+
+  // =====================================================================================
+  // input
+  // =====================================================================================
+
+  ipRcv(skb: SkBuff, src: number, dst: number, dev: NetDevice): void {
+    this.stats.inSegs++;
+    if (!pskbMayPull(skb, 20)) return this.dropErr(skb);
+    const buf = skb.buf;
+    const dv = skb.dv;
+    const o = skb.data;
+    const doff = (buf[o + 12]! >> 4) << 2;
+    if (doff < 20 || doff > skb.len || !pskbMayPull(skb, doff)) return this.dropErr(skb);
+    if (skb.ipSummed !== CHECKSUM_UNNECESSARY) {
+      const sum = skbChecksum(skb, 0, skb.len, pseudoHeaderSumV4(src, dst, IPPROTO_TCP, skb.len));
+      if (csumFold(sum) !== 0xffff) {
+        this.stats.inCsumErrors++;
+        return this.dropErr(skb);
+      }
+    }
+    const sport = dv.getUint16(o);
+    const dport = dv.getUint16(o + 2);
+    const seq = dv.getUint32(o + 4);
+    const ack = dv.getUint32(o + 8);
+    const flags = buf[o + 13]!;
+    const win = dv.getUint16(o + 14);
+    const opts = this.opts;
+    if (doff > 20) parseTcpOptions(buf, o + 20, doff - 20, opts);
+    else opts.reset();
+    skbPull(skb, doff);
+    skb.seq = seq;
+    skb.endSeq = (seq + skb.len) >>> 0;
+    skb.tcpFlags = flags;
+
+    let tp = this.lookupEstablished(dst, dport, src, sport);
+    if (tp === null) tp = this.lookupListener(dst, dport);
+    if (tp === null) {
+      this.stats.noPort++;
+      this.sendResetFor(src, dst, sport, dport, seq, ack, flags, skb.len);
+      skbFree(skb);
+      return;
+    }
+    tp.stats.segsIn++;
+    if (tp.state === TCP_LISTEN) return this.listenRcv(tp, skb, src, dst, sport, dport, seq, flags, win, dev);
+    if (tp.state === TCP_SYN_SENT) return this.synSentRcv(tp, skb, seq, ack, flags, win);
+    if (tp.state === TCP_TIME_WAIT) return this.timeWaitRcv(tp, skb, seq, flags);
+    this.rcvStateProcess(tp, skb, seq, ack, flags, win);
+  }
+
+  private dropErr(skb: SkBuff): void {
+    this.stats.inErrs++;
+    skbFree(skb);
+  }
+
+  private listenRcv(
+    lp: TcpSock, skb: SkBuff, src: number, dst: number, sport: number, dport: number, seq: number, flags: number,
+    win: number, dev: NetDevice,
+  ): void {
+    if (flags & TCP_RST) return skbFree(skb);
+    if (flags & TCP_ACK) {
+      // no request socket for it (we keep SYN_RECV children in the hash): reset
+      this.sendResetFor(src, dst, sport, dport, seq, this.sched.now(), flags, skb.len, true, skb);
+      return;
+    }
+    if (!(flags & TCP_SYN)) return skbFree(skb);
+    if (lp.acceptQueue.length + lp.synQueueLen >= lp.backlog) {
+      this.stats.listenDrops++;
+      return skbFree(skb);
+    }
+    const rt = this.ip.routeOutput(src);
+    if (rt === null) return skbFree(skb);
+    const child = new TcpSock(this);
+    child.laddr = dst;
+    child.lport = dport;
+    child.raddr = src;
+    child.rport = sport;
+    child.nodelay = lp.nodelay;
+    child.rcvBuf = lp.rcvBuf;
+    child.sndBuf = lp.sndBuf;
+    child.userMss = lp.userMss;
+    child.parent = lp;
+    this.initConnection(child, rt.dev, rt.mtu);
+    this.applySynOptions(child, this.opts);
+    child.irs = seq;
+    child.rcvNxt = (seq + 1) >>> 0;
+    child.copiedSeq = child.rcvNxt;
+    child.rcvWup = child.rcvNxt;
+    child.iss = this.rng.nextU32();
+    child.sndUna = child.iss;
+    child.sndNxt = child.iss;
+    child.sndMax = child.iss;
+    child.sendBuf.reset((child.iss + 1) >>> 0);
+    child.sndWnd = win;
+    child.sndWl1 = seq;
+    child.sndWl2 = child.iss;
+    child.state = TCP_SYN_RECV;
+    lp.synQueueLen++;
+    this.ports.set(dport, (this.ports.get(dport) ?? 0) + 1);
+    this.hash(child);
+    this.stats.passiveOpens++;
+    skbFree(skb);
+    this.sendSyn(child, true);
+  }
+
+  private synSentRcv(tp: TcpSock, skb: SkBuff, seq: number, ack: number, flags: number, win: number): void {
+    if (flags & TCP_ACK) {
+      if (seqLe(ack, tp.iss) || seqGt(ack, tp.sndMax)) {
+        if (!(flags & TCP_RST)) this.sendResetFor(tp.raddr, tp.laddr, tp.rport, tp.lport, seq, ack, flags, skb.len);
+        return skbFree(skb);
+      }
+    }
+    if (flags & TCP_RST) {
+      skbFree(skb);
+      if (flags & TCP_ACK) {
+        this.stats.attemptFails++;
+        this.fail(tp, ERRNO.ECONNREFUSED);
+      }
+      return;
+    }
+    if (!(flags & TCP_SYN)) return skbFree(skb);
+    this.applySynOptions(tp, this.opts);
+    tp.irs = seq;
+    tp.rcvNxt = (seq + 1) >>> 0;
+    tp.copiedSeq = tp.rcvNxt;
+    tp.rcvWup = tp.rcvNxt;
+    tp.sndWl1 = seq;
+    if (flags & TCP_ACK) {
+      tp.sndUna = ack;
+      tp.sndWnd = win; // never scaled in a SYN
+      tp.maxWindow = win;
+      tp.sndWl2 = ack;
+      this.rttSample(tp);
+      tp.backoff = 0;
+      tp.retransmits = 0;
+      this.sched.cancel(tp.rtoTimer);
+      this.established(tp);
+      skbFree(skb);
+      this.sendAck(tp);
+      this.push(tp);
+      return;
+    }
+    // simultaneous open
+    tp.state = TCP_SYN_RECV;
+    tp.sndWnd = win;
+    skbFree(skb);
+    this.sendSyn(tp, true);
+  }
+
+  private timeWaitRcv(tp: TcpSock, skb: SkBuff, seq: number, flags: number): void {
+    skbFree(skb);
+    if (flags & TCP_RST) return;
+    if (flags & TCP_FIN || seqLt(seq, tp.rcvNxt)) {
+      this.sendAck(tp);
+      this.sched.arm(tp.twTimer, this.sched.now() + TCP_TIMEWAIT_LEN);
+    }
+  }
+
+  /** RFC 9293 §3.10.7.4: segments for synchronized states (and SYN_RECV) */
+  private rcvStateProcess(tp: TcpSock, skb: SkBuff, seq: number, ack: number, flags: number, win: number): void {
+    const dataLen = skb.len;
+    const segLen = dataLen + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0);
+    // 1. sequence acceptability (Linux tcp_sequence: end_seq not before rcv_wup, seq not past the window)
+    const wnd = (tp.rcvWup + tp.rcvWnd - tp.rcvNxt) | 0;
+    const endSeq = (seq + segLen) >>> 0;
+    const ok = seqGe(endSeq, tp.rcvWup) && seqLe(seq, (tp.rcvNxt + (wnd > 0 ? wnd : 0)) >>> 0);
+    if (!ok) {
+      tp.stats.dupSegsIn++;
+      skbFree(skb);
+      if (!(flags & TCP_RST)) this.sendAck(tp);
+      return;
+    }
+    // 2. RST
+    if (flags & TCP_RST) {
+      skbFree(skb);
+      if (seq === tp.rcvNxt) {
+        if (tp.state === TCP_SYN_RECV && tp.parent !== null) {
+          this.done(tp);
+          return;
+        }
+        if (tp.state === TCP_ESTABLISHED || tp.state === TCP_CLOSE_WAIT) this.stats.estabResets++;
+        this.fail(tp, tp.state === TCP_SYN_RECV ? ERRNO.ECONNREFUSED : tp.state === TCP_CLOSE_WAIT ? ERRNO.EPIPE : ERRNO.ECONNRESET);
+      } else {
+        this.sendAck(tp); // challenge ACK (RFC 5961 §3.2)
+      }
+      return;
+    }
+    // 3. SYN in a synchronized state: challenge ACK (RFC 5961 §4.2)
+    if (flags & TCP_SYN) {
+      skbFree(skb);
+      this.sendAck(tp);
+      return;
+    }
+    // 4. no ACK: drop
+    if (!(flags & TCP_ACK)) return skbFree(skb);
+    // 5. ACK
+    if (tp.state === TCP_SYN_RECV) {
+      if (seqLe(ack, tp.sndUna) || seqGt(ack, tp.sndMax)) {
+        this.sendResetFor(tp.raddr, tp.laddr, tp.rport, tp.lport, seq, ack, flags, dataLen);
+        return skbFree(skb);
+      }
+      tp.sndUna = ack;
+      tp.sndWnd = win << tp.sndWscale;
+      tp.maxWindow = tp.sndWnd;
+      tp.sndWl1 = seq;
+      tp.sndWl2 = ack;
+      this.rttSample(tp);
+      tp.retransmits = 0;
+      tp.backoff = 0;
+      this.sched.cancel(tp.rtoTimer);
+      this.established(tp);
+      const lp = tp.parent;
+      if (lp !== null) {
+        lp.synQueueLen--;
+        if (lp.state === TCP_LISTEN) {
+          lp.acceptQueue.push(tp);
+          tp.inAcceptQueue = true;
+          if (lp.owner) lp.owner.tcpAcceptable(lp);
+        }
+      }
+    }
+    if (!this.ackRcv(tp, ack, win, seq, dataLen, flags)) return skbFree(skb);
+    // state transitions on our FIN being acknowledged
+    const finAcked = tp.finSent && seqGt(tp.sndUna, tp.finSndSeq);
+    switch (tp.state) {
+      case TCP_FIN_WAIT1:
+        if (finAcked) {
+          tp.state = TCP_FIN_WAIT2;
+          if (tp.owner) tp.owner.tcpStateChange(tp);
+          if (tp.orphan) this.sched.arm(tp.twTimer, this.sched.now() + TCP_FIN_TIMEOUT);
+        }
+        break;
+      case TCP_CLOSING:
+        if (finAcked) this.enterTimeWait(tp);
+        break;
+      case TCP_LAST_ACK:
+        if (finAcked) {
+          skbFree(skb);
+          this.done(tp);
+          return;
+        }
+        break;
+    }
+    // 7. data, 8. FIN
+    if (tp.state === TCP_ESTABLISHED || tp.state === TCP_FIN_WAIT1 || tp.state === TCP_FIN_WAIT2) {
+      if (dataLen > 0 || flags & TCP_FIN) {
+        this.dataQueue(tp, skb);
+        return;
+      }
+    }
+    skbFree(skb);
+  }
+
+  /** ACK processing; false when the segment must be dropped */
+  private ackRcv(tp: TcpSock, ack: number, win: number, seq: number, dataLen: number, flags: number): boolean {
+    if (seqGt(ack, tp.sndMax)) {
+      this.sendAck(tp);
+      return false;
+    }
+    const now = this.sched.now();
+    const sndWnd = win << tp.sndWscale;
+    // window update (RFC 9293: SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))
+    let windowChanged = false;
+    if (seqLt(tp.sndWl1, seq) || (tp.sndWl1 === seq && seqLe(tp.sndWl2, ack))) {
+      if (tp.sndWnd !== sndWnd) windowChanged = true;
+      tp.sndWnd = sndWnd;
+      tp.sndWl1 = seq;
+      tp.sndWl2 = ack;
+      if (sndWnd > tp.maxWindow) tp.maxWindow = sndWnd;
+    }
+    if (seqGt(ack, tp.sndUna)) {
+      const acked = (ack - tp.sndUna) | 0;
+      if (seqGt(ack, tp.sndNxt)) tp.sndNxt = ack;
+      if (tp.rttTime >= 0 && seqGe(ack, tp.rttSeq)) this.rttSample(tp);
+      tp.sendBuf.ackTo(seqGt(ack, tp.sendBuf.endSeq) ? tp.sendBuf.endSeq : ack);
+      tp.sndUna = ack;
+      tp.stats.bytesAcked += acked;
+      tp.retransmits = 0;
+      if (tp.backoff !== 0) {
+        tp.backoff = 0;
+        this.computeRto(tp);
+      }
+      this.congAck(tp, ack, acked);
+      if (tp.inFlight > 0) this.sched.arm(tp.rtoTimer, now + tp.rto);
+      else this.sched.cancel(tp.rtoTimer);
+      if (tp.owner && tp.sendSpace > 0) tp.owner.tcpWritable(tp);
+    } else if (ack === tp.sndUna && dataLen === 0 && !(flags & (TCP_SYN | TCP_FIN)) && !windowChanged && tp.inFlight > 0) {
+      tp.stats.dupAcksIn++;
+      this.dupAck(tp);
+    }
+    this.writeXmit(tp, tp.cork);
+    // zero window with data waiting and nothing in flight: persist (probe) timer
+    if (tp.sndWnd === 0 && tp.unsent > 0 && tp.inFlight === 0 && !tp.rtoTimer.armed) {
+      this.sched.arm(tp.rtoTimer, now + Math.max(tp.rto, TCP_RTO_MIN));
+    }
+    return true;
+  }
+
+  /** RFC 5681 / 6582 NewReno on a new cumulative ACK */
+  private congAck(tp: TcpSock, ack: number, acked: number): void {
+    if (tp.inRecovery) {
+      if (seqGe(ack, tp.recover)) {
+        // full ACK: leave fast recovery, deflate
+        tp.inRecovery = false;
+        tp.dupAcks = 0;
+        tp.cwnd = Math.min(tp.ssthresh, Math.max(tp.inFlight, 0) + tp.mss);
+        if (tp.cwnd < tp.mss) tp.cwnd = tp.mss;
+      } else {
+        // partial ACK: retransmit the next hole, deflate by the amount acked
+        this.retransmitHead(tp);
+        tp.cwnd = Math.max(tp.cwnd - acked + tp.mss, tp.mss);
+      }
+      return;
+    }
+    tp.dupAcks = 0;
+    if (tp.cwnd < tp.ssthresh) {
+      tp.cwnd += Math.min(acked, tp.mss * 2); // slow start (RFC 3465 L = 2)
+    } else {
+      tp.cwndCnt += acked;
+      if (tp.cwndCnt >= tp.cwnd) {
+        tp.cwndCnt -= tp.cwnd;
+        tp.cwnd += tp.mss;
+      }
+    }
+    const cap = Math.max(tp.sndBuf, 2 * tp.maxWindow, TCP_INIT_CWND * tp.mss);
+    if (tp.cwnd > cap) tp.cwnd = cap;
+  }
+
+  private dupAck(tp: TcpSock): void {
+    tp.dupAcks++;
+    if (tp.inRecovery) {
+      tp.cwnd += tp.mss; // inflation
+      return;
+    }
+    if (tp.dupAcks === 3 && seqGt(tp.sndUna, tp.recover) || (tp.dupAcks === 3 && !tp.inRecovery && tp.recover === tp.sndUna)) {
+      tp.ssthresh = Math.max((tp.inFlight >> 1), 2 * tp.mss);
+      tp.recover = tp.sndMax;
+      tp.inRecovery = true;
+      tp.stats.fastRetrans++;
+      tp.rttTime = -1;
+      this.retransmitHead(tp);
+      tp.cwnd = tp.ssthresh + 3 * tp.mss;
+    }
+  }
+
+  /** queues in-order data (and a FIN), or keeps out-of-order data; takes the skb */
+  private dataQueue(tp: TcpSock, skb: SkBuff): void {
+    const fin = (skb.tcpFlags & TCP_FIN) !== 0;
+    tp.stats.dataSegsIn++;
+    if (skb.len > tp.rcvMss) tp.rcvMss = Math.min(skb.len, tp.advMss);
+    if (tp.shutRd && skb.len > 0) {
+      // reading side shut: data is dropped (Linux resets; keep it simple and ACK)
+    }
+    // memory limit: the window normally prevents this
+    if (skb.len > 0 && tp.rcvQueueBytes + tp.ofoBytes + skb.len > tp.rcvBuf) {
+      this.stats.rcvPruned++;
+      skbFree(skb);
+      this.sendAck(tp);
+      return;
+    }
+    if (skb.seq === tp.rcvNxt || (seqLt(skb.seq, tp.rcvNxt) && seqGt(skb.endSeq, tp.rcvNxt))) {
+      this.queueRcv(tp, skb);
+      if (fin) this.finRcv(tp);
+      const hadOfo = tp.ofoHead !== null;
+      if (hadOfo) this.ofoDrain(tp);
+      if (tp.owner) tp.owner.tcpReadable(tp);
+      // ACK policy: quickack at start, every second full segment, out-of-order fill, FIN
+      tp.unackedSegs++;
+      if (fin || hadOfo || tp.quickAcks > 0 || tp.unackedSegs >= 2) {
+        if (tp.quickAcks > 0) tp.quickAcks--;
+        this.sendAck(tp);
+      } else if (!tp.delackTimer.armed) {
+        tp.ackPending = true;
+        this.sched.arm(tp.delackTimer, this.sched.now() + TCP_DELACK_MIN);
+      } else {
+        tp.ackPending = true;
+      }
+      return;
+    }
+    if (seqLe(skb.endSeq, tp.rcvNxt) && !(fin && skb.endSeq === tp.rcvNxt && !tp.finReceived)) {
+      // duplicate
+      tp.stats.dupSegsIn++;
+      skbFree(skb);
+      this.sendAck(tp);
+      return;
+    }
+    this.ofoInsert(tp, skb);
+    this.sendAck(tp); // duplicate ACK for the hole (drives fast retransmit)
+  }
+
+  private queueRcv(tp: TcpSock, skb: SkBuff): void {
+    const len = (skb.endSeq - tp.rcvNxt) | 0;
+    tp.rcvNxt = skb.endSeq;
+    tp.stats.bytesReceived += len;
+    if (skb.len === 0) {
+      skbFree(skb);
+      return;
+    }
+    tp.rcvQueueBytes += skb.len;
+    const tail = tp.rcvTail;
+    if (tail !== null && tail.endSeq === skb.seq && skbTryCoalesce(tail, skb)) {
+      tail.endSeq = skb.endSeq;
+      skbFree(skb);
+      return;
+    }
+    skb.next = null;
+    if (tail === null) tp.rcvHead = skb;
+    else tail.next = skb;
+    tp.rcvTail = skb;
+  }
+
+  private ofoInsert(tp: TcpSock, skb: SkBuff): void {
+    tp.stats.ofoQueued++;
+    tp.quickAcks = TCP_MAX_QUICKACKS;
+    let prev: SkBuff | null = null;
+    let cur = tp.ofoHead;
+    while (cur !== null && seqLe(cur.seq, skb.seq)) {
+      if (seqGe(cur.endSeq, skb.endSeq) && !(skb.tcpFlags & TCP_FIN && !(cur.tcpFlags & TCP_FIN))) {
+        // fully covered
+        tp.stats.dupSegsIn++;
+        skbFree(skb);
+        return;
+      }
+      prev = cur;
+      cur = cur.next;
+    }
+    // drop queued segments the new one fully covers
+    while (cur !== null && seqLe(cur.endSeq, skb.endSeq) && !(cur.tcpFlags & TCP_FIN && !(skb.tcpFlags & TCP_FIN))) {
+      const n: SkBuff | null = cur.next;
+      tp.ofoBytes -= cur.len;
+      cur.next = null;
+      skbFree(cur);
+      cur = n;
+    }
+    skb.next = cur;
+    if (prev === null) tp.ofoHead = skb;
+    else prev.next = skb;
+    tp.ofoBytes += skb.len;
+  }
+
+  private ofoDrain(tp: TcpSock): void {
+    let cur = tp.ofoHead;
+    while (cur !== null && seqLe(cur.seq, tp.rcvNxt)) {
+      const next: SkBuff | null = cur.next;
+      cur.next = null;
+      tp.ofoBytes -= cur.len;
+      tp.ofoHead = next;
+      const fin = (cur.tcpFlags & TCP_FIN) !== 0;
+      if (seqGt(cur.endSeq, tp.rcvNxt) || (fin && cur.endSeq === tp.rcvNxt && !tp.finReceived)) {
+        this.queueRcv(tp, cur);
+        if (fin) this.finRcv(tp);
+      } else {
+        skbFree(cur);
+      }
+      cur = next;
+    }
+  }
+
+  private finRcv(tp: TcpSock): void {
+    if (tp.finReceived) return;
+    tp.finReceived = true;
+    tp.finSeq = tp.rcvNxt;
+    tp.rcvNxt = (tp.rcvNxt + 1) >>> 0;
+    switch (tp.state) {
+      case TCP_SYN_RECV:
+      case TCP_ESTABLISHED:
+        tp.state = TCP_CLOSE_WAIT;
+        break;
+      case TCP_FIN_WAIT1:
+        tp.state = TCP_CLOSING;
+        break;
+      case TCP_FIN_WAIT2:
+        this.enterTimeWait(tp);
+        break;
+    }
+    if (tp.owner) {
+      tp.owner.tcpStateChange(tp);
+      tp.owner.tcpReadable(tp);
+    }
+  }
+
+  // =====================================================================================
+  // output
+  // =====================================================================================
+
+  /** tcp_write_xmit: sends new data as far as the peer's window and cwnd allow */
+  private writeXmit(tp: TcpSock, hold: boolean): void {
+    const st = tp.state;
+    if (st !== TCP_ESTABLISHED && st !== TCP_CLOSE_WAIT && st !== TCP_FIN_WAIT1 && st !== TCP_CLOSING && st !== TCP_LAST_ACK) return;
+    const mss = tp.mss;
+    for (;;) {
+      const unsent = tp.unsent;
+      if (unsent <= 0) break;
+      const wndLeft = (tp.sndUna + tp.sndWnd - tp.sndNxt) | 0;
+      const cwndLeft = tp.cwnd - tp.inFlight;
+      let len = unsent < mss ? unsent : mss;
+      if (len > wndLeft) len = wndLeft;
+      if (len > cwndLeft) len = cwndLeft;
+      if (len <= 0) break;
+      if (len < mss) {
+        // sender SWS avoidance / Nagle (RFC 9293 §3.8.6.2.1, Minshall-less)
+        if (len < unsent) break; // window/cwnd-limited partial: wait for a full segment
+        if (hold) break;
+        if (!tp.nodelay && tp.inFlight > 0) break;
+      }
+      const last = len === unsent;
+      const withFin = last && tp.finQueued && !tp.finSent;
+      this.sendData(tp, tp.sndNxt, len, TCP_ACK | (last ? TCP_PSH : 0) | (withFin ? TCP_FIN : 0));
+      tp.sndNxt = (tp.sndNxt + len + (withFin ? 1 : 0)) >>> 0;
+      if (withFin) tp.finSent = true;
+      if (seqGt(tp.sndNxt, tp.sndMax)) tp.sndMax = tp.sndNxt;
+      if (tp.rttTime < 0) {
+        tp.rttTime = this.sched.now();
+        tp.rttSeq = tp.sndNxt;
+      }
+      if (!tp.rtoTimer.armed) this.sched.arm(tp.rtoTimer, this.sched.now() + tp.rto);
+    }
+    // a FIN alone once all data is out
+    if (tp.finQueued && !tp.finSent && tp.unsent <= 0 && tp.sndNxt === tp.finSndSeq) {
+      this.sendData(tp, tp.sndNxt, 0, TCP_ACK | TCP_FIN);
+      tp.finSent = true;
+      tp.sndNxt = (tp.sndNxt + 1) >>> 0;
+      if (seqGt(tp.sndNxt, tp.sndMax)) tp.sndMax = tp.sndNxt;
+      if (!tp.rtoTimer.armed) this.sched.arm(tp.rtoTimer, this.sched.now() + tp.rto);
+    }
+  }
+
+  private queueFin(tp: TcpSock): void {
+    if (tp.finQueued) return;
+    tp.finQueued = true;
+    tp.finSndSeq = tp.sendBuf.endSeq;
+    if (tp.state === TCP_ESTABLISHED || tp.state === TCP_SYN_RECV) tp.state = TCP_FIN_WAIT1;
+    else if (tp.state === TCP_CLOSE_WAIT) tp.state = TCP_LAST_ACK;
+    this.writeXmit(tp, false);
+  }
+
+  /** retransmits the first unacknowledged segment */
+  private retransmitHead(tp: TcpSock): void {
+    const dataEnd = tp.sendBuf.endSeq;
+    let len = (dataEnd - tp.sndUna) | 0;
+    if (len > tp.mss) len = tp.mss;
+    let flags = TCP_ACK;
+    if (len <= 0) {
+      len = 0;
+      if (!(tp.finSent && tp.sndUna === tp.finSndSeq)) return;
+      flags |= TCP_FIN;
+    } else if (tp.finSent && ((tp.sndUna + len) >>> 0) === tp.finSndSeq && len < tp.mss) {
+      flags |= TCP_FIN;
+    }
+    tp.stats.retransSegs++;
+    tp.stats.bytesRetrans += len;
+    this.stats.retransSegs++;
+    this.sendData(tp, tp.sndUna, len, flags | (len > 0 ? TCP_PSH : 0));
+  }
+
+  /** builds and sends one segment carrying [seq, seq+len) of the send buffer */
+  private sendData(tp: TcpSock, seq: number, len: number, flags: number): void {
+    const skb = this.skbs.alloc(MAX_TCP_HEADER, MAX_TCP_HEADER);
+    if (skb === null) return;
+    if (len > 0) {
+      const n = tp.sendBuf.attachFrags(skb, seq, len);
+      if (n < len) {
+        skbFree(skb);
+        return;
+      }
+      tp.stats.dataSegsOut++;
+      tp.stats.bytesSent += len;
+    }
+    this.transmit(tp, skb, seq, flags, 0, false);
+  }
+
+  /** pushes the TCP header in front of `skb`'s payload and hands it to IP; takes the skb */
+  private transmit(tp: TcpSock, skb: SkBuff, seq: number, flags: number, optsLen: number, syn: boolean): void {
+    const hlen = 20 + optsLen;
+    const o = skbPush(skb, hlen);
+    const dv = skb.dv;
+    dv.setUint16(o, tp.lport);
+    dv.setUint16(o + 2, tp.rport);
+    dv.setUint32(o + 4, seq);
+    dv.setUint32(o + 8, flags & TCP_ACK ? tp.rcvNxt : 0);
+    dv.setUint16(o + 12, ((hlen >> 2) << 12) | flags);
+    dv.setUint16(o + 14, syn ? Math.min(tp.rcvWnd, TCP_MAX_WINDOW) : this.selectWindow(tp));
+    dv.setUint16(o + 16, csumFold(pseudoHeaderSumV4(tp.laddr, tp.raddr, IPPROTO_TCP, skb.len)));
+    dv.setUint16(o + 18, 0);
+    if (optsLen > 0) writeTcpOptions(dv, o + 20, this.txOpts, syn);
+    skb.transportHeader = o;
+    skb.ipSummed = CHECKSUM_PARTIAL;
+    skb.csumStart = o;
+    skb.csumOffset = 16;
+    if (flags & TCP_ACK) {
+      tp.ackPending = false;
+      tp.unackedSegs = 0;
+      if (tp.delackTimer.armed) this.sched.cancel(tp.delackTimer);
+    }
+    tp.stats.segsOut++;
+    this.stats.outSegs++;
+    this.ip.output(skb, tp.laddr, tp.raddr, IPPROTO_TCP);
+  }
+
+  /** a bare ACK with the current rcvNxt and window */
+  sendAck(tp: TcpSock): void {
+    if (tp.state === TCP_CLOSE || tp.state === TCP_LISTEN || tp.state === TCP_SYN_SENT) return;
+    const skb = this.skbs.alloc(MAX_TCP_HEADER, MAX_TCP_HEADER);
+    if (skb === null) return;
+    this.transmit(tp, skb, tp.sndNxt, TCP_ACK, 0, false);
+  }
+
+  private sendSyn(tp: TcpSock, synAck: boolean): void {
+    const skb = this.skbs.alloc(MAX_TCP_HEADER, MAX_TCP_HEADER);
+    if (skb === null) return;
+    const o = this.txOpts;
+    o.reset();
+    o.mss = tp.advMss;
+    if (!synAck || tp.wscaleOk) o.wscale = tp.rcvWscale;
+    const optsLen = tcpOptionsLen(o, true);
+    this.transmit(tp, skb, tp.iss, synAck ? TCP_SYN | TCP_ACK : TCP_SYN, optsLen, true);
+    tp.sndNxt = (tp.iss + 1) >>> 0;
+    if (seqGt(tp.sndNxt, tp.sndMax)) tp.sndMax = tp.sndNxt;
+    if (tp.rttTime < 0 && tp.retransmits === 0) {
+      tp.rttTime = this.sched.now();
+      tp.rttSeq = tp.sndNxt;
+    }
+    this.sched.arm(tp.rtoTimer, this.sched.now() + tp.rto);
+  }
+
+  /** RST + ACK for a connection we abort */
+  private sendActiveReset(tp: TcpSock): void {
+    const skb = this.skbs.alloc(MAX_TCP_HEADER, MAX_TCP_HEADER);
+    if (skb === null) return;
+    this.stats.outRsts++;
+    this.transmit(tp, skb, tp.sndNxt, TCP_RST | TCP_ACK, 0, false);
+  }
+
+  /** RST in answer to a segment that has no connection (RFC 9293 §3.10.7.1) */
+  private sendResetFor(
+    src: number, dst: number, sport: number, dport: number, seq: number, ack: number, flags: number, dataLen: number,
+    _listener = false, toFree: SkBuff | null = null,
+  ): void {
+    if (toFree !== null) skbFree(toFree);
+    if (flags & TCP_RST) return;
+    const skb = this.skbs.alloc(MAX_TCP_HEADER, MAX_TCP_HEADER);
+    if (skb === null) return;
+    const o = skbPush(skb, 20);
+    const dv = skb.dv;
+    let rseq = 0;
+    let rack = 0;
+    let rflags = TCP_RST;
+    if (flags & TCP_ACK) rseq = ack;
+    else {
+      rack = (seq + dataLen + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0)) >>> 0;
+      rflags |= TCP_ACK;
+    }
+    dv.setUint16(o, dport);
+    dv.setUint16(o + 2, sport);
+    dv.setUint32(o + 4, rseq);
+    dv.setUint32(o + 8, rack);
+    dv.setUint16(o + 12, (5 << 12) | rflags);
+    dv.setUint16(o + 14, 0);
+    dv.setUint16(o + 16, csumFold(pseudoHeaderSumV4(dst, src, IPPROTO_TCP, 20)));
+    dv.setUint16(o + 18, 0);
+    skb.transportHeader = o;
+    skb.ipSummed = CHECKSUM_PARTIAL;
+    skb.csumStart = o;
+    skb.csumOffset = 16;
+    this.stats.outRsts++;
+    this.stats.outSegs++;
+    this.ip.output(skb, dst, src, IPPROTO_TCP);
+  }
+
+  /**
+   * The window to advertise (scaled field value). Space is half the receive buffer (Linux's
+   * default scaling ratio) minus unread and out-of-order bytes; the right edge never moves left.
+   */
+  private selectWindow(tp: TcpSock): number {
+    let free = (tp.rcvBuf >> 1) - ((tp.rcvNxt - tp.copiedSeq) | 0) - tp.ofoBytes;
+    if (free < 0) free = 0;
+    const cur = (tp.rcvWup + tp.rcvWnd - tp.rcvNxt) | 0;
+    // receiver SWS avoidance: don't open by less than an MSS
+    if (free < cur) free = cur;
+    else if (free - cur < tp.rcvMss && free < (tp.rcvBuf >> 2)) free = Math.max(cur, 0);
+    let field = free >>> tp.rcvWscale;
+    if (field > 0xffff) field = 0xffff;
+    tp.rcvWnd = field << tp.rcvWscale;
+    tp.rcvWup = tp.rcvNxt;
+    return field;
+  }
+
+  /** after the application consumed data: send a window update if the window grew enough */
+  cleanupRbuf(tp: TcpSock): void {
+    if (tp.state !== TCP_ESTABLISHED && tp.state !== TCP_FIN_WAIT1 && tp.state !== TCP_FIN_WAIT2) return;
+    const cur = (tp.rcvWup + tp.rcvWnd - tp.rcvNxt) | 0;
+    const free = (tp.rcvBuf >> 1) - ((tp.rcvNxt - tp.copiedSeq) | 0) - tp.ofoBytes;
+    if (tp.ackPending && tp.unackedSegs > 0 && cur < free) {
+      this.sendAck(tp);
+      return;
+    }
+    if (free - cur >= 2 * tp.rcvMss && (cur <= 0 || free >= 2 * cur)) this.sendAck(tp);
+  }
+
+  // =====================================================================================
+  // timers
+  // =====================================================================================
+
+  onTimer(tp: TcpSock, kind: number): void {
+    if (kind === TIMER_DELACK) {
+      if (tp.ackPending) this.sendAck(tp);
+      return;
+    }
+    if (kind === TIMER_TIMEWAIT) {
+      this.done(tp);
+      return;
+    }
+    if (kind === TIMER_RTO) this.retransmitTimer(tp);
+  }
+
+  private retransmitTimer(tp: TcpSock): void {
+    const now = this.sched.now();
+    if (tp.state === TCP_SYN_SENT || tp.state === TCP_SYN_RECV) {
+      const limit = tp.state === TCP_SYN_SENT ? TCP_SYN_RETRIES : TCP_SYNACK_RETRIES;
+      if (tp.retransmits >= limit) {
+        if (tp.state === TCP_SYN_SENT) this.stats.attemptFails++;
+        this.fail(tp, ERRNO.ETIMEDOUT);
+        return;
+      }
+      tp.retransmits++;
+      tp.backoff++;
+      tp.rttTime = -1;
+      tp.rto = Math.min(tp.rto * 2, TCP_RTO_MAX);
+      tp.stats.timeouts++;
+      this.stats.retransSegs++;
+      this.sendSyn(tp, tp.state === TCP_SYN_RECV);
+      return;
+    }
+    if (tp.inFlight === 0) {
+      // persist timer: zero-window probe (a bare ACK with seq = snd_una − 1)
+      if (tp.sndWnd === 0 && tp.unsent > 0) {
+        const skb = this.skbs.alloc(MAX_TCP_HEADER, MAX_TCP_HEADER);
+        if (skb !== null) this.transmit(tp, skb, (tp.sndUna - 1) >>> 0, TCP_ACK, 0, false);
+        tp.backoff++;
+        const next = Math.min(Math.max(tp.rto, TCP_RTO_MIN) << Math.min(tp.backoff, 10), TCP_RTO_MAX);
+        this.sched.arm(tp.rtoTimer, now + next);
+      }
+      return;
+    }
+    if (tp.retransmits >= TCP_RETRIES2) {
+      this.fail(tp, ERRNO.ETIMEDOUT);
+      return;
+    }
+    // RFC 6298 §5.4–5.6 + RFC 5681 §3.1: collapse cwnd, back off, go back to snd_una
+    tp.stats.timeouts++;
+    tp.retransmits++;
+    tp.ssthresh = Math.max(tp.inFlight >> 1, 2 * tp.mss);
+    tp.cwnd = tp.mss;
+    tp.cwndCnt = 0;
+    tp.inRecovery = false;
+    tp.dupAcks = 0;
+    tp.recover = tp.sndMax;
+    tp.rttTime = -1;
+    tp.backoff++;
+    tp.rto = Math.min(tp.rto * 2, TCP_RTO_MAX);
+    tp.sndNxt = tp.sndUna;
+    if (tp.finSent && seqLe(tp.sndNxt, tp.finSndSeq)) tp.finSent = false;
+    this.retransmitHead(tp);
+    let sent = (tp.sendBuf.endSeq - tp.sndUna) | 0;
+    if (sent > tp.mss) sent = tp.mss;
+    if (sent < 0) sent = 0;
+    tp.sndNxt = (tp.sndUna + sent) >>> 0;
+    if (tp.finQueued && !tp.finSent && tp.sndNxt === tp.finSndSeq && (sent === 0 || sent < tp.mss)) {
+      tp.finSent = true;
+      tp.sndNxt = (tp.sndNxt + 1) >>> 0;
+    }
+    this.sched.arm(tp.rtoTimer, now + tp.rto);
+  }
+
+  // =====================================================================================
+  // helpers
+  // =====================================================================================
+
+  private rttSample(tp: TcpSock): void {
+    if (tp.rttTime < 0) return;
+    const r = Math.max(this.sched.now() - tp.rttTime, 1);
+    tp.rttTime = -1;
+    if (tp.srtt === 0) {
+      tp.srtt = r;
+      tp.rttvar = r >> 1;
+    } else {
+      const delta = r - tp.srtt;
+      tp.rttvar += ((Math.abs(delta) - tp.rttvar) >> 2);
+      tp.srtt += delta >> 3;
+    }
+    this.computeRto(tp);
+  }
+
+  private computeRto(tp: TcpSock): void {
+    if (tp.srtt === 0) return;
+    // Linux: RTO = srtt + max(4·rttvar, TCP_RTO_MIN) — the floor applies to the variance term
+    const rto = tp.srtt + Math.max(4 * tp.rttvar, TCP_RTO_MIN);
+    tp.rto = Math.min(rto, TCP_RTO_MAX);
+  }
+
+  private initConnection(tp: TcpSock, dev: NetDevice, mtu: number): void {
+    tp.routeDev = dev;
+    tp.advMss = Math.max(mtu - 40, 88);
+    if (tp.userMss > 0 && tp.userMss < tp.advMss) tp.advMss = tp.userMss;
+    tp.mss = TCP_DEFAULT_MSS;
+    tp.rto = TCP_TIMEOUT_INIT;
+    // window scale: enough to express the receive buffer (Linux tcp_select_initial_window)
+    let ws = 0;
+    let space = tp.rcvBuf;
+    while (space > 0xffff && ws < 14) {
+      space >>= 1;
+      ws++;
+    }
+    tp.rcvWscale = ws;
+    tp.rcvWnd = Math.min(tp.rcvBuf >> 1, TCP_MAX_WINDOW);
+  }
+
+  private applySynOptions(tp: TcpSock, o: TcpOptions): void {
+    const peerMss = o.mss > 0 ? o.mss : TCP_DEFAULT_MSS;
+    tp.mss = Math.max(Math.min(peerMss, tp.advMss), 64);
+    tp.rcvMss = Math.min(tp.mss, tp.advMss);
+    if (o.wscale >= 0) {
+      tp.wscaleOk = true;
+      tp.sndWscale = Math.min(o.wscale, 14);
+    } else {
+      tp.wscaleOk = false;
+      tp.sndWscale = 0;
+      tp.rcvWscale = 0;
+    }
+  }
+
+  private established(tp: TcpSock): void {
+    tp.state = TCP_ESTABLISHED;
+    tp.cwnd = TCP_INIT_CWND * tp.mss;
+    tp.quickAcks = TCP_MAX_QUICKACKS;
+    tp.retransStamp = this.sched.now();
+    this.stats.currEstab++;
+    if (tp.owner) {
+      tp.owner.tcpStateChange(tp);
+      tp.owner.tcpWritable(tp);
+    }
+  }
+
+  private enterTimeWait(tp: TcpSock): void {
+    if (tp.state === TCP_ESTABLISHED || tp.state === TCP_CLOSE_WAIT) this.stats.currEstab--;
+    tp.state = TCP_TIME_WAIT;
+    this.sched.cancel(tp.rtoTimer);
+    this.sched.cancel(tp.delackTimer);
+    this.sched.arm(tp.twTimer, this.sched.now() + TCP_TIMEWAIT_LEN);
+    if (tp.owner) tp.owner.tcpStateChange(tp);
+  }
+
+  /** the connection failed with `errno`: wake everybody, tear down */
+  private fail(tp: TcpSock, errno: number): void {
+    tp.error = errno;
+    const owner = tp.owner;
+    this.done(tp);
+    if (owner) {
+      owner.tcpStateChange(tp);
+      owner.tcpReadable(tp);
+      owner.tcpWritable(tp);
+    }
+  }
+
+  /** moves to CLOSE, cancels timers, unhashes and frees protocol resources */
+  done(tp: TcpSock): void {
+    if (tp.state === TCP_ESTABLISHED || tp.state === TCP_CLOSE_WAIT) this.stats.currEstab--;
+    const wasListen = tp.state === TCP_LISTEN;
+    tp.state = TCP_CLOSE;
+    this.sched.cancel(tp.rtoTimer);
+    this.sched.cancel(tp.delackTimer);
+    this.sched.cancel(tp.twTimer);
+    if (wasListen) this.unlisten(tp);
+    if (tp.hashed) this.unhash(tp);
+    if (tp.parent !== null && !tp.inAcceptQueue) {
+      tp.parent.synQueueLen--;
+      tp.parent = null;
+    }
+    if (tp.lport !== 0) this.releasePort(tp.lport);
+    tp.lport = tp.lport; // keep for getsockname
+    tp.sendBuf.release();
+    this.purgeOfo(tp);
+    if (tp.orphan) this.purgeRcv(tp);
+    if (tp.owner) tp.owner.tcpStateChange(tp);
+  }
+
+  private releasePort(port: number): void {
+    const n = this.ports.get(port) ?? 0;
+    if (n <= 1) this.ports.delete(port);
+    else this.ports.set(port, n - 1);
+  }
+
+  private unreadData(tp: TcpSock): boolean {
+    return ((tp.rcvNxt - tp.copiedSeq) | 0) - (tp.finReceived ? 1 : 0) > 0;
+  }
+
+  purgeRcv(tp: TcpSock): void {
+    let s = tp.rcvHead;
+    while (s !== null) {
+      const n: SkBuff | null = s.next;
+      s.next = null;
+      skbFree(s);
+      s = n;
+    }
+    tp.rcvHead = tp.rcvTail = null;
+    tp.rcvQueueBytes = 0;
+  }
+
+  private purgeOfo(tp: TcpSock): void {
+    let s = tp.ofoHead;
+    while (s !== null) {
+      const n: SkBuff | null = s.next;
+      s.next = null;
+      skbFree(s);
+      s = n;
+    }
+    tp.ofoHead = null;
+    tp.ofoBytes = 0;
+  }
+
+  private unlisten(tp: TcpSock): void {
+    const list = this.listeners.get(tp.lport);
+    if (!list) return;
+    const i = list.indexOf(tp);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.listeners.delete(tp.lport);
+  }
+
+  // ---- demux ----
+
+  private static key(laddr: number, lport: number, raddr: number, rport: number): number {
+    let h = Math.imul(raddr ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(laddr, 0xc2b2ae35);
+    h ^= ((lport << 16) | rport) >>> 0;
+    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+    return (h ^ (h >>> 12)) >>> 0;
+  }
+
+  private hash(tp: TcpSock): void {
+    const k = TcpProto.key(tp.laddr, tp.lport, tp.raddr, tp.rport);
+    tp.hashNext = this.ehash.get(k) ?? null;
+    this.ehash.set(k, tp);
+    tp.hashed = true;
+  }
+
+  private unhash(tp: TcpSock): void {
+    const k = TcpProto.key(tp.laddr, tp.lport, tp.raddr, tp.rport);
+    let cur = this.ehash.get(k) ?? null;
+    let prev: TcpSock | null = null;
+    while (cur !== null && cur !== tp) {
+      prev = cur;
+      cur = cur.hashNext;
+    }
+    if (cur === tp) {
+      if (prev === null) {
+        if (tp.hashNext === null) this.ehash.delete(k);
+        else this.ehash.set(k, tp.hashNext);
+      } else prev.hashNext = tp.hashNext;
+    }
+    tp.hashNext = null;
+    tp.hashed = false;
+  }
+
+  lookupEstablished(laddr: number, lport: number, raddr: number, rport: number): TcpSock | null {
+    let tp = this.ehash.get(TcpProto.key(laddr, lport, raddr, rport)) ?? null;
+    while (tp !== null) {
+      if (tp.lport === lport && tp.rport === rport && tp.raddr === raddr && tp.laddr === laddr) return tp;
+      tp = tp.hashNext;
+    }
+    return null;
+  }
+
+  private lookupListener(laddr: number, lport: number): TcpSock | null {
+    const list = this.listeners.get(lport);
+    if (!list) return null;
+    let any: TcpSock | null = null;
+    for (const l of list) {
+      if (l.laddr === laddr) return l;
+      if (l.laddr === 0) any = l;
+    }
+    return any;
+  }
+
+  private pickEphemeral(laddr: number, raddr: number, rport: number): number {
+    const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+    for (let i = 0; i < span; i++) {
+      const p = this.nextEphemeral;
+      this.nextEphemeral = p >= EPHEMERAL_HIGH ? EPHEMERAL_LOW : p + 1;
+      if (this.listeners.has(p)) continue;
+      if (raddr === 0 ? !this.ports.has(p) : this.lookupEstablished(laddr, p, raddr, rport) === null && !this.ports.has(p)) return p;
+    }
+    return -1;
+  }
+
+  /** number of connections in the established hash (for tests and stats) */
+  get connectionCount(): number {
+    let n = 0;
+    for (let tp of this.ehash.values()) {
+      for (let t: TcpSock | null = tp; t !== null; t = t.hashNext) n++;
+      tp = tp;
+    }
+    return n;
+  }
+}
+

@@ -1,0 +1,220 @@
+/**
+ * `TcpSock`: one TCP connection's control block (Linux `struct tcp_sock`), its queues and its
+ * timers. The state machine lives in input.ts / output.ts / timers in this class; this file holds
+ * the data. Ownership: the receive and out-of-order queues own their skbs (freeing them drops the
+ * frag references); the token table owns one user reference per live devmem token.
+ */
+import type { Route } from '../net/index.js';
+import type { SkBuff } from '../skb/index.js';
+import { Timer, type TimerTarget } from '../time/index.js';
+import {
+  TCP_CLOSE, TCP_DEFAULT_MSS, TCP_INIT_CWND, TCP_RMEM_DEFAULT, TCP_STATE_NAMES, TCP_TIMEOUT_INIT, TCP_WMEM_DEFAULT,
+} from './constants.js';
+import type { TcpProto } from './proto.js';
+import { SendBuffer } from './send-buffer.js';
+import { TokenTable } from './token-table.js';
+
+/** what the socket layer wants to hear about (all optional work; called synchronously) */
+export interface TcpSockOwner {
+  /** data, EOF or an error became readable */
+  tcpReadable(tp: TcpSock): void;
+  /** send space opened, or the connection failed */
+  tcpWritable(tp: TcpSock): void;
+  /** state changed (connected, closed, …) */
+  tcpStateChange(tp: TcpSock): void;
+  /** a listener has a connection ready to accept */
+  tcpAcceptable(tp: TcpSock): void;
+}
+
+export const TIMER_RTO = 1;
+export const TIMER_DELACK = 2;
+export const TIMER_TIMEWAIT = 3;
+export const TIMER_PERSIST = 4;
+
+/** per-socket counters (a subset of Linux TCP_INFO / netstat names) */
+export interface TcpSockStats {
+  segsIn: number;
+  segsOut: number;
+  dataSegsIn: number;
+  dataSegsOut: number;
+  bytesReceived: number;
+  bytesAcked: number;
+  bytesSent: number;
+  bytesRetrans: number;
+  retransSegs: number;
+  fastRetrans: number;
+  timeouts: number;
+  dupAcksIn: number;
+  ofoQueued: number;
+  dupSegsIn: number;
+}
+
+/** a network device, as the route hands it to transports */
+type NetDevice = Route['dev'];
+
+export class TcpSock implements TimerTarget {
+  state = TCP_CLOSE;
+  laddr = 0;
+  lport = 0;
+  raddr = 0;
+  rport = 0;
+  /** bound device (SO_BINDTODEVICE), null for any */
+  boundDev: NetDevice | null = null;
+  /** device of the route to the peer */
+  routeDev: NetDevice | null = null;
+
+  // send sequence space
+  iss = 0;
+  sndUna = 0;
+  sndNxt = 0;
+  /** highest sequence sent + 1 */
+  sndMax = 0;
+  sndWnd = 0;
+  sndWl1 = 0;
+  sndWl2 = 0;
+  maxWindow = 0;
+  /** shift applied to the peer's window field */
+  sndWscale = 0;
+  /** shift we apply to our advertised window */
+  rcvWscale = 0;
+  wscaleOk = false;
+  /** effective send MSS */
+  mss = TCP_DEFAULT_MSS;
+  /** MSS we advertise */
+  advMss = TCP_DEFAULT_MSS;
+  /** user TCP_MAXSEG, 0 when unset */
+  userMss = 0;
+  /** largest segment seen from the peer */
+  rcvMss = TCP_DEFAULT_MSS;
+
+  // receive sequence space
+  irs = 0;
+  rcvNxt = 0;
+  /** right edge we advertised last: rcvWup + rcvWnd */
+  rcvWup = 0;
+  rcvWnd = 0;
+  /** next byte the application reads */
+  copiedSeq = 0;
+  /** a FIN was received at this sequence (valid when finReceived) */
+  finSeq = 0;
+  finReceived = false;
+  /** our FIN: queued / sent */
+  finQueued = false;
+  finSent = false;
+  /** sequence number of our FIN (valid once queued) */
+  finSndSeq = 0;
+
+  // congestion control (bytes)
+  cwnd = TCP_INIT_CWND * TCP_DEFAULT_MSS;
+  ssthresh = 0x7fffffff;
+  cwndCnt = 0;
+  dupAcks = 0;
+  inRecovery = false;
+  recover = 0;
+  /** RTO recovery: everything up to this sequence was presumed lost */
+  lossHigh = 0;
+
+  // RTT (RFC 6298), µs
+  srtt = 0;
+  rttvar = 0;
+  rto = TCP_TIMEOUT_INIT;
+  rttSeq = 0;
+  rttTime = -1;
+  backoff = 0;
+  retransmits = 0;
+  /** time the current RTO episode started (for giving up) */
+  retransStamp = 0;
+
+  // ACK scheduling
+  quickAcks = 0;
+  /** received but unacknowledged full segments */
+  unackedSegs = 0;
+  ackPending = false;
+
+  // buffers
+  rcvBuf = TCP_RMEM_DEFAULT;
+  sndBuf = TCP_WMEM_DEFAULT;
+  readonly sendBuf: SendBuffer;
+  /** receive queue, in sequence order */
+  rcvHead: SkBuff | null = null;
+  rcvTail: SkBuff | null = null;
+  rcvQueueBytes = 0;
+  /** out-of-order queue, sorted by seq */
+  ofoHead: SkBuff | null = null;
+  ofoBytes = 0;
+  /** peek cursor (SO_PEEK_OFF), -1 when off */
+  peekOff = -1;
+
+  // options
+  nodelay = false;
+  cork = false;
+  keepalive = false;
+  /** SO_RCVLOWAT */
+  rcvLowat = 1;
+  shutRd = false;
+  shutWr = false;
+  /** pending socket error (positive errno), 0 for none */
+  softError = 0;
+  error = 0;
+  /** devmem tokens handed to the application */
+  readonly tokens = new TokenTable();
+  zerocopy = false;
+
+  // listener
+  backlog = 0;
+  parent: TcpSock | null = null;
+  acceptQueue: TcpSock[] = [];
+  synQueueLen = 0;
+  /** child sockets wait here until accepted */
+  inAcceptQueue = false;
+
+  owner: TcpSockOwner | null = null;
+  /** closed by the application (orphan): free when the protocol is done */
+  orphan = false;
+  /** hashed in the established table */
+  hashed = false;
+  hashNext: TcpSock | null = null;
+
+  readonly rtoTimer: Timer;
+  readonly delackTimer: Timer;
+  readonly twTimer: Timer;
+  readonly stats: TcpSockStats = {
+    segsIn: 0, segsOut: 0, dataSegsIn: 0, dataSegsOut: 0, bytesReceived: 0, bytesAcked: 0, bytesSent: 0,
+    bytesRetrans: 0, retransSegs: 0, fastRetrans: 0, timeouts: 0, dupAcksIn: 0, ofoQueued: 0, dupSegsIn: 0,
+  };
+
+  constructor(readonly proto: TcpProto) {
+    this.sendBuf = new SendBuffer(proto.mem);
+    this.rtoTimer = new Timer(this, TIMER_RTO);
+    this.delackTimer = new Timer(this, TIMER_DELACK);
+    this.twTimer = new Timer(this, TIMER_TIMEWAIT);
+  }
+
+  get stateName(): string {
+    return TCP_STATE_NAMES[this.state] ?? '?';
+  }
+
+  /** bytes sent and not yet acknowledged */
+  get inFlight(): number {
+    return (this.sndNxt - this.sndUna) | 0;
+  }
+
+  /** bytes queued for sending that were never sent */
+  get unsent(): number {
+    return (this.sendBuf.endSeq - this.sndNxt) | 0;
+  }
+
+  /** readable bytes queued (up to a FIN) */
+  get readableBytes(): number {
+    return (this.rcvNxt - this.copiedSeq - (this.finReceived && this.rcvNxt === ((this.finSeq + 1) >>> 0) ? 1 : 0)) | 0;
+  }
+
+  /** free send-buffer space */
+  get sendSpace(): number {
+    return this.sndBuf - this.sendBuf.bytes;
+  }
+
+  onTimer(timer: Timer): void {
+    this.proto.onTimer(this, timer.kind);
+  }
+}
