@@ -18,6 +18,13 @@ import { RealtimeScheduler, VirtualScheduler, type Scheduler } from './time/inde
 export interface NetworkOptions {
   seed?: number;
   mode?: 'virtual' | 'real';
+  /**
+   * Virtual mode: scheduling latency from a wakeup (data arrived for a waiting recv) to the
+   * application running, in µs (default 10). Events up to that much later still run first, the
+   * way NAPI batches packets before the woken task gets the CPU. 0 runs the application before
+   * time moves on.
+   */
+  wakeupLatencyUs?: number;
 }
 
 /** events run per slice before the driver lets the event loop breathe */
@@ -35,11 +42,13 @@ export class Network {
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   private pumpError: unknown = null;
+  readonly wakeupLatencyUs: number;
 
   constructor(opts: NetworkOptions = {}) {
     this.seed = (opts.seed ?? 1) >>> 0;
     this.mode = opts.mode ?? 'virtual';
     this.rng = new Rng(this.seed);
+    this.wakeupLatencyUs = opts.wakeupLatencyUs ?? 10;
     if (this.mode === 'virtual') {
       const v = new VirtualScheduler();
       v.kick = () => this.schedulePump();
@@ -82,17 +91,29 @@ export class Network {
     this.pumpScheduled = false;
     const s = this.vsched!;
     s.takeWakeups();
+    const latency = this.wakeupLatencyUs;
+    let wokeAt = -1;
     let n = 0;
     try {
       for (;;) {
         if (this.closed) return;
+        if (wokeAt >= 0) {
+          // somebody's promise resolved: let the application run once the events within its
+          // scheduling latency have run
+          const next = s.nextDeadline();
+          if (next < 0 || next > wokeAt + latency) {
+            this.schedulePump();
+            return;
+          }
+        }
         if (!s.step()) {
           s.rearmKick();
           if (s.pending > 0) continue;
           this.notifyIdle();
           return;
         }
-        if (s.takeWakeups() > 0 || ++n >= SLICE_EVENTS) {
+        if (s.takeWakeups() > 0 && wokeAt < 0) wokeAt = s.now();
+        if (++n >= SLICE_EVENTS) {
           this.schedulePump();
           return;
         }

@@ -13,13 +13,17 @@ export const DEFAULT_RSS_KEY = new Uint8Array([
 
 export const RSS_INDIR_SIZE = 128;
 
-/** Toeplitz hash of 12 input bytes (src ip, dst ip, src port, dst port), or 8 without ports */
+/**
+ * Toeplitz hash of 12 input bytes (src ip, dst ip, src port, dst port), or 8 without ports.
+ * Precomputes, for each input byte position, the hash contribution of all 256 byte values, so a
+ * hash is 12 table lookups.
+ */
 export class ToeplitzHasher {
-  /** precomputed 32-bit key windows, one per input bit position */
-  private readonly windows = new Uint32Array(96);
+  private readonly table = new Uint32Array(12 * 256);
 
   constructor(key: Uint8Array = DEFAULT_RSS_KEY) {
     if (key.length < 16) throw new RangeError('RSS key too short');
+    const windows = new Uint32Array(96);
     for (let bit = 0; bit < 96; bit++) {
       let w = 0;
       for (let k = 0; k < 32; k++) {
@@ -27,22 +31,27 @@ export class ToeplitzHasher {
         const byte = key[kb >> 3] ?? 0;
         w = (w << 1) | ((byte >> (7 - (kb & 7))) & 1);
       }
-      this.windows[bit] = w >>> 0;
+      windows[bit] = w >>> 0;
+    }
+    for (let pos = 0; pos < 12; pos++) {
+      for (let v = 0; v < 256; v++) {
+        let h = 0;
+        for (let b = 0; b < 8; b++) if ((v >> (7 - b)) & 1) h ^= windows[pos * 8 + b]!;
+        this.table[pos * 256 + v] = h >>> 0;
+      }
     }
   }
 
-  private mix(h: number, word: number, bitBase: number): number {
-    for (let b = 0; b < 32; b++) {
-      if ((word >>> (31 - b)) & 1) h ^= this.windows[bitBase + b]!;
-    }
-    return h;
+  private word(h: number, w: number, pos: number): number {
+    const t = this.table;
+    return h ^ t[pos * 256 + (w >>> 24)]! ^ t[(pos + 1) * 256 + ((w >>> 16) & 0xff)]! ^
+      t[(pos + 2) * 256 + ((w >>> 8) & 0xff)]! ^ t[(pos + 3) * 256 + (w & 0xff)]!;
   }
 
   hashV4(src: number, dst: number, sport: number, dport: number, withPorts: boolean): number {
-    let h = 0;
-    h = this.mix(h, src, 0);
-    h = this.mix(h, dst, 32);
-    if (withPorts) h = this.mix(h, ((sport << 16) | dport) >>> 0, 64);
+    let h = this.word(0, src, 0);
+    h = this.word(h, dst, 4);
+    if (withPorts) h = this.word(h, ((sport << 16) | dport) >>> 0, 8);
     return h >>> 0;
   }
 }
