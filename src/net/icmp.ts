@@ -222,6 +222,8 @@ export class Icmp implements L4Handler {
       st.inErrors++;
       return;
     }
+    // make as much of the quote linear as the head can hold, for the transport's benefit
+    pskbMayPull(skb, Math.min(skb.len, skb.end - skb.data));
     const o = skb.data;
     const code = skb.buf[o + 1]!;
     const info = type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED ? skb.dv.getUint16(o + 6) : 0;

@@ -396,7 +396,8 @@ export class Ipv4Stack implements RxHandler, TimerTarget, NeighHost {
     const dst = v.dst;
     const proto = v.protocol;
     const frag = v.fragWord;
-    if (isMulticast(src) || src === 0xffffffff) return this.drop(skb, 'discard');
+    // martian sources (Linux drops them in route input, outside the Ip MIB): counted as discards
+    if (isMulticast(src) || src === 0xffffffff || (src === 0 && dst !== 0xffffffff)) return this.drop(skb, 'discard');
     let bcast = false;
     if (!this.localOwner.has(dst)) {
       if (!this.isBroadcastOn(dev, dst)) return this.drop(skb, 'addr');

@@ -13,6 +13,7 @@
  *  - PROBE: usable; up to `UCAST_SOLICIT` (3) unicast requests 1 s apart, then FAILED.
  *  - FAILED: the next packet restarts resolution (INCOMPLETE).
  *  - PERMANENT: set by `addPermanent`, never changes.
+ * Broadcast and multicast next hops map to their MACs without resolution.
  * Replies and requests from a host with an entry update it (gratuitous ARP included);
  * requests for one of our addresses are answered and create a STALE entry for the sender.
  *
@@ -157,6 +158,12 @@ export class NeighTable {
   output(skb: SkBuff, dev: NetDevice, nexthop: number, src: number): void {
     if (this.host.isBroadcastOn(dev, nexthop)) {
       writeMac(skb.dv, skb.data, ETH_BROADCAST);
+      dev.xmit(skb);
+      return;
+    }
+    if (nexthop >>> 28 === 0xe) {
+      // multicast: 01:00:5e + low 23 bits of the group (RFC 1112), no resolution
+      writeMac(skb.dv, skb.data, 0x01005e000000 + (nexthop & 0x7fffff));
       dev.xmit(skb);
       return;
     }

@@ -63,7 +63,10 @@ export class IcmpErr {
   src = 0;
   dst = 0;
   proto = 0;
-  /** `buf`/`dv` hold the offending datagram's L4 header at `l4Off` (absolute), `l4Len` ≥ 8 bytes */
+  /**
+   * `buf`/`dv` hold the offending datagram's L4 header at `l4Off` (absolute); `l4Len` (≥ 8) bytes
+   * of it are readable there: as much of the quote as fits the receiving skb's head
+   */
   buf: Uint8Array = new Uint8Array(0);
   dv: DataView = new DataView(this.buf.buffer);
   l4Off = 0;
@@ -77,13 +80,17 @@ export interface IpStats {
   inAddrErrors: number;
   inTruncatedPkts: number;
   inCsumErrors: number;
+  /** martian sources (multicast, broadcast, 0.0.0.0) */
   inDiscards: number;
   inDelivers: number;
   inUnknownProtos: number;
   outRequests: number;
   outNoRoutes: number;
+  /** no headroom for the headers, or the loopback queue full */
   outDiscards: number;
+  /** packets over the route MTU (there is no fragmentation: DF or not, they fail with EMSGSIZE) */
   fragFails: number;
+  /** fragments received; there is no reassembly, each one also counts in reasmFails */
   reasmReqds: number;
   reasmFails: number;
   /** Ethernet destination neither our MAC nor broadcast */

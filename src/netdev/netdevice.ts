@@ -10,7 +10,7 @@
  * does) and the link frees it. Skbs passed to `rxHandler` belong to the handler.
  */
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
-import { csumFinish, csumFold, pseudoHeaderSumV4 } from '../wire/checksum.js';
+import { csumBlockAdd, csumFinish, csumFold, csumPartial, pseudoHeaderSumV4 } from '../wire/checksum.js';
 import { ETH_HLEN, ETH_P_IP } from '../wire/ethernet.js';
 import {
   HostPageProvider, PP_FLAG_ALLOW_UNREADABLE_NETMEM, PP_FLAG_DMA_MAP, PP_FLAG_DMA_SYNC_DEV,
@@ -385,7 +385,16 @@ export class NetDevice {
       if (udpNoCsum) {
         rxq.stats.rxCsumNone++;
       } else {
-        const sum = skbChecksum(frame, l4, l4len, pseudoHeaderSumV4(src, dst, proto, l4len));
+        const fhead = frame.tail - frame.data;
+        let sum: number;
+        if (frame.fragCsumValid && l4 + l4len === flen && l4 <= fhead) {
+          // frag bytes unchanged since the sending NIC summed them: reuse that sum, verify the
+          // headers and the pseudo-header from the bytes
+          sum = csumPartial(frame.buf, frame.dv, frame.data + l4, fhead - l4, pseudoHeaderSumV4(src, dst, proto, l4len));
+          sum = csumBlockAdd(sum, frame.fragCsum, fhead - l4);
+        } else {
+          sum = skbChecksum(frame, l4, l4len, pseudoHeaderSumV4(src, dst, proto, l4len));
+        }
         if (csumFold(sum) === 0xffff) {
           skb.ipSummed = CHECKSUM_UNNECESSARY;
           rxq.stats.rxCsumUnnecessary++;
@@ -437,8 +446,19 @@ export class NetDevice {
     }
     if (skb.ipSummed === CHECKSUM_PARTIAL) {
       q.stats.txNeedsCsum++;
+      // sum the linear part and the frags separately, keeping the frag sum with the frame so
+      // that a receiving NIC can verify without re-reading unchanged payload bytes
       const start = skb.csumStart - skb.data;
-      const sum = skbChecksum(skb, start, skb.len - start, 0);
+      const headlen = skb.tail - skb.data;
+      let sum = csumPartial(skb.buf, skb.dv, skb.csumStart, headlen - start, 0);
+      if (skb.dataLen > 0 && !skb.unreadable) {
+        const fsum = skbChecksum(skb, headlen, skb.dataLen, 0);
+        skb.fragCsum = fsum;
+        skb.fragCsumValid = true;
+        sum = csumBlockAdd(sum, fsum, headlen - start);
+      } else if (skb.dataLen > 0) {
+        sum = skbChecksum(skb, start, skb.len - start, 0);
+      }
       skb.dv.setUint16(skb.csumStart + skb.csumOffset, csumFinish(sum));
       skb.ipSummed = CHECKSUM_NONE;
     } else {

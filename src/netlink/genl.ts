@@ -18,7 +18,7 @@ import {
 import {
   CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_ATTR_HDRSIZE, CTRL_ATTR_MAXATTR, CTRL_ATTR_MCAST_GROUPS,
   CTRL_ATTR_MCAST_GRP_ID, CTRL_ATTR_MCAST_GRP_NAME, CTRL_ATTR_OPS, CTRL_ATTR_OP_FLAGS, CTRL_ATTR_OP_ID, CTRL_ATTR_VERSION,
-  CTRL_CMD_GETFAMILY, CTRL_CMD_NEWFAMILY, GENL_CMD_CAP_DO, GENL_CMD_CAP_DUMP, GENL_CMD_CAP_HASPOL, GENL_CTRL_MCGRP_NOTIFY_ID,
+  CTRL_CMD_GETFAMILY, CTRL_CMD_NEWFAMILY, GENL_ADMIN_PERM, GENL_CMD_CAP_DO, GENL_CMD_CAP_DUMP, GENL_CMD_CAP_HASPOL, GENL_CTRL_MCGRP_NOTIFY_ID,
   GENL_CTRL_NAME, GENL_CTRL_VERSION, GENL_ID_CTRL,
 } from './netdev-spec.js';
 import { NO_ATTRS, NlOpError, emitAck, emitDone, nlaParseStrict, type AckOptions, type NlaPolicySet, type ParsedAttrs } from './nlattr.js';
@@ -188,7 +188,7 @@ export class GenlRegistry {
     const dump = (msg.flags & NLM_F_DUMP) === NLM_F_DUMP;
     const op = family.ops.find((o) => o.cmd === cmd && (dump ? o.dumpit !== undefined : o.doit !== undefined));
     if (op === undefined) throw new NlOpError(ERRNO.EOPNOTSUPP);
-    if ((opFlags(op) & 0x01) !== 0 && !sock.capNetAdmin) throw new NlOpError(ERRNO.EPERM);
+    if ((opFlags(op) & GENL_ADMIN_PERM) !== 0 && !sock.capNetAdmin) throw new NlOpError(ERRNO.EPERM);
     const aoff = msg.payloadOff + hdrlen;
     const alen = msg.off + msg.len - aoff;
     const policy = dump ? op.dumpPolicy : op.doPolicy;

@@ -44,6 +44,7 @@ const badCases: BadCase[] = [
   { name: 'later fragment (offset)', frame: echoFrame({ frag: 0x0001 }), counters: [[(h) => h.stack.stats.reasmFails, 'reasmFails']] },
   { name: 'not our address', frame: echoFrame({ dst: '10.0.0.9' }), counters: [[(h) => h.stack.stats.inAddrErrors, 'inAddrErrors']] },
   { name: 'multicast source', frame: echoFrame({ src: '224.0.0.1' }), counters: [[(h) => h.stack.stats.inDiscards, 'inDiscards']] },
+  { name: 'zero source', frame: echoFrame({ src: '0.0.0.0' }), counters: [[(h) => h.stack.stats.inDiscards, 'inDiscards']] },
   {
     name: 'bad ICMP checksum',
     frame: (() => { const f = echoFrame(); f[36] = f[36]! ^ 0xff; return f; })(),
