@@ -13,7 +13,7 @@ import { Host, type HostOptions } from './host.js';
 import { SimWire, type SimWireOptions } from './link/index.js';
 import type { NetDevice } from './netdev/index.js';
 import { Rng } from './rand/index.js';
-import { RealtimeScheduler, VirtualScheduler, type Scheduler } from './time/index.js';
+import { RealtimeScheduler, Timer, VirtualScheduler, type Scheduler, type TimerTarget } from './time/index.js';
 
 export interface NetworkOptions {
   seed?: number;
@@ -158,6 +158,20 @@ export class Network {
     while (s.step(end)) n++;
     s.advanceTo(end);
     return n;
+  }
+
+  /** resolves after `us` microseconds of network time (virtual or real) */
+  sleep(us: number): Promise<void> {
+    return new Promise((resolve) => {
+      const sched = this.sched;
+      const target: TimerTarget = {
+        onTimer: () => {
+          sched.noteWakeup();
+          resolve();
+        },
+      };
+      sched.arm(new Timer(target, 0), sched.now() + Math.max(0, us));
+    });
   }
 
   /** an error thrown by the stack while the driver ran events, if any */

@@ -202,7 +202,7 @@ describe('devmem TCP end to end', () => {
     const size = 1 << 20;
     const sender = patternSender(p, size);
     const conn = await ls.accept();
-    // hold tokens for a while: read until the pool is exhausted
+    // hold every token until the NIC has had to drop for lack of buffers, then give them back
     const q = p.eb.rxQueues[p.devq]!;
     const pattern = new NcdevmemPattern(7);
     let bytes = 0;
@@ -210,8 +210,20 @@ describe('devmem TCP end to end', () => {
     let bad = 0;
     let issued = 0;
     let returned = 0;
-    while (bytes < size) {
-      const m = await conn.recvmsg({ iovLen: 800 * 1024, controlLen: 80_000, flags: C.MSG_SOCK_DEVMEM });
+    const giveBack = () => {
+      for (const t of held) returned += conn.setsockopt(C.SOL_SOCKET, C.SO_DEVMEM_DONTNEED, [{ tokenStart: t, tokenCount: 1 }]);
+      held = [];
+    };
+    for (;;) {
+      let m;
+      try {
+        m = await conn.recvmsg({ iovLen: 800 * 1024, controlLen: 80_000, flags: C.MSG_SOCK_DEVMEM | C.MSG_DONTWAIT });
+      } catch (e) {
+        if (!(e instanceof ErrnoError) || e.code !== 'EAGAIN') throw e;
+        if (q.stats.rxAllocFail > 0) giveBack();
+        await Promise.race([conn.readable(), p.net.sleep(2000)]);
+        continue;
+      }
       if (m.length === 0) break;
       for (const c of m.cmsgs) {
         if (c.kind !== 'dmabuf') continue;
@@ -221,11 +233,7 @@ describe('devmem TCP end to end', () => {
         issued++;
       }
       bytes += m.length;
-      // give tokens back only once the NIC has had to drop for lack of buffers
-      if (q.stats.rxAllocFail > 0 || held.length > 40) {
-        for (const t of held) returned += conn.setsockopt(C.SOL_SOCKET, C.SO_DEVMEM_DONTNEED, [{ tokenStart: t, tokenCount: 1 }]);
-        held = [];
-      }
+      if (q.stats.rxAllocFail > 0) giveBack();
     }
     for (const t of held) returned += conn.setsockopt(C.SOL_SOCKET, C.SO_DEVMEM_DONTNEED, [{ tokenStart: t, tokenCount: 1 }]);
     await sender;
