@@ -266,7 +266,7 @@ export class NetDevice {
     let hdv = frame.dv;
     let ho = frame.data;
     let hl = frame.tail - frame.data;
-    if (hl < flen && hl < HDR_BUF_SIZE) {
+    if (hl < flen && hl < HDR_BUF_SIZE && !headersInHead(frame, hl)) {
       const n = Math.min(flen, HDR_BUF_SIZE);
       if (skbCopyBits(frame, 0, this.scratch, 0, n) !== 0) {
         this.counters.rxDropped++;
@@ -532,6 +532,20 @@ function dmaFrameToNetIov(mem: MemSpace, frame: SkBuff, frameOff: number, ref: n
     }
     start = end;
   }
+}
+
+/** true when the frame's linear part holds its Ethernet, IPv4 and TCP/UDP headers */
+function headersInHead(frame: SkBuff, hl: number): boolean {
+  const b = frame.buf;
+  const o = frame.data;
+  if (hl < ETH_HLEN + 20) return false;
+  if (b[o + 12] !== 0x08 || b[o + 13] !== 0x00) return hl >= ETH_HLEN + 2; // not IPv4: only the type is needed
+  const ihl = (b[o + ETH_HLEN]! & 0x0f) << 2;
+  const l4 = ETH_HLEN + ihl;
+  const proto = b[o + ETH_HLEN + 9];
+  if (proto === IPPROTO_TCP) return hl >= l4 + 20 && hl >= l4 + ((b[o + l4 + 12]! >> 4) << 2);
+  if (proto === IPPROTO_UDP) return hl >= l4 + 8;
+  return hl >= l4;
 }
 
 function readU16(frame: SkBuff, off: number, dv: DataView, scratch: Uint8Array): number {
