@@ -51,6 +51,9 @@ export interface TcpMib {
   listenDrops: number;
   /** data dropped because the receive buffer was full */
   rcvPruned: number;
+  /** TcpExt TCPFastRetrans / TCPTimeouts */
+  fastRetrans: number;
+  timeouts: number;
 }
 
 
@@ -59,7 +62,8 @@ type NetDevice = Route['dev'];
 export class TcpProto implements L4Handler {
   readonly stats: TcpMib = {
     activeOpens: 0, passiveOpens: 0, attemptFails: 0, estabResets: 0, currEstab: 0, inSegs: 0, outSegs: 0,
-    retransSegs: 0, inErrs: 0, outRsts: 0, inCsumErrors: 0, noPort: 0, listenDrops: 0, rcvPruned: 0,
+    retransSegs: 0, inErrs: 0, outRsts: 0, inCsumErrors: 0, noPort: 0, listenDrops: 0, rcvPruned: 0, fastRetrans: 0,
+    timeouts: 0,
   };
   private readonly ehash = new Map<number, TcpSock>();
   private readonly listeners = new Map<number, TcpSock[]>();
@@ -102,7 +106,7 @@ export class TcpProto implements L4Handler {
     }
     tp.laddr = addr;
     tp.lport = port;
-    this.ports.set(port, (this.ports.get(port) ?? 0) + 1);
+    this.holdPort(tp);
     return 0;
   }
 
@@ -135,7 +139,7 @@ export class TcpProto implements L4Handler {
       const p = this.pickEphemeral(tp.laddr, addr, port);
       if (p < 0) return -ERRNO.EADDRNOTAVAIL;
       tp.lport = p;
-      this.ports.set(p, (this.ports.get(p) ?? 0) + 1);
+      this.holdPort(tp);
     } else if (this.lookupEstablished(tp.laddr, tp.lport, addr, port) !== null) {
       return -ERRNO.EADDRINUSE;
     }
@@ -143,6 +147,7 @@ export class TcpProto implements L4Handler {
     tp.rport = port;
     this.initConnection(tp, rt.dev, rt.mtu);
     tp.iss = this.rng.nextU32();
+    tp.recover = tp.iss;
     tp.sndUna = tp.iss;
     tp.sndNxt = tp.iss;
     tp.sndMax = tp.iss;
@@ -309,7 +314,7 @@ export class TcpProto implements L4Handler {
 
   private listenRcv(
     lp: TcpSock, skb: SkBuff, src: number, dst: number, sport: number, dport: number, seq: number, flags: number,
-    win: number, dev: NetDevice,
+    win: number, _dev: NetDevice,
   ): void {
     if (flags & TCP_RST) return skbFree(skb);
     if (flags & TCP_ACK) {
@@ -341,6 +346,7 @@ export class TcpProto implements L4Handler {
     child.copiedSeq = child.rcvNxt;
     child.rcvWup = child.rcvNxt;
     child.iss = this.rng.nextU32();
+    child.recover = child.iss;
     child.sndUna = child.iss;
     child.sndNxt = child.iss;
     child.sndMax = child.iss;
@@ -350,7 +356,7 @@ export class TcpProto implements L4Handler {
     child.sndWl2 = child.iss;
     child.state = TCP_SYN_RECV;
     lp.synQueueLen++;
-    this.ports.set(dport, (this.ports.get(dport) ?? 0) + 1);
+    this.holdPort(child);
     this.hash(child);
     this.stats.passiveOpens++;
     skbFree(skb);
@@ -586,11 +592,13 @@ export class TcpProto implements L4Handler {
       tp.cwnd += tp.mss; // inflation
       return;
     }
-    if (tp.dupAcks === 3 && seqGt(tp.sndUna, tp.recover) || (tp.dupAcks === 3 && !tp.inRecovery && tp.recover === tp.sndUna)) {
+    // RFC 6582 §3.2: only when the cumulative ACK covers more than `recover`
+    if (tp.dupAcks === 3 && seqGt(tp.sndUna, tp.recover)) {
       tp.ssthresh = Math.max((tp.inFlight >> 1), 2 * tp.mss);
       tp.recover = tp.sndMax;
       tp.inRecovery = true;
       tp.stats.fastRetrans++;
+      this.stats.fastRetrans++;
       tp.rttTime = -1;
       this.retransmitHead(tp);
       tp.cwnd = tp.ssthresh + 3 * tp.mss;
@@ -1002,6 +1010,7 @@ export class TcpProto implements L4Handler {
     }
     // RFC 6298 §5.4–5.6 + RFC 5681 §3.1: collapse cwnd, back off, go back to snd_una
     tp.stats.timeouts++;
+    this.stats.timeouts++;
     tp.retransmits++;
     tp.ssthresh = Math.max(tp.inFlight >> 1, 2 * tp.mss);
     tp.cwnd = tp.mss;
@@ -1130,12 +1139,19 @@ export class TcpProto implements L4Handler {
       tp.parent.synQueueLen--;
       tp.parent = null;
     }
-    if (tp.lport !== 0) this.releasePort(tp.lport);
-    tp.lport = tp.lport; // keep for getsockname
+    if (tp.portHeld) {
+      tp.portHeld = false;
+      this.releasePort(tp.lport);
+    }
     tp.sendBuf.release();
     this.purgeOfo(tp);
     if (tp.orphan) this.purgeRcv(tp);
     if (tp.owner) tp.owner.tcpStateChange(tp);
+  }
+
+  private holdPort(tp: TcpSock): void {
+    this.ports.set(tp.lport, (this.ports.get(tp.lport) ?? 0) + 1);
+    tp.portHeld = true;
   }
 
   private releasePort(port: number): void {
@@ -1248,9 +1264,8 @@ export class TcpProto implements L4Handler {
   /** number of connections in the established hash (for tests and stats) */
   get connectionCount(): number {
     let n = 0;
-    for (let tp of this.ehash.values()) {
+    for (const tp of this.ehash.values()) {
       for (let t: TcpSock | null = tp; t !== null; t = t.hashNext) n++;
-      tp = tp;
     }
     return n;
   }

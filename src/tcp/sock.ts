@@ -171,6 +171,8 @@ export class TcpSock implements TimerTarget {
   owner: TcpSockOwner | null = null;
   /** closed by the application (orphan): free when the protocol is done */
   orphan = false;
+  /** holds a reference on its local port in the protocol's port table */
+  portHeld = false;
   /** hashed in the established table */
   hashed = false;
   hashNext: TcpSock | null = null;
