@@ -21,7 +21,9 @@ import {
   CTRL_CMD_GETFAMILY, CTRL_CMD_NEWFAMILY, GENL_ADMIN_PERM, GENL_CMD_CAP_DO, GENL_CMD_CAP_DUMP, GENL_CMD_CAP_HASPOL, GENL_CTRL_MCGRP_NOTIFY_ID,
   GENL_CTRL_NAME, GENL_CTRL_VERSION, GENL_ID_CTRL,
 } from './netdev-spec.js';
-import { NO_ATTRS, NlOpError, emitAck, emitDone, nlaParseStrict, type AckOptions, type NlaPolicySet, type ParsedAttrs } from './nlattr.js';
+import {
+  NO_ATTRS, NlOpError, emitAck, emitDone, nlaParseStrict, type AckOptions, type KernelExtack, type NlaPolicySet, type ParsedAttrs,
+} from './nlattr.js';
 
 /** NLMSG_MIN_TYPE: types below are netlink control messages */
 export const NLMSG_MIN_TYPE = 0x10;
@@ -161,7 +163,7 @@ export class GenlRegistry {
 
   private receiveOne(sock: GenlSockState, buf: Uint8Array, msg: NlMsg, out: Uint8Array[]): void {
     let errno = 0;
-    let ext;
+    let ext: KernelExtack | undefined;
     if ((msg.flags & NLM_F_REQUEST) !== 0 && msg.type >= NLMSG_MIN_TYPE) {
       try {
         if (this.rcvMsg(sock, buf, msg, out) === 'dump') return;
@@ -204,7 +206,7 @@ export class GenlRegistry {
     }
     const replies = new GenlReplies(family.id, family.version, cmd, msg.seq, sock.portid, op.dumpMulti ? NLM_F_MULTI : 0);
     let errno = 0;
-    let ext;
+    let ext: KernelExtack | undefined;
     try {
       op.dumpit!(req, replies);
     } catch (e) {

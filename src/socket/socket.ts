@@ -331,10 +331,20 @@ export class Socket implements TcpSockOwner {
     return this.tp.stateName;
   }
 
-  /** resolves when there is something to read (data, EOF or an error) */
-  async readable(): Promise<void> {
-    if (this.tp.readableBytes > 0 || tcpAtEof(this.tp) || this.tp.error !== 0 || this.tp.state === TCP_CLOSE) return;
-    await this.wait(this.readWaiters);
+  private readablePromise: Promise<void> | null = null;
+
+  /**
+   * Resolves when there is something to read (data, EOF or an error). Calls made while one is
+   * pending share its promise, so polling with a timeout does not pile up waiters.
+   */
+  readable(): Promise<void> {
+    if (this.tp.readableBytes > 0 || tcpAtEof(this.tp) || this.tp.error !== 0 || this.tp.state === TCP_CLOSE) return Promise.resolve();
+    if (this.readablePromise === null) {
+      this.readablePromise = this.wait(this.readWaiters).then(() => {
+        this.readablePromise = null;
+      });
+    }
+    return this.readablePromise;
   }
 
   // ---- options ----

@@ -796,23 +796,22 @@ export class TcpProto implements L4Handler {
     this.writeXmit(tp, false);
   }
 
-  /** retransmits the first unacknowledged segment */
-  private retransmitHead(tp: TcpSock): void {
-    const dataEnd = tp.sendBuf.endSeq;
-    let len = (dataEnd - tp.sndUna) | 0;
-    if (len > tp.mss) len = tp.mss;
-    let flags = TCP_ACK;
-    if (len <= 0) {
-      len = 0;
-      if (!(tp.finSent && tp.sndUna === tp.finSndSeq)) return;
-      flags |= TCP_FIN;
-    } else if (tp.finSent && ((tp.sndUna + len) >>> 0) === tp.finSndSeq && len < tp.mss) {
-      flags |= TCP_FIN;
-    }
+  /**
+   * Retransmits the first unacknowledged segment (up to one MSS from snd_una), with our FIN when
+   * the segment ends the data and the FIN is queued. Returns the sequence space it covered
+   * (data bytes + 1 for a FIN), 0 when there was nothing to send.
+   */
+  private retransmitHead(tp: TcpSock): number {
+    let dataLeft = (tp.sendBuf.endSeq - tp.sndUna) | 0;
+    if (dataLeft < 0) dataLeft = 0;
+    const len = dataLeft < tp.mss ? dataLeft : tp.mss;
+    const fin = tp.finQueued && len === dataLeft && seqLe(tp.sndUna, tp.finSndSeq);
+    if (len === 0 && !fin) return 0;
     tp.stats.retransSegs++;
     tp.stats.bytesRetrans += len;
     this.stats.retransSegs++;
-    this.sendData(tp, tp.sndUna, len, flags | (len > 0 ? TCP_PSH : 0));
+    this.sendData(tp, tp.sndUna, len, TCP_ACK | (len > 0 && len === dataLeft ? TCP_PSH : 0) | (fin ? TCP_FIN : 0));
+    return len + (fin ? 1 : 0);
   }
 
   /** builds and sends one segment carrying [seq, seq+len) of the send buffer */
@@ -1021,17 +1020,12 @@ export class TcpProto implements L4Handler {
     tp.rttTime = -1;
     tp.backoff++;
     tp.rto = Math.min(tp.rto * 2, TCP_RTO_MAX);
+    // go back to snd_una: resend the head segment, the rest follows as the window reopens
     tp.sndNxt = tp.sndUna;
-    if (tp.finSent && seqLe(tp.sndNxt, tp.finSndSeq)) tp.finSent = false;
-    this.retransmitHead(tp);
-    let sent = (tp.sendBuf.endSeq - tp.sndUna) | 0;
-    if (sent > tp.mss) sent = tp.mss;
-    if (sent < 0) sent = 0;
-    tp.sndNxt = (tp.sndUna + sent) >>> 0;
-    if (tp.finQueued && !tp.finSent && tp.sndNxt === tp.finSndSeq && (sent === 0 || sent < tp.mss)) {
-      tp.finSent = true;
-      tp.sndNxt = (tp.sndNxt + 1) >>> 0;
-    }
+    tp.finSent = false;
+    const covered = this.retransmitHead(tp);
+    tp.sndNxt = (tp.sndUna + covered) >>> 0;
+    if (tp.finQueued && covered > 0 && tp.sndNxt === ((tp.finSndSeq + 1) >>> 0)) tp.finSent = true;
     this.sched.arm(tp.rtoTimer, now + tp.rto);
   }
 

@@ -202,6 +202,10 @@ describe('devmem TCP end to end', () => {
     const size = 1 << 20;
     const sender = patternSender(p, size);
     const conn = await ls.accept();
+    // A receive window larger than the device memory could let out-of-order data pin every
+    // buffer while the hole can never land (Linux behaves the same: size the dma-buf above the
+    // window, spec §3.7). 32 KiB of window against 128 KiB of device memory.
+    conn.setsockopt(C.SOL_SOCKET, C.SO_RCVBUF, 32 * 1024);
     // hold every token until the NIC has had to drop for lack of buffers, then give them back
     const q = p.eb.rxQueues[p.devq]!;
     const pattern = new NcdevmemPattern(7);
