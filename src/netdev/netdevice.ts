@@ -17,10 +17,10 @@ import {
   PageFragCarver, PagePool, netmemIsNetIov, type MemSpace, type MemoryProvider,
 } from '../mem/index.js';
 import {
-  CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, skbAddFrag, skbChecksum, skbCopyBits, skbFree,
+  CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, skbAddFrag, skbChecksum, skbCopyBits, skbFree, skbTryCoalesce,
   type SkBuff, type SkbCache,
 } from '../skb/index.js';
-import type { Scheduler } from '../time/index.js';
+import { Timer, type Scheduler, type TimerTarget } from '../time/index.js';
 import { ERRNO } from '../uapi/index.js';
 import { NtupleTable } from './ntuple.js';
 import { newDeviceCounters, newRxQueueStats, newTxQueueStats, type DeviceCounters, type RxQueueStats, type TxQueueStats } from './qstats.js';
@@ -73,8 +73,20 @@ export class RxQueue {
   payload: PageFragCarver;
   header: PageFragCarver;
   readonly stats: RxQueueStats = newRxQueueStats();
-  /** pools this queue used before restarts that are still draining (for page-pool-get) */
   napiId: number;
+  // GRO: one flow being merged (Linux keeps up to 8 per NAPI; one is enough for bulk flows)
+  groSkb: SkBuff | null = null;
+  groSrc = 0;
+  groDst = 0;
+  groPorts = 0;
+  groNextSeq = 0;
+  groAck = 0;
+  groFlags = 0;
+  groDoff = 0;
+  groMss = 0;
+  groSegs = 0;
+  /** absolute offset of the held skb's TCP header */
+  groTh = 0;
 
   constructor(readonly dev: NetDevice, readonly idx: number) {
     this.napiId = dev.napiBase + idx;
@@ -93,7 +105,7 @@ export class TxQueue {
 
 let nextNapiBase = 1;
 
-export class NetDevice {
+export class NetDevice implements TimerTarget {
   readonly name: string;
   ifindex: number;
   mac: number;
@@ -109,6 +121,8 @@ export class NetDevice {
   /** a NIC that does not parse headers splits at this fixed offset (0 = split at the L4 payload) */
   hdsFixedSplit = 0;
   rxChecksum = true;
+  /** software GRO of TCP segments (ethtool -K gro), flushed at the end of each rx batch */
+  gro = true;
   xdpAttached = false;
   readonly queueMgmt: boolean;
   readonly honorsMemoryProvider: boolean;
@@ -124,6 +138,7 @@ export class NetDevice {
   readonly napiBase: number;
   /** payload pools of previous queue generations (detached, still draining) */
   readonly oldPools: PagePool[] = [];
+  private readonly groTimer: Timer;
   private readonly scratch = new Uint8Array(HDR_BUF_SIZE);
   private readonly scratchDv = new DataView(this.scratch.buffer);
 
@@ -145,6 +160,7 @@ export class NetDevice {
     this.netmemTx = opts.netmemTx ?? true;
     this.headerBufSize = opts.headerBufSize ?? HDR_BUF_SIZE;
     this.ringSize = opts.ringSize ?? 1024;
+    this.groTimer = new Timer(this, 0);
     this.napiBase = nextNapiBase;
     const nrx = opts.rxQueues ?? 1;
     const ntx = opts.txQueues ?? nrx;
@@ -190,6 +206,7 @@ export class NetDevice {
     if (rxq === undefined) return -ERRNO.ERANGE;
     const pool = this.createPayloadPool(rxq);
     const hdrPool = this.createHeaderPool(rxq);
+    this.groFlush(rxq);
     if (rxq.mpProvider !== null && pool.provider !== rxq.mpProvider) {
       pool.destroy(this.nowSeconds());
       hdrPool.destroy(this.nowSeconds());
@@ -229,6 +246,7 @@ export class NetDevice {
     for (let i = n; i < this.rxQueues.length; i++) {
       if (this.rxQueues[i]!.mpProvider !== null) return -ERRNO.EINVAL;
     }
+    for (const q of this.rxQueues) this.groFlush(q);
     while (this.rxQueues.length > n) this.retireQueueMem(this.rxQueues.pop()!);
     while (this.rxQueues.length < n) this.rxQueues.push(new RxQueue(this, this.rxQueues.length));
     for (let i = 0; i < this.indir.length; i++) if (this.indir[i]! >= n) this.indir[i] = i % n;
@@ -413,6 +431,15 @@ export class NetDevice {
     rxq.stats.rxPackets++;
     rxq.stats.rxBytes += flen;
     for (let i = 0; i < this.taps.length; i++) this.taps[i]!.tap(skb, 'rx', this);
+    if (this.gro && proto === IPPROTO_TCP && l4 === ETH_HLEN + 20 && hlen === split && split > l4 && skb.ipSummed === CHECKSUM_UNNECESSARY) {
+      this.groReceive(rxq, skb, src, dst, (sport << 16) | dport, l4, split - l4, flen - split);
+      return;
+    }
+    if (rxq.groSkb !== null) this.groFlush(rxq);
+    this.deliver(skb);
+  }
+
+  private deliver(skb: SkBuff): void {
     const h = this.rxHandler;
     if (h === null) {
       this.counters.rxNoHandler++;
@@ -420,6 +447,79 @@ export class NetDevice {
       return;
     }
     h.netifReceive(skb, this);
+  }
+
+  /**
+   * Software GRO (Linux `tcp_gro_receive`): merges consecutive segments of one TCP flow into one
+   * skb by moving frag references (never bytes, so unreadable payload merges too). A segment
+   * joins when it continues the sequence, has the same ACK, flags (but PSH) and options, is no
+   * longer than the first, shares readability and the frags fit; PSH or a short segment closes
+   * the train. `l4` is the TCP header offset in the frame, `doff` its length.
+   */
+  private groReceive(rxq: RxQueue, skb: SkBuff, src: number, dst: number, ports: number, l4: number, doff: number, payload: number): void {
+    const b = skb.buf;
+    const th = skb.data + l4;
+    const dv = skb.dv;
+    const flags = b[th + 13]!;
+    const seq = dv.getUint32(th + 4);
+    const ack = dv.getUint32(th + 8);
+    const held = rxq.groSkb;
+    if (held !== null) {
+      if (
+        payload > 0 && rxq.groSrc === src && rxq.groDst === dst && rxq.groPorts === ports && rxq.groNextSeq === seq &&
+        rxq.groAck === ack && rxq.groDoff === doff && (flags & ~0x08) === (rxq.groFlags & ~0x08) && payload <= rxq.groMss &&
+        held.unreadable === skb.unreadable && held.nrFrags + skb.nrFrags <= MAX_SKB_FRAGS && sameOptions(held.buf, rxq.groTh, b, th, doff)
+      ) {
+        skb.data += l4 + doff;
+        skb.len -= l4 + doff;
+        skbTryCoalesce(held, skb);
+        skbFree(skb);
+        rxq.groNextSeq = (seq + payload) >>> 0;
+        rxq.groSegs++;
+        if (flags & 0x08) held.buf[rxq.groTh + 13] = held.buf[rxq.groTh + 13]! | 0x08;
+        if (payload < rxq.groMss || flags & 0x08) this.groFlush(rxq);
+        return;
+      }
+      this.groFlush(rxq);
+    }
+    if (payload === 0 || flags & 0x27 /* FIN SYN RST URG */) {
+      this.deliver(skb);
+      return;
+    }
+    rxq.groSkb = skb;
+    rxq.groSrc = src;
+    rxq.groDst = dst;
+    rxq.groPorts = ports;
+    rxq.groNextSeq = (seq + payload) >>> 0;
+    rxq.groAck = ack;
+    rxq.groFlags = flags;
+    rxq.groDoff = doff;
+    rxq.groMss = payload;
+    rxq.groSegs = 1;
+    rxq.groTh = th;
+    if (flags & 0x08) this.groFlush(rxq);
+    else if (!this.groTimer.armed) this.sched.arm(this.groTimer, this.sched.now());
+  }
+
+  /** completes and delivers the merged skb of `rxq` (Linux `napi_gro_complete`) */
+  groFlush(rxq: RxQueue): void {
+    const skb = rxq.groSkb;
+    if (skb === null) return;
+    rxq.groSkb = null;
+    if (rxq.groSegs > 1) {
+      // the head's IPv4 header now describes the whole train
+      const ip = skb.data + ETH_HLEN;
+      skb.dv.setUint16(ip + 2, skb.len - ETH_HLEN);
+      skb.dv.setUint16(ip + 10, 0);
+      skb.dv.setUint16(ip + 10, csumFinish(csumPartial(skb.buf, skb.dv, ip, 20, 0)));
+      skb.gsoSize = rxq.groMss;
+    }
+    this.deliver(skb);
+  }
+
+  /** end of the rx batch ("NAPI poll"): flush every queue's GRO train */
+  onTimer(_t: Timer): void {
+    for (let i = 0; i < this.rxQueues.length; i++) if (this.rxQueues[i]!.groSkb !== null) this.groFlush(this.rxQueues[i]!);
   }
 
   // ---- TX ----
@@ -532,6 +632,12 @@ function dmaFrameToNetIov(mem: MemSpace, frame: SkBuff, frameOff: number, ref: n
     }
     start = end;
   }
+}
+
+/** the TCP options of two headers are byte-identical */
+function sameOptions(a: Uint8Array, ta: number, b: Uint8Array, tb: number, doff: number): boolean {
+  for (let i = 20; i < doff; i++) if (a[ta + i] !== b[tb + i]) return false;
+  return true;
 }
 
 /** true when the frame's linear part holds its Ethernet, IPv4 and TCP/UDP headers */

@@ -549,10 +549,6 @@ export class TcpProto implements L4Handler {
       this.dupAck(tp);
     }
     this.writeXmit(tp, tp.cork);
-    // zero window with data waiting and nothing in flight: persist (probe) timer
-    if (tp.sndWnd === 0 && tp.unsent > 0 && tp.inFlight === 0 && !tp.rtoTimer.armed) {
-      this.sched.arm(tp.rtoTimer, now + Math.max(tp.rto, TCP_RTO_MIN));
-    }
     return true;
   }
 
@@ -609,7 +605,8 @@ export class TcpProto implements L4Handler {
   private dataQueue(tp: TcpSock, skb: SkBuff): void {
     const fin = (skb.tcpFlags & TCP_FIN) !== 0;
     tp.stats.dataSegsIn++;
-    if (skb.len > tp.rcvMss) tp.rcvMss = Math.min(skb.len, tp.advMss);
+    const segLen = skb.gsoSize > 0 ? skb.gsoSize : skb.len;
+    if (segLen > tp.rcvMss) tp.rcvMss = Math.min(segLen, tp.advMss);
     if (tp.shutRd && skb.len > 0) {
       // reading side shut: data is dropped (Linux resets; keep it simple and ACK)
     }
@@ -627,7 +624,8 @@ export class TcpProto implements L4Handler {
       if (hadOfo) this.ofoDrain(tp);
       if (tp.owner) tp.owner.tcpReadable(tp);
       // ACK policy: quickack at start, every second full segment, out-of-order fill, FIN
-      tp.unackedSegs++;
+      // (a GRO train counts as the segments it merged)
+      tp.unackedSegs += skb.gsoSize > 0 ? Math.ceil(skb.len / skb.gsoSize) : 1;
       if (fin || hadOfo || tp.quickAcks > 0 || tp.unackedSegs >= 2) {
         if (tp.quickAcks > 0) tp.quickAcks--;
         this.sendAck(tp);
@@ -776,6 +774,11 @@ export class TcpProto implements L4Handler {
         tp.rttSeq = tp.sndNxt;
       }
       if (!tp.rtoTimer.armed) this.sched.arm(tp.rtoTimer, this.sched.now() + tp.rto);
+    }
+    // data waits but nothing is in flight (window too small or zero): the probe timer
+    // (Linux tcp_check_probe_timer) makes sure the connection does not stall
+    if (tp.unsent > 0 && tp.inFlight === 0 && !tp.rtoTimer.armed && !hold) {
+      this.sched.arm(tp.rtoTimer, this.sched.now() + Math.max(tp.rto, TCP_RTO_MIN));
     }
     // a FIN alone once all data is out
     if (tp.finQueued && !tp.finSent && tp.unsent <= 0 && tp.sndNxt === tp.finSndSeq) {
@@ -993,8 +996,18 @@ export class TcpProto implements L4Handler {
       return;
     }
     if (tp.inFlight === 0) {
-      // persist timer: zero-window probe (a bare ACK with seq = snd_una − 1)
-      if (tp.sndWnd === 0 && tp.unsent > 0) {
+      // probe timer (Linux tcp_probe_timer / tcp_write_wakeup): send what the window allows,
+      // or, with a zero window, a probe (a bare ACK with seq = snd_una − 1)
+      if (tp.unsent > 0) {
+        const wnd = (tp.sndUna + tp.sndWnd - tp.sndNxt) | 0;
+        if (wnd > 0) {
+          const len = Math.min(wnd, tp.mss, tp.unsent);
+          this.sendData(tp, tp.sndNxt, len, TCP_ACK | TCP_PSH);
+          tp.sndNxt = (tp.sndNxt + len) >>> 0;
+          if (seqGt(tp.sndNxt, tp.sndMax)) tp.sndMax = tp.sndNxt;
+          this.sched.arm(tp.rtoTimer, now + tp.rto);
+          return;
+        }
         const skb = this.skbs.alloc(MAX_TCP_HEADER, MAX_TCP_HEADER);
         if (skb !== null) this.transmit(tp, skb, (tp.sndUna - 1) >>> 0, TCP_ACK, 0, false);
         tp.backoff++;
