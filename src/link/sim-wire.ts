@@ -133,6 +133,9 @@ export interface FrameSink {
 export class SimWireDirection implements LinkPort, TimerTarget {
   readonly stats: SimWireDirStats = newSimWireDirStats();
   private readonly heap: InFlight[] = [];
+  /** without reordering, delivery times never decrease: the heap is then a FIFO (`fifoHead`) */
+  private readonly fifo: boolean;
+  private fifoHead = 0;
   private readonly pool: InFlight[] = [];
   private seq = 0;
   /** the transmitter is busy until busyUs + busyPs / 1e6 µs */
@@ -149,11 +152,12 @@ export class SimWireDirection implements LinkPort, TimerTarget {
     readonly to: FrameSink,
   ) {
     this.timer = new Timer(this, 0);
+    this.fifo = p.reorder === 0;
   }
 
   /** frames (records) currently in flight */
   get inFlight(): number {
-    return this.heap.length;
+    return this.heap.length - this.fifoHead;
   }
 
   /** takes ownership of the complete Ethernet frame `skb` (LinkPort) */
@@ -232,13 +236,13 @@ export class SimWireDirection implements LinkPort, TimerTarget {
     r.fcsOk = fcsOk;
     r.copies = copies;
     this.push(r);
-    if (this.heap[0] === r) this.sched.arm(this.timer, deliverAt);
+    if (this.heap[this.fifoHead] === r) this.sched.arm(this.timer, deliverAt);
   }
 
   onTimer(_timer: Timer): void {
     const now = this.sched.now();
     const heap = this.heap;
-    while (heap.length > 0 && heap[0]!.deliverAt <= now) {
+    while (heap.length > this.fifoHead && heap[this.fifoHead]!.deliverAt <= now) {
       const r = this.pop();
       const skb = r.skb!;
       r.skb = null;
@@ -249,7 +253,7 @@ export class SimWireDirection implements LinkPort, TimerTarget {
       skbFree(skb);
       this.pool.push(r);
     }
-    if (heap.length > 0) this.sched.arm(this.timer, heap[0]!.deliverAt);
+    if (heap.length > this.fifoHead) this.sched.arm(this.timer, heap[this.fifoHead]!.deliverAt);
   }
 
   /** drops (frees) every frame in flight and refuses further frames */
@@ -257,12 +261,14 @@ export class SimWireDirection implements LinkPort, TimerTarget {
     this.closed = true;
     this.sched.cancel(this.timer);
     const heap = this.heap;
-    while (heap.length > 0) {
+    while (heap.length > this.fifoHead) {
       const r = heap.pop()!;
       if (r.skb !== null) skbFree(r.skb);
       r.skb = null;
       this.pool.push(r);
     }
+    heap.length = 0;
+    this.fifoHead = 0;
   }
 
   /**
@@ -295,6 +301,10 @@ export class SimWireDirection implements LinkPort, TimerTarget {
 
   private push(r: InFlight): void {
     const h = this.heap;
+    if (this.fifo) {
+      h.push(r);
+      return;
+    }
     let i = h.length;
     h.push(r);
     while (i > 0) {
@@ -309,6 +319,16 @@ export class SimWireDirection implements LinkPort, TimerTarget {
 
   private pop(): InFlight {
     const h = this.heap;
+    if (this.fifo) {
+      const r = h[this.fifoHead]!;
+      h[this.fifoHead++] = r; // keep the slot filled (no holes in the array)
+      if (this.fifoHead > 1024 && this.fifoHead * 2 > h.length) {
+        h.copyWithin(0, this.fifoHead);
+        h.length -= this.fifoHead;
+        this.fifoHead = 0;
+      }
+      return r;
+    }
     const top = h[0]!;
     const last = h.pop()!;
     const n = h.length;
