@@ -5,3 +5,4 @@
  */
 export * from './cmsg.js';
 export * from './socket.js';
+export * from './devmem-chunks.js';

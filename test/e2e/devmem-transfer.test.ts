@@ -250,3 +250,37 @@ describe('devmem TCP end to end', () => {
     p.net.close();
   });
 });
+
+describe('devmemChunks iterator', () => {
+  it('yields device-memory chunks; release() returns their tokens in ranges', async () => {
+    const { devmemChunks } = await import('../../src/index.js');
+    const p = makePair();
+    const { dmabuf, id } = await bindDevmem(p, 8 << 20);
+    const ls = listen(p);
+    const size = 1 << 20;
+    const sender = patternSender(p, size);
+    const conn = await ls.accept();
+    const pattern = new NcdevmemPattern(7);
+    let bytes = 0;
+    let issued = 0;
+    let freed = 0;
+    let bad = 0;
+    for await (const batch of devmemChunks(conn)) {
+      for (const c of batch.chunks) {
+        assert.equal(c.kind, 'dmabuf');
+        assert.equal(c.dmabufId, id);
+        bad += dmabuf.validate(c.offset, c.size, pattern);
+        issued++;
+      }
+      bytes += batch.length;
+      freed += batch.release();
+      assert.equal(batch.release(), 0, 'idempotent');
+    }
+    await sender;
+    assert.equal(bytes, size);
+    assert.equal(bad, 0);
+    assert.equal(freed, issued);
+    assert.equal(conn.tcb.tokens.size, 0);
+    p.net.close();
+  });
+});
