@@ -431,7 +431,10 @@ export class NetDevice implements TimerTarget {
     rxq.stats.rxPackets++;
     rxq.stats.rxBytes += flen;
     for (let i = 0; i < this.taps.length; i++) this.taps[i]!.tap(skb, 'rx', this);
-    if (this.gro && proto === IPPROTO_TCP && l4 === ETH_HLEN + 20 && hlen === split && split > l4 && skb.ipSummed === CHECKSUM_UNNECESSARY) {
+    if (
+      this.gro && proto === IPPROTO_TCP && l4 === ETH_HLEN + 20 && hlen === split && split > l4 && l3 + ipTotal === flen &&
+      skb.ipSummed === CHECKSUM_UNNECESSARY
+    ) {
       this.groReceive(rxq, skb, src, dst, (sport << 16) | dport, l4, split - l4, flen - split);
       return;
     }
@@ -468,6 +471,9 @@ export class NetDevice implements TimerTarget {
       if (
         payload > 0 && rxq.groSrc === src && rxq.groDst === dst && rxq.groPorts === ports && rxq.groNextSeq === seq &&
         rxq.groAck === ack && rxq.groDoff === doff && (flags & ~0x08) === (rxq.groFlags & ~0x08) && payload <= rxq.groMss &&
+        // Linux inet_gro_receive / tcp_gro_receive: same TOS and TTL, same window
+        b[th - 19] === held.buf[rxq.groTh - 19] && b[th - 12] === held.buf[rxq.groTh - 12] &&
+        dv.getUint16(th + 14) === held.dv.getUint16(rxq.groTh + 14) &&
         held.unreadable === skb.unreadable && held.nrFrags + skb.nrFrags <= MAX_SKB_FRAGS && sameOptions(held.buf, rxq.groTh, b, th, doff)
       ) {
         skb.data += l4 + doff;
@@ -557,7 +563,8 @@ export class NetDevice implements TimerTarget {
         skb.fragCsumValid = true;
         sum = csumBlockAdd(sum, fsum, headlen - start);
       } else if (skb.dataLen > 0) {
-        sum = skbChecksum(skb, start, skb.len - start, 0);
+        // device-memory frags: the NIC reads them over DMA, as it does to send them
+        sum = csumBlockAdd(sum, this.dmaChecksumFrags(skb), headlen - start);
       }
       skb.dv.setUint16(skb.csumStart + skb.csumOffset, csumFinish(sum));
       skb.ipSummed = CHECKSUM_NONE;
@@ -568,6 +575,33 @@ export class NetDevice implements TimerTarget {
     q.stats.txBytes += skb.len;
     for (let i = 0; i < this.taps.length; i++) this.taps[i]!.tap(skb, 'tx', this);
     this.link.transmit(skb, this);
+  }
+
+  /** checksum accumulator of all frag bytes of `skb`, reading net_iovs through DMA */
+  private dmaChecksumFrags(skb: SkBuff): number {
+    const mem = skb.mem;
+    let sum = 0;
+    let pos = 0;
+    for (let i = 0; i < skb.nrFrags; i++) {
+      const ref = skb.fragRef[i]!;
+      const len = skb.fragLen[i]!;
+      let part: number;
+      if (netmemIsNetIov(ref)) {
+        part = 0;
+        for (let done = 0; done < len; ) {
+          const n = Math.min(len - done, this.scratch.length);
+          mem.dmaFromNetIov(ref, skb.fragOff[i]! + done, this.scratch, 0, n);
+          part = csumBlockAdd(part, csumPartial(this.scratch, this.scratchDv, 0, n, 0), done);
+          done += n;
+        }
+      } else {
+        const o = mem.offset(ref) + skb.fragOff[i]!;
+        part = csumPartial(mem.buf(ref), mem.dv(ref), o, len, 0);
+      }
+      sum = csumBlockAdd(sum, part, pos);
+      pos += len;
+    }
+    return sum;
   }
 
   // ---- configuration (ethtool) ----

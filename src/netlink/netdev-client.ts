@@ -14,6 +14,7 @@
  * belong to other requests are discarded.
  */
 import { ERRNO, ErrnoError, type Extack } from '../uapi/index.js';
+import type { PagePoolStats } from '../mem/index.js';
 import {
   NLMSG_DONE, NLMSG_ERROR, NLMSGERR_ATTR_MISS_NEST, NLMSGERR_ATTR_MISS_TYPE, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS,
   NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_DUMP, NLM_F_REQUEST, NlMsgBuilder, attrString, attrU16, attrU32, attrU64, attrUint,
@@ -87,19 +88,9 @@ export interface PagePoolInfo {
   ioUring?: true;
 }
 
-export interface PagePoolStatsInfo {
+/** page-pool-stats-get reply: the pool's identity and the kernel's stat names (camelCase) */
+export interface PagePoolStatsInfo extends PagePoolStats {
   info: { id: number; ifindex?: number };
-  allocFast: number;
-  allocSlow: number;
-  allocSlowHighOrder: number;
-  allocEmpty: number;
-  allocRefill: number;
-  allocWaive: number;
-  recycleCached: number;
-  recycleCacheFull: number;
-  recycleRing: number;
-  recycleRingFull: number;
-  recycleReleasedRefcnt: number;
 }
 
 export interface QstatsCounters {
