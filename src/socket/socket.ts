@@ -254,7 +254,9 @@ export class Socket implements TcpSockOwner {
     const st = this.rstate;
     st.reset(control, control === null ? null : new DataView(control.buffer, control.byteOffset, control.byteLength));
     const len = iov.length;
-    const target = flags & MSG_WAITALL && !(flags & MSG_PEEK) ? len : Math.min(this.tp.rcvLowat, len);
+    const peek = (flags & MSG_PEEK) !== 0;
+    // sock_rcvlowat(): the whole length under MSG_WAITALL (MSG_PEEK included), else SO_RCVLOWAT
+    const target = flags & MSG_WAITALL ? len : Math.min(this.tp.rcvLowat, len);
     this.lastControlLen = 0;
     this.lastIovUsed = 0;
     this.lastMsgFlags = 0;
@@ -267,7 +269,9 @@ export class Socket implements TcpSockOwner {
         this.finish(st);
         this.throwErr(-r, 'recvmsg');
       }
-      if (st.copied >= target || st.boundary || (st.copied > 0 && st.copied >= len)) break;
+      // reached the target, or a stop inside tcp_recvmsg_locked (readable/unreadable boundary,
+      // devmem copier short) ended the call
+      if (st.copied >= target || st.boundary || st.stopped) break;
       if (tp.error !== 0) {
         if (st.copied > 0) break;
         const e = tp.error;
@@ -276,18 +280,19 @@ export class Socket implements TcpSockOwner {
         this.throwErr(e, 'recvmsg');
       }
       if (tcpAtEof(tp) || tp.shutRd) break;
+      // FIN received (RCV_SHUTDOWN): nothing more will come; a peek that found nothing is at
+      // or past the FIN (every byte before it is queued), so it returns 0
+      if (tp.finReceived && (st.copied > 0 || peek)) break;
       if (tp.state === TCP_CLOSE) {
         if (st.copied > 0 || tp.rport !== 0) break;
         this.finish(st);
         fail('ENOTCONN', 'recvmsg');
       }
-      if (st.copied > 0 && (flags & MSG_PEEK)) break;
       if (dontwait) {
         if (st.copied > 0) break;
         this.finish(st);
         fail('EAGAIN', 'recvmsg');
       }
-      if (st.copied > 0 && !(flags & MSG_WAITALL)) break;
       await this.wait(this.readWaiters);
     }
     this.finish(st);
@@ -441,6 +446,8 @@ export class Socket implements TcpSockOwner {
           return tp.rcvLowat;
         case SO_ZEROCOPY:
           return tp.zerocopy ? 1 : 0;
+        case SO_PEEK_OFF:
+          return tp.peekOff;
       }
       // SO_DEVMEM_DONTNEED has no getsockopt
       fail('ENOPROTOOPT', 'getsockopt');

@@ -74,6 +74,12 @@ export class RecvState {
   lastKind = KIND_NONE;
   /** the readable/unreadable boundary ended the call */
   boundary = false;
+  /**
+   * the call must end now although it covered less than asked: the devmem copier covered a
+   * skb only in part or failed after bytes were covered (control buffer full, token space
+   * exhausted). Linux `break`s out of `tcp_recvmsg_locked` here, so MSG_WAITALL does not wait.
+   */
+  stopped = false;
   readonly control = new CmsgWriter();
   /** tokens minted in this call (statistics) */
   tokens = 0;
@@ -83,6 +89,7 @@ export class RecvState {
     this.iovUsed = 0;
     this.lastKind = KIND_NONE;
     this.boundary = false;
+    this.stopped = false;
     this.tokens = 0;
     this.control.reset(control, controlDv);
   }
@@ -93,14 +100,17 @@ export class RecvState {
  * bytes covered in this pass (≥ 0) or a negative errno when nothing could be covered in the
  * whole call (st.copied === 0): EFAULT for unreadable data without MSG_SOCK_DEVMEM, ETOOSMALL
  * when the control buffer cannot take a single cmsg, ENODEV for a page frag in an unreadable
- * skb. 0 with data pending never happens; 0 means "nothing available now".
+ * skb. 0 with data pending never happens; 0 means "nothing available now". Sets `st.boundary`
+ * or `st.stopped` when the call must end even though it covered less than asked.
  */
 export function tcpRecvmsg(tp: TcpSock, iov: Uint8Array | null, len: number, flags: number, st: RecvState): number {
   if (tp.state === TCP_LISTEN) return -ERRNO.ENOTCONN;
   const peek = (flags & MSG_PEEK) !== 0;
   const trunc = (flags & MSG_TRUNC) !== 0;
   const devmem = (flags & MSG_SOCK_DEVMEM) !== 0;
-  let seq = peek ? (tp.copiedSeq + st.copied) >>> 0 : tp.copiedSeq;
+  // MSG_PEEK starts at copied_seq + the peek offset (SO_PEEK_OFF, which already includes what
+  // earlier passes of this call peeked) or, without one, after what this call peeked so far
+  let seq = peek ? (tp.copiedSeq + (tp.peekOff >= 0 ? tp.peekOff : st.copied)) >>> 0 : tp.copiedSeq;
   let covered = 0;
   let skb = tp.rcvHead;
   const mem = tp.proto.mem;
@@ -125,20 +135,25 @@ export function tcpRecvmsg(tp: TcpSock, iov: Uint8Array | null, len: number, fla
           if (used <= 0) break;
           if (skbCopyBits(skb, offset, iov, st.iovUsed, used) !== 0) {
             if (st.copied + covered === 0) return -ERRNO.EFAULT;
+            st.stopped = true;
             break;
           }
           st.iovUsed += used;
         }
       } else if (!devmem) {
         if (st.copied + covered === 0) return -ERRNO.EFAULT;
+        st.stopped = true;
         break;
       } else {
         const n = dmabufCopy(tp, mem, skb, offset, used, iov, st);
-        if (n < 0) {
-          if (st.copied + covered === 0) return n;
+        if (n <= 0) {
+          if (st.copied + covered === 0) return n < 0 ? n : -ERRNO.EFAULT;
+          st.stopped = true;
           break;
         }
-        if (n === 0) break;
+        // a short cover (control buffer or token space ran out): the retry Linux makes on
+        // the rest of this skb fails the same way and ends the call
+        if (n < used) st.stopped = true;
         used = n;
       }
       st.lastKind = kind;
@@ -163,7 +178,11 @@ export function tcpRecvmsg(tp: TcpSock, iov: Uint8Array | null, len: number, fla
     skb = skb.next;
   }
   st.copied += covered;
-  if (covered > 0 && !peek) tp.proto.cleanupRbuf(tp);
+  if (covered > 0) {
+    // sk_peek_offset_fwd / sk_peek_offset_bwd
+    if (tp.peekOff >= 0) tp.peekOff = peek ? tp.peekOff + covered : Math.max(tp.peekOff - covered, 0);
+    if (!peek) tp.proto.cleanupRbuf(tp);
+  }
   return covered;
 }
 
