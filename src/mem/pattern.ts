@@ -34,6 +34,18 @@ export class NcdevmemPattern {
     }
   }
 
+  private lastAb: ArrayBufferLike | null = null;
+  private lastView: Buffer = Buffer.alloc(0);
+
+  /** a Buffer over the whole ArrayBuffer behind `buf` (cached: callers reuse their buffers) */
+  private viewOf(buf: Uint8Array): Buffer {
+    if (buf.buffer !== this.lastAb) {
+      this.lastAb = buf.buffer;
+      this.lastView = Buffer.from(buf.buffer);
+    }
+    return this.lastView;
+  }
+
   /** position in the period of the next byte */
   private get phase(): number {
     return (this.seed + this.period - 1) % this.period;
@@ -62,10 +74,11 @@ export class NcdevmemPattern {
     while (len > 0) {
       const n = len < this.blockLen ? len : this.blockLen;
       const ph = this.phase;
-      const got = Buffer.from(buf.buffer, buf.byteOffset + off, n);
-      if (got.compare(this.tile, ph, ph + n) !== 0) {
+      const whole = this.viewOf(buf);
+      const at = buf.byteOffset + off;
+      if (whole.compare(this.tile, ph, ph + n, at, at + n) !== 0) {
         for (let i = 0; i < n; i++) {
-          if (got[i] !== this.tile[ph + i]) {
+          if (whole[at + i] !== this.tile[ph + i]) {
             if (this.firstErrorAt < 0) this.firstErrorAt = this.checked + i;
             bad++;
           }

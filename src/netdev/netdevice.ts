@@ -340,13 +340,17 @@ export class NetDevice implements TimerTarget {
     let hash = 0;
     if (l3 >= 0) {
       const ports = l4 >= 0 && (proto === IPPROTO_TCP || proto === IPPROTO_UDP);
-      const rule = ports ? this.ntuple.match(proto, src, dst, sport, dport) : -2;
-      hash = this.rssHasher.hashV4(src, dst, sport, dport, ports);
+      const rule = ports && this.ntuple.rules.length > 0 ? this.ntuple.match(proto, src, dst, sport, dport) : -2;
       if (rule === -1) {
         this.counters.rxDropped++;
         return;
       }
-      q = rule >= 0 && rule < this.rxQueues.length ? rule : this.indir[hash & (RSS_INDIR_SIZE - 1)]!;
+      if (rule >= 0 && rule < this.rxQueues.length) {
+        q = rule;
+      } else {
+        hash = this.rssHasher.hashV4(src, dst, sport, dport, ports);
+        q = this.indir[hash & (RSS_INDIR_SIZE - 1)]!;
+      }
     }
     const rxq = this.rxQueues[q]!;
     // header/data split
