@@ -476,6 +476,14 @@ export class TcpProto implements L4Handler {
           lp.acceptQueue.push(tp);
           tp.inAcceptQueue = true;
           if (lp.owner) lp.owner.tcpAcceptable(lp);
+        } else {
+          // the listener closed while the handshake ran (Linux inet_csk_listen_stop): reset
+          tp.parent = null;
+          tp.orphan = true;
+          skbFree(skb);
+          this.sendActiveReset(tp);
+          this.done(tp);
+          return;
         }
       }
     }
