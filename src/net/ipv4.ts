@@ -24,7 +24,7 @@ import { csumFinish } from '../wire/checksum.js';
 import { WIRE_BAD_LENGTH, WIRE_BAD_VERSION } from '../wire/errors.js';
 import { ETH_BROADCAST, ETH_HLEN, ETH_P_ARP, ETH_P_IP, EthernetView } from '../wire/ethernet.js';
 import { ICMP_DEST_UNREACH } from '../wire/icmp.js';
-import { IPPROTO_ICMP, IPV4_HLEN, IPV4_MAX_TOTAL_LEN, IP_DF, IP_MF, IP_OFFMASK, Ipv4View } from '../wire/ipv4.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPV4_HLEN, IPV4_MAX_TOTAL_LEN, IP_DF, IP_MF, IP_OFFMASK, Ipv4View } from '../wire/ipv4.js';
 import { ICMP_HOST_UNREACH, ICMP_PROT_UNREACH, Icmp, icmpErrFatal, icmpErrno, type PingOptions, type PingResult } from './icmp.js';
 import { NeighTable, type NeighHost, type NeighState } from './neighbour.js';
 import { IP_DEFAULT_TTL, IcmpErr, newIpv4Stats, type Ipv4Stats, type L4Handler, type Route } from './types.js';
@@ -468,7 +468,8 @@ export class Ipv4Stack implements RxHandler, TimerTarget, NeighHost {
       if (src === 0) src = e.prefsrc !== 0 ? e.prefsrc : this.selectSource(dev, nexthop);
     }
     const tl = skb.len + IPV4_HLEN;
-    if (tl > dev.mtu || tl > IPV4_MAX_TOTAL_LEN) {
+    // a GSO skb (TCP segmentation offload) may exceed the MTU: the NIC cuts it into segments
+    if ((tl > dev.mtu && !(skb.gsoSize > 0 && dev.tso && !local)) || tl > IPV4_MAX_TOTAL_LEN) {
       st.fragFails++;
       skbFree(skb);
       return -ERRNO.EMSGSIZE;
@@ -483,8 +484,14 @@ export class Ipv4Stack implements RxHandler, TimerTarget, NeighHost {
     v.headerLen = IPV4_HLEN;
     v.tos = opts?.tos ?? 0;
     v.totalLen = tl;
+    // a GSO skb reserves one id per segment the NIC will cut (Linux ip_select_ident_segs)
+    let segs = 1;
+    if (skb.gsoSize > 0 && proto === IPPROTO_TCP) {
+      const thl = (skb.buf[nh + IPV4_HLEN + 12]! >> 4) << 2;
+      segs = Math.ceil((skb.len - IPV4_HLEN - thl) / skb.gsoSize);
+    }
     v.ident = this.ipId;
-    this.ipId = (this.ipId + 1) & 0xffff;
+    this.ipId = (this.ipId + segs) & 0xffff;
     v.fragWord = opts?.df === false ? 0 : IP_DF;
     v.ttl = opts?.ttl ?? IP_DEFAULT_TTL;
     v.protocol = proto;

@@ -17,7 +17,7 @@ import {
   PageFragCarver, PagePool, netmemIsNetIov, type MemSpace, type MemoryProvider,
 } from '../mem/index.js';
 import {
-  CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, skbAddFrag, skbChecksum, skbCopyBits, skbFree, skbTryCoalesce,
+  CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, skbAddFrag, skbChecksum, skbCopyBits, skbFree, skbPut, skbTryCoalesce,
   type SkBuff, type SkbCache,
 } from '../skb/index.js';
 import { Timer, type Scheduler, type TimerTarget } from '../time/index.js';
@@ -123,6 +123,10 @@ export class NetDevice implements TimerTarget {
   rxChecksum = true;
   /** software GRO of TCP segments (ethtool -K gro), flushed at the end of each rx batch */
   gro = true;
+  /** TCP segmentation offload (ethtool -K tso): the NIC cuts GSO skbs into MSS-sized frames */
+  tso = true;
+  /** largest GSO skb the stack may hand over (Linux gso_max_size) */
+  readonly gsoMaxSize = 65536;
   xdpAttached = false;
   readonly queueMgmt: boolean;
   readonly honorsMemoryProvider: boolean;
@@ -539,6 +543,91 @@ export class NetDevice implements TimerTarget {
     const q = this.txQueues[txq] ?? this.txQueues[0]!;
     if (!this.up || !this.present || this.link === null) {
       this.counters.txDropped++;
+      skbFree(skb);
+      return;
+    }
+    if (skb.gsoSize > 0 && skb.len > this.mtu + ETH_HLEN && this.tso && !skb.unreadable) {
+      this.xmitGso(skb, q);
+      return;
+    }
+    this.xmitOne(skb, q);
+  }
+
+  /**
+   * TSO (Linux `skb_segment` done by the NIC): cuts a GSO TCP skb into MSS-sized frames. Each
+   * frame gets a copy of the headers with its IPv4 total length, id and checksum, TCP sequence
+   * number, flags (FIN/PSH only on the last) and pseudo-header sum, and frag references to its
+   * slice of the payload. Takes ownership of `skb`.
+   */
+  private xmitGso(skb: SkBuff, q: TxQueue): void {
+    const hdrLen = skb.tail - skb.data;
+    const b = skb.buf;
+    const dv = skb.dv;
+    const ip = skb.data + ETH_HLEN;
+    const ihl = (b[ip]! & 0x0f) << 2;
+    const th = ip + ihl;
+    if (b[ip + 9] !== IPPROTO_TCP || th + 20 > skb.tail) {
+      q.stats.txHwDropErrors++;
+      skbFree(skb);
+      return;
+    }
+    const doff = (b[th + 12]! >> 4) << 2;
+    const mss = skb.gsoSize;
+    const payload = skb.len - hdrLen;
+    const seq0 = dv.getUint32(th + 4);
+    const flags0 = b[th + 13]!;
+    const id0 = dv.getUint16(ip + 4);
+    const src = dv.getUint32(ip + 12);
+    const dst = dv.getUint32(ip + 16);
+    const mem = skb.mem;
+    let fi = 0;
+    let fpos = 0;
+    q.stats.txHwGsoPackets++;
+    q.stats.txHwGsoBytes += skb.len;
+    for (let off = 0, i = 0; off < payload; off += mss, i++) {
+      const n = payload - off < mss ? payload - off : mss;
+      const seg = this.skbs.alloc(hdrLen, 0);
+      if (seg === null) break;
+      skbPut(seg, hdrLen);
+      seg.buf.set(b.subarray(skb.data, skb.tail), seg.data);
+      const sdv = seg.dv;
+      const sip = seg.data + ETH_HLEN;
+      const sth = sip + ihl;
+      sdv.setUint16(sip + 2, ihl + doff + n);
+      sdv.setUint16(sip + 4, (id0 + i) & 0xffff);
+      sdv.setUint16(sip + 10, 0);
+      sdv.setUint16(sip + 10, csumFinish(csumPartial(seg.buf, sdv, sip, ihl, 0)));
+      sdv.setUint32(sth + 4, (seq0 + off) >>> 0);
+      if (off + n < payload) seg.buf[sth + 13] = flags0 & ~0x09; // no FIN, no PSH before the end
+      sdv.setUint16(sth + 16, csumFold(pseudoHeaderSumV4(src, dst, IPPROTO_TCP, doff + n)));
+      let left = n;
+      while (left > 0) {
+        const flen = skb.fragLen[fi]!;
+        const k = flen - fpos < left ? flen - fpos : left;
+        const ref = skb.fragRef[fi]!;
+        mem.get(ref);
+        skbAddFrag(seg, ref, skb.fragOff[fi]! + fpos, k);
+        left -= k;
+        fpos += k;
+        if (fpos === flen) {
+          fi++;
+          fpos = 0;
+        }
+      }
+      seg.protocol = skb.protocol;
+      seg.ifindex = skb.ifindex;
+      seg.ipSummed = CHECKSUM_PARTIAL;
+      seg.csumStart = sth;
+      seg.csumOffset = 16;
+      q.stats.txHwGsoWirePackets++;
+      q.stats.txHwGsoWireBytes += seg.len;
+      this.xmitOne(seg, q);
+    }
+    skbFree(skb);
+  }
+
+  private xmitOne(skb: SkBuff, q: TxQueue): void {
+    if (this.link === null) {
       skbFree(skb);
       return;
     }

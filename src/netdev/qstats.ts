@@ -22,6 +22,10 @@ export interface TxQueueStats {
   txHwDropErrors: number;
   txCsumNone: number;
   txNeedsCsum: number;
+  txHwGsoPackets: number;
+  txHwGsoBytes: number;
+  txHwGsoWirePackets: number;
+  txHwGsoWireBytes: number;
   txStop: number;
   txWake: number;
 }
@@ -34,7 +38,9 @@ export function newRxQueueStats(): RxQueueStats {
 }
 
 export function newTxQueueStats(): TxQueueStats {
-  return { txPackets: 0, txBytes: 0, txHwDrops: 0, txHwDropErrors: 0, txCsumNone: 0, txNeedsCsum: 0, txStop: 0, txWake: 0 };
+  return { txPackets: 0, txBytes: 0, txHwDrops: 0, txHwDropErrors: 0, txCsumNone: 0, txNeedsCsum: 0, txHwGsoPackets: 0, txHwGsoBytes: 0, txHwGsoWirePackets: 0,
+    txHwGsoWireBytes: 0, txStop: 0, txWake: 0,
+  };
 }
 
 /** device-level counters: malformed or undeliverable frames the NIC dropped */

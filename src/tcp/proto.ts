@@ -756,15 +756,19 @@ export class TcpProto implements L4Handler {
     const st = tp.state;
     if (st !== TCP_ESTABLISHED && st !== TCP_CLOSE_WAIT && st !== TCP_FIN_WAIT1 && st !== TCP_CLOSING && st !== TCP_LAST_ACK) return;
     const mss = tp.mss;
+    // with TSO one skb carries up to ~60 KiB (15 pages, so its frags always fit) in whole MSS
+    const dev = tp.routeDev;
+    const maxLen = dev !== null && dev.tso ? Math.max(mss, Math.floor(Math.min(15 * 4096, dev.gsoMaxSize - MAX_TCP_HEADER) / mss) * mss) : mss;
     for (;;) {
       const unsent = tp.unsent;
       if (unsent <= 0) break;
       const wndLeft = (tp.sndUna + tp.sndWnd - tp.sndNxt) | 0;
       const cwndLeft = tp.cwnd - tp.inFlight;
-      let len = unsent < mss ? unsent : mss;
+      let len = unsent < maxLen ? unsent : maxLen;
       if (len > wndLeft) len = wndLeft;
       if (len > cwndLeft) len = cwndLeft;
       if (len <= 0) break;
+      if (len > mss && len < unsent) len -= len % mss;
       if (len < mss) {
         // sender SWS avoidance / Nagle (RFC 9293 §3.8.6.2.1, Minshall-less)
         if (len < unsent) break; // window/cwnd-limited partial: wait for a full segment
@@ -835,7 +839,8 @@ export class TcpProto implements L4Handler {
         skbFree(skb);
         return;
       }
-      tp.stats.dataSegsOut++;
+      if (len > tp.mss) skb.gsoSize = tp.mss;
+      tp.stats.dataSegsOut += len > tp.mss ? Math.ceil(len / tp.mss) : 1;
       tp.stats.bytesSent += len;
     }
     this.transmit(tp, skb, seq, flags, 0, false);

@@ -12,7 +12,7 @@ import { DmabufBinding, PAGE_SIZE, netmemIsNetIov } from '../../src/mem/index.js
 import { ToeplitzHasher, type LinkPort, type NetDevice, type PacketTap, type RxHandler } from '../../src/netdev/index.js';
 import type { NetlinkSocket } from '../../src/netlink/index.js';
 import {
-  CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, skbAddFrag, skbFree, skbPut, skbWarnings, type SkBuff,
+  CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, skbAddFrag, skbCopyBits, skbFree, skbPut, skbWarnings, type SkBuff,
 } from '../../src/skb/index.js';
 import {
   ARPOP_REQUEST, ETH_BROADCAST, ETH_P_ARP, ETH_P_IP, ICMP_ECHO, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST,
@@ -1330,5 +1330,58 @@ describe('NIC transmit', () => {
     assert.ok(tcpVerifyChecksum(out, dvOf(out), 34, out.length - 34, SRC, DST));
     assert.equal(skbWarnings.unreadableChecksum, warn, 'hardware checksum offload is not a software read of unreadable frags');
     r.net.close();
+  });
+});
+
+describe('TSO', () => {
+  it('the NIC cuts GSO skbs into MSS frames: sizes, sequence, ids, flags on the last, valid checksums', async () => {
+    const p = makePair();
+    const frames: Uint8Array[] = [];
+    p.ea.taps.push({
+      tap(skb, dir) {
+        if (dir !== 'tx') return;
+        const b = new Uint8Array(skb.len);
+        skbCopyBits(skb, 0, b, 0, skb.len);
+        frames.push(b);
+      },
+    });
+    const ls = listen(p);
+    const cs = p.a.socket(C.AF_INET, C.SOCK_STREAM);
+    const acc = ls.accept();
+    await cs.connect('10.0.0.2', 5201);
+    const conn = await acc;
+    const data = new Uint8Array(100_000).map((_, i) => (i * 13) & 0xff);
+    await cs.send(data);
+    let got = 0;
+    while (got < data.length) got += (await conn.recv(1 << 20)).length;
+    const q = p.ea.txQueues[0]!.stats;
+    assert.ok(q.txHwGsoPackets > 0, 'GSO skbs were handed to the NIC');
+    assert.ok(q.txHwGsoWirePackets > q.txHwGsoPackets * 2);
+    // data segments: TCP payload beyond a 20-byte header (the SYN carries options, no data)
+    const dataFrames = frames.filter((f) => f[23] === 6 && new DataView(f.buffer).getUint16(16) - 20 - ((f[46]! >> 4) << 2) > 0);
+    let prevSeq = -1;
+    let prevId = -1;
+    for (const f of dataFrames) {
+      assert.ok(f.length <= 1514, `frame of ${f.length} bytes`);
+      const dv = new DataView(f.buffer);
+      const ipLen = dv.getUint16(16);
+      assert.equal(ipLen, f.length - 14);
+      const src = dv.getUint32(26);
+      const dst = dv.getUint32(30);
+      assert.ok(tcpVerifyChecksum(f, dv, 34, f.length - 34, src, dst), 'TCP checksum');
+      const seq = dv.getUint32(38);
+      const id = dv.getUint16(18);
+      if (prevSeq >= 0) {
+        assert.equal(seq, (prevSeq + 1460) >>> 0, 'consecutive segments');
+        assert.equal(id, (prevId + 1) & 0xffff, 'consecutive IP ids');
+      }
+      prevSeq = seq;
+      prevId = id;
+      const last = f.length - 54 < 1460;
+      if (!last) assert.equal(f[47]! & 0x09, 0, 'no PSH/FIN before the last segment');
+    }
+    assert.equal(dataFrames.reduce((n, f) => n + f.length - 54, 0), data.length);
+    assert.equal(dataFrames[dataFrames.length - 1]![47]! & 0x08, 0x08, 'PSH on the last');
+    p.net.close();
   });
 });

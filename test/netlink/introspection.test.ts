@@ -141,7 +141,8 @@ describe('qstats-get', () => {
       ifindex: 2,
       rxPackets: 15, rxBytes: 15500, rxAllocFail: 2, rxHwDrops: 0, rxHwDropOverruns: 0,
       rxCsumComplete: 0, rxCsumUnnecessary: 0, rxCsumNone: 0, rxCsumBad: 0,
-      txPackets: 7, txBytes: 700, txHwDrops: 0, txHwDropErrors: 0, txCsumNone: 0, txNeedsCsum: 0, txStop: 0, txWake: 0,
+      txPackets: 7, txBytes: 700, txHwDrops: 0, txHwDropErrors: 0, txCsumNone: 0, txNeedsCsum: 0, txHwGsoPackets: 0, txHwGsoBytes: 0,
+      txHwGsoWirePackets: 0, txHwGsoWireBytes: 0, txStop: 0, txWake: 0,
     });
     const perQ = await sock.netdev.qstatsDump({ ifindex: 2, scope: 'queue' });
     assert.deepEqual(perQ.map((q) => `${q.queueType}${q.queueId}`), ['rx0', 'rx1', 'rx2', 'rx3', 'tx0', 'tx1', 'tx2', 'tx3']);
