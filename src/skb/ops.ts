@@ -258,10 +258,10 @@ export function skbTrim(skb: SkBuff, len: number): void {
 }
 
 /**
- * Appends `from`'s payload to `to` by moving frag references (Linux `skb_try_coalesce`): both
- * skbs must have the same readability, `from` must carry no linear payload (or, when readable,
- * fit in `to`'s tailroom... not supported: linear payload always refuses) and the frags must
- * fit. On success `from` is left empty (its frags moved) and the caller frees it.
+ * Appends `from`'s payload to `to` by moving frag references (Linux `skb_try_coalesce`). Refuses
+ * (returns false) when readability differs, when `from` still has linear bytes (copying them
+ * into `to` is not supported), or when the frags would not fit. On success `from` is left without
+ * frags and the caller frees it.
  */
 export function skbTryCoalesce(to: SkBuff, from: SkBuff): boolean {
   if (to.unreadable !== from.unreadable) return false;
