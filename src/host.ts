@@ -11,7 +11,7 @@ import { Ipv4Stack } from './net/index.js';
 import { NetlinkSocket, type FdObject, type NetdevKernel } from './netlink/index.js';
 import type { Rng } from './rand/index.js';
 import { SkbCache } from './skb/index.js';
-import { Socket, type SocketEnv } from './socket/index.js';
+import { NetSocket, NetServer, Socket, connect, createServer, type SocketEnv } from './socket/index.js';
 import { TcpProto } from './tcp/index.js';
 import type { Scheduler } from './time/index.js';
 import { ErrnoError, fail } from './uapi/index.js';
@@ -124,6 +124,11 @@ export class Host implements SocketEnv, NetdevKernel {
   readonly tcp: TcpProto;
   readonly bindings = new BindingTable();
   readonly ethtool: Ethtool;
+  /** Node `net`-style streams over this host's TCP (readable traffic) */
+  readonly net: {
+    createServer(onConnection?: (s: NetSocket) => void): NetServer;
+    connect(opts: { host: string; port: number }): NetSocket;
+  };
   private readonly devs: NetDevice[] = [];
   private readonly fds = new Map<number, object>();
   private nextFd = 3;
@@ -142,6 +147,10 @@ export class Host implements SocketEnv, NetdevKernel {
     this.ip = new Ipv4Stack({ sched, skbs: this.skbs, rng: rng.fork('ip') });
     this.tcp = new TcpProto(this.ip, this.skbs, this.mem, sched, rng.fork('tcp'));
     this.ethtool = new Ethtool(this);
+    this.net = {
+      createServer: (onConnection) => createServer(this, onConnection),
+      connect: (opts) => connect(this, opts),
+    };
   }
 
   // ---- devices ----

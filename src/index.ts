@@ -9,7 +9,7 @@ export { constants };
 export { ERRNO, ErrnoError, errnoName, type Extack } from './uapi/errno.js';
 export { Network, type NetworkOptions } from './network.js';
 export { Host, Ethtool, type HostOptions, type AddDeviceOptions } from './host.js';
-export { Socket, type RecvmsgOptions, type RecvmsgResult, type SockAddr } from './socket/index.js';
+export { Socket, NetSocket, NetServer, type RecvmsgOptions, type RecvmsgResult, type SockAddr } from './socket/index.js';
 export { decodeCmsgs, encodeDmabufTokens, devmemChunks, DevmemBatch, type Cmsg, type DmabufTokenRange, type DevmemChunk, type DevmemChunksOptions } from './socket/index.js';
 export { DeviceMemory, NcdevmemPattern, type DeviceBackend, type DeviceMemoryStats } from './mem/index.js';
 export { NetDevice, type NetDeviceOptions, type NtupleRule } from './netdev/index.js';

@@ -6,3 +6,4 @@
 export * from './cmsg.js';
 export * from './socket.js';
 export * from './devmem-chunks.js';
+export * from './streams.js';
