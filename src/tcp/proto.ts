@@ -217,7 +217,9 @@ export class TcpProto implements L4Handler {
       for (const child of tp.acceptQueue) {
         child.inAcceptQueue = false;
         child.parent = null;
-        this.sendActiveReset(child);
+        // nobody will read what it received: done() frees an orphan's queues
+        child.orphan = true;
+        if (child.state !== TCP_CLOSE) this.sendActiveReset(child);
         this.done(child);
       }
       tp.acceptQueue = [];
@@ -301,7 +303,7 @@ export class TcpProto implements L4Handler {
       return;
     }
     tp.stats.segsIn++;
-    if (tp.state === TCP_LISTEN) return this.listenRcv(tp, skb, src, dst, sport, dport, seq, flags, win, dev);
+    if (tp.state === TCP_LISTEN) return this.listenRcv(tp, skb, src, dst, sport, dport, seq, ack, flags, win, dev);
     if (tp.state === TCP_SYN_SENT) return this.synSentRcv(tp, skb, seq, ack, flags, win);
     if (tp.state === TCP_TIME_WAIT) return this.timeWaitRcv(tp, skb, seq, flags);
     this.rcvStateProcess(tp, skb, seq, ack, flags, win);
@@ -313,13 +315,13 @@ export class TcpProto implements L4Handler {
   }
 
   private listenRcv(
-    lp: TcpSock, skb: SkBuff, src: number, dst: number, sport: number, dport: number, seq: number, flags: number,
-    win: number, _dev: NetDevice,
+    lp: TcpSock, skb: SkBuff, src: number, dst: number, sport: number, dport: number, seq: number, ack: number,
+    flags: number, win: number, _dev: NetDevice,
   ): void {
     if (flags & TCP_RST) return skbFree(skb);
     if (flags & TCP_ACK) {
       // no request socket for it (we keep SYN_RECV children in the hash): reset
-      this.sendResetFor(src, dst, sport, dport, seq, this.sched.now(), flags, skb.len, true, skb);
+      this.sendResetFor(src, dst, sport, dport, seq, ack, flags, skb.len, true, skb);
       return;
     }
     if (!(flags & TCP_SYN)) return skbFree(skb);
@@ -445,6 +447,12 @@ export class TcpProto implements L4Handler {
       }
       return;
     }
+    // a retransmitted SYN while our SYN-ACK is unanswered: send the SYN-ACK again (Linux does)
+    if (tp.state === TCP_SYN_RECV && flags & TCP_SYN && !(flags & TCP_ACK) && seq === tp.irs) {
+      skbFree(skb);
+      this.sendSyn(tp, true);
+      return;
+    }
     // 3. SYN in a synchronized state: challenge ACK (RFC 5961 §4.2)
     if (flags & TCP_SYN) {
       skbFree(skb);
@@ -509,12 +517,24 @@ export class TcpProto implements L4Handler {
         }
         break;
     }
+    // new data after close() (RFC 1122 §4.2.2.13, Linux TCPAbortOnData): nobody will read it
+    if (
+      tp.orphan && (tp.state === TCP_FIN_WAIT1 || tp.state === TCP_FIN_WAIT2) && dataLen > 0 &&
+      seqGt(skb.endSeq, tp.rcvNxt)
+    ) {
+      this.sendResetFor(tp.raddr, tp.laddr, tp.rport, tp.lport, seq, ack, flags, dataLen, false, skb);
+      this.done(tp);
+      return;
+    }
     // 7. data, 8. FIN
     if (tp.state === TCP_ESTABLISHED || tp.state === TCP_FIN_WAIT1 || tp.state === TCP_FIN_WAIT2) {
       if (dataLen > 0 || flags & TCP_FIN) {
         this.dataQueue(tp, skb);
         return;
       }
+    } else if (segLen > 0 && (tp.state === TCP_CLOSE_WAIT || tp.state === TCP_CLOSING || tp.state === TCP_LAST_ACK)) {
+      // past the peer's FIN: a retransmission (our ACK of it was lost) needs a fresh ACK
+      this.sendAck(tp);
     }
     skbFree(skb);
   }
@@ -539,6 +559,8 @@ export class TcpProto implements L4Handler {
     if (seqGt(ack, tp.sndUna)) {
       const acked = (ack - tp.sndUna) | 0;
       if (seqGt(ack, tp.sndNxt)) tp.sndNxt = ack;
+      // an RTO rewound snd_nxt (clearing finSent) but the peer had our FIN: it was sent
+      if (tp.finQueued && !tp.finSent && seqGt(ack, tp.finSndSeq)) tp.finSent = true;
       if (tp.rttTime >= 0 && seqGe(ack, tp.rttSeq)) this.rttSample(tp);
       tp.sendBuf.ackTo(seqGt(ack, tp.sendBuf.endSeq) ? tp.sendBuf.endSeq : ack);
       tp.sndUna = ack;
@@ -577,6 +599,9 @@ export class TcpProto implements L4Handler {
       return;
     }
     tp.dupAcks = 0;
+    // keep `recover` trailing snd_una: left at the ISS it would fall 2^31 behind after 2 GiB
+    // and the serial comparison in dupAck (snd_una > recover) would turn false
+    if (seqGt(ack, tp.recover)) tp.recover = (ack - 1) >>> 0;
     if (tp.cwnd < tp.ssthresh) {
       tp.cwnd += Math.min(acked, tp.mss * 2); // slow start (RFC 3465 L = 2)
     } else {
@@ -625,7 +650,12 @@ export class TcpProto implements L4Handler {
       this.sendAck(tp);
       return;
     }
-    if (skb.seq === tp.rcvNxt || (seqLt(skb.seq, tp.rcvNxt) && seqGt(skb.endSeq, tp.rcvNxt))) {
+    // in order: starts at rcv_nxt, or overlaps it with new data or a new FIN (a retransmission
+    // of data we have, carrying the FIN we missed)
+    if (
+      skb.seq === tp.rcvNxt ||
+      (seqLt(skb.seq, tp.rcvNxt) && (seqGt(skb.endSeq, tp.rcvNxt) || (fin && skb.endSeq === tp.rcvNxt && !tp.finReceived)))
+    ) {
       this.queueRcv(tp, skb);
       if (fin) this.finRcv(tp);
       const hadOfo = tp.ofoHead !== null;
@@ -660,7 +690,8 @@ export class TcpProto implements L4Handler {
     const len = (skb.endSeq - tp.rcvNxt) | 0;
     tp.rcvNxt = skb.endSeq;
     tp.stats.bytesReceived += len;
-    if (skb.len === 0) {
+    if (skb.len === 0 || len <= 0) {
+      // no new bytes (a bare FIN, or old data carrying a new FIN)
       skbFree(skb);
       return;
     }
@@ -771,17 +802,21 @@ export class TcpProto implements L4Handler {
       if (len > mss && len < unsent) len -= len % mss;
       if (len < mss) {
         // sender SWS avoidance / Nagle (RFC 9293 §3.8.6.2.1, Minshall-less)
-        if (len < unsent) break; // window/cwnd-limited partial: wait for a full segment
+        // window/cwnd-limited partial: wait for a full segment, unless it is at least half the
+        // largest window the peer ever offered (a peer whose buffer is below one MSS)
+        if (len < unsent && len < (tp.maxWindow >> 1)) break;
         if (hold) break;
         if (!tp.nodelay && tp.inFlight > 0) break;
       }
       const last = len === unsent;
       const withFin = last && tp.finQueued && !tp.finSent;
+      // Karn: never time a segment that was sent before (go-back-N after an RTO resends old data)
+      const fresh = seqGe(tp.sndNxt, tp.sndMax);
       this.sendData(tp, tp.sndNxt, len, TCP_ACK | (last ? TCP_PSH : 0) | (withFin ? TCP_FIN : 0));
       tp.sndNxt = (tp.sndNxt + len + (withFin ? 1 : 0)) >>> 0;
       if (withFin) tp.finSent = true;
       if (seqGt(tp.sndNxt, tp.sndMax)) tp.sndMax = tp.sndNxt;
-      if (tp.rttTime < 0) {
+      if (tp.rttTime < 0 && fresh) {
         tp.rttTime = this.sched.now();
         tp.rttSeq = tp.sndNxt;
       }
@@ -789,7 +824,8 @@ export class TcpProto implements L4Handler {
     }
     // data waits but nothing is in flight (window too small or zero): the probe timer
     // (Linux tcp_check_probe_timer) makes sure the connection does not stall
-    if (tp.unsent > 0 && tp.inFlight === 0 && !tp.rtoTimer.armed && !hold) {
+    // (held MSG_MORE / cork data too: Linux sends it when the probe timer fires)
+    if (tp.unsent > 0 && tp.inFlight === 0 && !tp.rtoTimer.armed) {
       this.sched.arm(tp.rtoTimer, this.sched.now() + Math.max(tp.rto, TCP_RTO_MIN));
     }
     // a FIN alone once all data is out
@@ -806,6 +842,8 @@ export class TcpProto implements L4Handler {
     if (tp.finQueued) return;
     tp.finQueued = true;
     tp.finSndSeq = tp.sendBuf.endSeq;
+    // CurrEstab counts ESTABLISHED and CLOSE_WAIT (Linux tcp_set_state)
+    if (tp.state === TCP_ESTABLISHED || tp.state === TCP_CLOSE_WAIT) this.stats.currEstab--;
     if (tp.state === TCP_ESTABLISHED || tp.state === TCP_SYN_RECV) tp.state = TCP_FIN_WAIT1;
     else if (tp.state === TCP_CLOSE_WAIT) tp.state = TCP_LAST_ACK;
     this.writeXmit(tp, false);
@@ -966,12 +1004,15 @@ export class TcpProto implements L4Handler {
   cleanupRbuf(tp: TcpSock): void {
     if (tp.state !== TCP_ESTABLISHED && tp.state !== TCP_FIN_WAIT1 && tp.state !== TCP_FIN_WAIT2) return;
     const cur = (tp.rcvWup + tp.rcvWnd - tp.rcvNxt) | 0;
-    const free = (tp.rcvBuf >> 1) - ((tp.rcvNxt - tp.copiedSeq) | 0) - tp.ofoBytes;
+    const full = tp.rcvBuf >> 1;
+    const free = full - ((tp.rcvNxt - tp.copiedSeq) | 0) - tp.ofoBytes;
     if (tp.ackPending && tp.unackedSegs > 0 && cur < free) {
       this.sendAck(tp);
       return;
     }
-    if (free - cur >= 2 * tp.rcvMss && (cur <= 0 || free >= 2 * cur)) this.sendAck(tp);
+    // the 2·MSS step is capped at half the space, or a buffer below 4·MSS never reopens
+    const step = Math.min(2 * tp.rcvMss, full >> 1);
+    if (free - cur >= step && (cur <= 0 || free >= 2 * cur)) this.sendAck(tp);
   }
 
   // =====================================================================================
