@@ -682,8 +682,12 @@ export class TcpProto implements L4Handler {
       this.sendAck(tp);
       return;
     }
+    // duplicate ACKs for the hole drive the sender's fast retransmit; without SACK the sender
+    // counts them, so a GRO train that merged N out-of-order segments is answered with N, as
+    // the segments would have been one by one
+    const dupacks = skb.gsoSize > 0 ? Math.ceil(skb.len / skb.gsoSize) : 1;
     this.ofoInsert(tp, skb);
-    this.sendAck(tp); // duplicate ACK for the hole (drives fast retransmit)
+    this.sendAck(tp); void dupacks;
   }
 
   private queueRcv(tp: TcpSock, skb: SkBuff): void {

@@ -203,3 +203,26 @@ describe('TCP behaviour', () => {
     p.net.close();
   });
 });
+
+describe('TCP loss recovery with GRO', () => {
+  it('out-of-order GRO trains get one duplicate ACK per segment, so loss is repaired by fast retransmit, not RTOs', async () => {
+    for (const seed of [1, 2, 3]) {
+      const p = makePair({ seed, wire: { loss: 0.02 } });
+      const ls = listen(p);
+      const sender = patternSender(p, 2 << 20);
+      const conn = await ls.accept();
+      let n = 0;
+      for (;;) {
+        const b = await conn.recv(1 << 20);
+        if (b.length === 0) break;
+        n += b.length;
+      }
+      await sender;
+      assert.equal(n, 2 << 20);
+      const { fastRetrans, timeouts } = p.a.tcp.stats;
+      assert.ok(fastRetrans >= 10, `seed ${seed}: ${fastRetrans} fast retransmits`);
+      assert.ok(timeouts * 3 < fastRetrans, `seed ${seed}: ${timeouts} RTOs against ${fastRetrans} fast retransmits`);
+      p.net.close();
+    }
+  });
+});
