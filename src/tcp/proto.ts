@@ -687,7 +687,7 @@ export class TcpProto implements L4Handler {
     // the segments would have been one by one
     const dupacks = skb.gsoSize > 0 ? Math.ceil(skb.len / skb.gsoSize) : 1;
     this.ofoInsert(tp, skb);
-    this.sendAck(tp); void dupacks;
+    for (let i = 0; i < dupacks; i++) this.sendAck(tp);
   }
 
   private queueRcv(tp: TcpSock, skb: SkBuff): void {
