@@ -33,17 +33,13 @@ export function csumPartial(buf: Uint8Array, dv: DataView, off: number, len: num
   let s = sum;
   let i = off;
   const end = off + len;
-  while (end - i >= 32) {
-    let stop = end - ((end - i) & 31);
+  while (end - i >= 16) {
+    let stop = end - ((end - i) & 15);
     if (stop - i > CHUNK_BYTES) stop = i + CHUNK_BYTES;
     if (s >= FOLD_LIMIT) s = fold32(fold32(s));
-    // two independent accumulators (32 bytes per iteration) let the adds overlap
-    let t = 0;
-    for (; i < stop; i += 32) {
+    for (; i < stop; i += 16) {
       s += dv.getUint32(i) + dv.getUint32(i + 4) + dv.getUint32(i + 8) + dv.getUint32(i + 12);
-      t += dv.getUint32(i + 16) + dv.getUint32(i + 20) + dv.getUint32(i + 24) + dv.getUint32(i + 28);
     }
-    s += t;
   }
   if (s >= FOLD_LIMIT) s = fold32(fold32(s));
   while (end - i >= 4) {
