@@ -62,3 +62,13 @@ export function listen(p: Pair) {
   ls.listen(8);
   return ls;
 }
+
+/** a listener on B and an established connection from A to it */
+export async function connectPair(p: Pair) {
+  const ls = listen(p);
+  const cs = p.a.socket(C.AF_INET, C.SOCK_STREAM);
+  const acc = ls.accept();
+  await cs.connect('10.0.0.2', PORT);
+  const conn = await acc;
+  return { ls, cs, conn };
+}

@@ -20,7 +20,7 @@ import {
   pseudoHeaderSumV4, tcpPacketLen, tcpVerifyChecksum, type TcpRepr,
 } from '../../src/wire/index.js';
 import { parseIpv4Addr } from '../../src/wire/addr.js';
-import { PORT, bindDevmem, listen, makePair, patternSender } from '../e2e/helpers.js';
+import { PORT, bindDevmem, listen, makePair, patternSender, connectPair } from '../e2e/helpers.js';
 
 // ---------------------------------------------------------------------------------------------
 // frame builders
@@ -1345,11 +1345,7 @@ describe('TSO', () => {
         frames.push(b);
       },
     });
-    const ls = listen(p);
-    const cs = p.a.socket(C.AF_INET, C.SOCK_STREAM);
-    const acc = ls.accept();
-    await cs.connect('10.0.0.2', 5201);
-    const conn = await acc;
+    const { cs, conn } = await connectPair(p);
     const data = new Uint8Array(100_000).map((_, i) => (i * 13) & 0xff);
     await cs.send(data);
     let got = 0;

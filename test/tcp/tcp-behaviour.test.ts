@@ -4,7 +4,7 @@ import { constants as C, ErrnoError } from '../../src/index.js';
 import type { NetDevice, PacketTap } from '../../src/netdev/index.js';
 import type { SkBuff } from '../../src/skb/index.js';
 import { TcpOptions, parseTcpOptions } from '../../src/wire/tcp.js';
-import { listen, makePair, patternSender } from '../e2e/helpers.js';
+import { listen, makePair, patternSender, connectPair } from '../e2e/helpers.js';
 
 interface Seg {
   t: number;
@@ -128,11 +128,7 @@ describe('TCP behaviour', () => {
   it('zero window: the sender probes while the receiver does not read, then resumes', async () => {
     const p = makePair();
     const segs = tcpTap(p.ea, () => p.net.now);
-    const ls = listen(p);
-    const cs = p.a.socket(C.AF_INET, C.SOCK_STREAM);
-    const acc = ls.accept();
-    await cs.connect('10.0.0.2', 5201);
-    const conn = await acc;
+    const { cs, conn } = await connectPair(p);
     conn.setsockopt(C.SOL_SOCKET, C.SO_RCVBUF, 32 * 1024); // 64 KiB buffer, 32 KiB window
     const data = new Uint8Array(200 * 1024);
     const sending = cs.send(data);
@@ -151,11 +147,7 @@ describe('TCP behaviour', () => {
   it('orderly close: FIN/ACK both ways, active closer ends in TIME_WAIT then CLOSE after 60 s', async () => {
     const p = makePair();
     const segs = tcpTap(p.ea, () => p.net.now);
-    const ls = listen(p);
-    const cs = p.a.socket(C.AF_INET, C.SOCK_STREAM);
-    const acc = ls.accept();
-    await cs.connect('10.0.0.2', 5201);
-    const conn = await acc;
+    const { cs, conn } = await connectPair(p);
     cs.close();
     assert.equal((await conn.recv(10)).length, 0);
     conn.close();
@@ -172,11 +164,7 @@ describe('TCP behaviour', () => {
 
   it('closing with unread data sends RST; the peer sees ECONNRESET', async () => {
     const p = makePair();
-    const ls = listen(p);
-    const cs = p.a.socket(C.AF_INET, C.SOCK_STREAM);
-    const acc = ls.accept();
-    await cs.connect('10.0.0.2', 5201);
-    const conn = await acc;
+    const { cs, conn } = await connectPair(p);
     await cs.send(new Uint8Array(1000));
     await conn.readable();
     conn.close();

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { constants as C, ErrnoError } from '../../src/index.js';
 import type { LinkPort, NetDevice } from '../../src/netdev/index.js';
 import { skbFree, type SkBuff } from '../../src/skb/index.js';
-import { listen, makePair, PORT, type Pair } from '../e2e/helpers.js';
+import { listen, makePair, PORT, type Pair, connectPair } from '../e2e/helpers.js';
 
 const ACK = 0x10;
 const RST = 0x04;
@@ -72,11 +72,7 @@ function wireFilter(p: Pair, dev: NetDevice, verdict: (s: Seg) => 'pass' | 'drop
 }
 
 async function connected(p: Pair) {
-  const ls = listen(p);
-  const cs = p.a.socket(C.AF_INET, C.SOCK_STREAM);
-  const acc = ls.accept();
-  await cs.connect('10.0.0.2', PORT);
-  const conn = await acc;
+  const { ls, cs, conn } = await connectPair(p);
   return { ls, cs, conn };
 }
 
