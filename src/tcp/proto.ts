@@ -146,12 +146,6 @@ export class TcpProto implements L4Handler {
     tp.raddr = addr;
     tp.rport = port;
     this.initConnection(tp, rt.dev, rt.mtu);
-    tp.iss = this.rng.nextU32();
-    tp.recover = tp.iss;
-    tp.sndUna = tp.iss;
-    tp.sndNxt = tp.iss;
-    tp.sndMax = tp.iss;
-    tp.sendBuf.reset((tp.iss + 1) >>> 0);
     tp.state = TCP_SYN_SENT;
     this.hash(tp);
     this.stats.activeOpens++;
@@ -347,12 +341,6 @@ export class TcpProto implements L4Handler {
     child.rcvNxt = (seq + 1) >>> 0;
     child.copiedSeq = child.rcvNxt;
     child.rcvWup = child.rcvNxt;
-    child.iss = this.rng.nextU32();
-    child.recover = child.iss;
-    child.sndUna = child.iss;
-    child.sndNxt = child.iss;
-    child.sndMax = child.iss;
-    child.sendBuf.reset((child.iss + 1) >>> 0);
     child.sndWnd = win;
     child.sndWl1 = seq;
     child.sndWl2 = child.iss;
@@ -1141,6 +1129,13 @@ export class TcpProto implements L4Handler {
     }
     tp.rcvWscale = ws;
     tp.rcvWnd = Math.min(tp.rcvBuf >> 1, TCP_MAX_WINDOW);
+    // initial send sequence number (seeded) and the send sequence space around it
+    tp.iss = this.rng.nextU32();
+    tp.recover = tp.iss;
+    tp.sndUna = tp.iss;
+    tp.sndNxt = tp.iss;
+    tp.sndMax = tp.iss;
+    tp.sendBuf.reset((tp.iss + 1) >>> 0);
   }
 
   private applySynOptions(tp: TcpSock, o: TcpOptions): void {
