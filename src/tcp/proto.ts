@@ -376,15 +376,7 @@ export class TcpProto implements L4Handler {
     tp.rcvWup = tp.rcvNxt;
     tp.sndWl1 = seq;
     if (flags & TCP_ACK) {
-      tp.sndUna = ack;
-      tp.sndWnd = win; // never scaled in a SYN
-      tp.maxWindow = win;
-      tp.sndWl2 = ack;
-      this.rttSample(tp);
-      tp.backoff = 0;
-      tp.retransmits = 0;
-      this.sched.cancel(tp.rtoTimer);
-      this.established(tp);
+      this.completeHandshake(tp, seq, ack, win); // a SYN's window is never scaled
       skbFree(skb);
       this.sendAck(tp);
       this.push(tp);
@@ -455,16 +447,7 @@ export class TcpProto implements L4Handler {
         this.sendResetFor(tp.raddr, tp.laddr, tp.rport, tp.lport, seq, ack, flags, dataLen);
         return skbFree(skb);
       }
-      tp.sndUna = ack;
-      tp.sndWnd = win << tp.sndWscale;
-      tp.maxWindow = tp.sndWnd;
-      tp.sndWl1 = seq;
-      tp.sndWl2 = ack;
-      this.rttSample(tp);
-      tp.retransmits = 0;
-      tp.backoff = 0;
-      this.sched.cancel(tp.rtoTimer);
-      this.established(tp);
+      this.completeHandshake(tp, seq, ack, win << tp.sndWscale);
       const lp = tp.parent;
       if (lp !== null) {
         lp.synQueueLen--;
@@ -1150,6 +1133,20 @@ export class TcpProto implements L4Handler {
       tp.sndWscale = 0;
       tp.rcvWscale = 0;
     }
+  }
+
+  /** our SYN was acknowledged: take the peer's window, the RTT sample, and go ESTABLISHED */
+  private completeHandshake(tp: TcpSock, seq: number, ack: number, sndWnd: number): void {
+    tp.sndUna = ack;
+    tp.sndWnd = sndWnd;
+    tp.maxWindow = sndWnd;
+    tp.sndWl1 = seq;
+    tp.sndWl2 = ack;
+    this.rttSample(tp);
+    tp.retransmits = 0;
+    tp.backoff = 0;
+    this.sched.cancel(tp.rtoTimer);
+    this.established(tp);
   }
 
   private established(tp: TcpSock): void {
