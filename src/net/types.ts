@@ -4,6 +4,7 @@
  */
 import type { SkBuff } from '../skb/index.js';
 import type { NetDevice } from '../netdev/index.js';
+import { MutAddr, type Addr, type InetAddr } from '../inet/index.js';
 
 /**
  * Headroom a transport reserves in front of its L4 header (Ethernet 14 + IPv4 up to 60,
@@ -14,54 +15,113 @@ export const MAX_HEADER = 128;
 /** default IPv4 TTL (`net.ipv4.ip_default_ttl`) */
 export const IP_DEFAULT_TTL = 64;
 
-/** a transport protocol registered with `Ipv4Stack.registerProtocol` (Linux `net_protocol`) */
-export interface L4Handler {
-  /**
-   * Takes ownership of `skb`. `skb.data` is at the L4 header, `skb.len` is the L4 length (the
-   * IP header pulled, link padding trimmed); `skb.networkHeader` / `skb.transportHeader` are
-   * absolute offsets in `skb.buf`. The payload may sit in (possibly unreadable) frags.
-   */
-  ipRcv(skb: SkBuff, src: number, dst: number, dev: NetDevice): void;
-  /**
-   * Optional (Linux `err_handler`): an ICMP error about a datagram this protocol sent, or a
-   * local neighbour-resolution failure for one. `e` and the bytes it points at are borrowed for
-   * the call only.
-   */
-  ipErr?(e: IcmpErr): void;
-}
-
-/** the result of a route lookup (Linux `rtable` reduced to what transports need) */
-export interface Route {
-  /** output device (for a local destination: the device that owns the address) */
-  dev: NetDevice;
-  /** preferred source address */
-  src: number;
-  /** next hop: the gateway, or the destination itself for on-link / local destinations */
-  nexthop: number;
-  /** path MTU in bytes of IP packet (the device MTU) */
-  mtu: number;
-  /** destination is one of this host's addresses: delivered over the internal loopback */
-  local: boolean;
+/** what IPv4 / IPv6 tell a transport about a received datagram (one per stack, reused) */
+export class RxMeta {
+  /** network family of the datagram on the wire */
+  family: 4 | 6 = 4;
+  /** source and destination (IPv4 v4-mapped): scratch, copy with `InetAddr.from` to keep */
+  readonly src = new MutAddr();
+  readonly dst = new MutAddr();
+  /** receiving device */
+  dev: NetDevice | null = null;
+  /** IPv4 TOS / IPv6 traffic class byte (ECN in the low two bits) */
+  tos = 0;
+  /** TTL / hop limit */
+  ttl = 0;
+  /** destination was a link-layer broadcast or multicast */
+  linkBcast = false;
 }
 
 /**
- * An ICMP error (or local link failure) about a datagram we sent. One object per stack, reused:
- * valid only during the `ipErr` call.
+ * A transport protocol registered with the IP layer (Linux `net_protocol` / `inet6_protocol`).
+ */
+export interface Transport {
+  /**
+   * Takes ownership of `skb`. `skb.data` is at the L4 header, `skb.len` is the L4 length (IP and
+   * extension headers pulled, link padding trimmed); `skb.networkHeader` / `skb.transportHeader`
+   * are absolute offsets in `skb.buf`. The payload may sit in (possibly unreadable) frags.
+   * `meta` is borrowed for the call only.
+   */
+  rcv(skb: SkBuff, meta: RxMeta): void;
+  /**
+   * Optional (Linux `err_handler`): an ICMP / ICMPv6 error about a datagram this protocol sent,
+   * or a local failure for one (neighbour resolution failed: `EHOSTUNREACH`). `e` and the bytes
+   * it points at are borrowed for the call only.
+   */
+  err?(e: IcmpErr): void;
+}
+
+/** @deprecated name kept while the layers convert: use `Transport` */
+export type L4Handler = Transport;
+
+/** the result of a route lookup (Linux `rtable` / `rt6_info` reduced to what transports need) */
+export interface Route {
+  family: 4 | 6;
+  /** output device (for a local destination: the loopback device, or the owner of the address) */
+  dev: NetDevice;
+  /** preferred source address */
+  src: InetAddr;
+  /** next hop: the gateway, or the destination itself for on-link / local destinations */
+  nexthop: InetAddr;
+  /** path MTU in bytes of IP packet: the device MTU, or less once PMTU discovery learned it */
+  mtu: number;
+  /** destination is one of this host's addresses: delivered over loopback */
+  local: boolean;
+}
+
+/** per-datagram output options (IPv4 and IPv6 alike) */
+export interface OutputOptions {
+  /** TOS / traffic class byte (default 0) */
+  tos?: number;
+  /** TTL / hop limit (default 64) */
+  ttl?: number;
+  /** IPv4 don't-fragment (default: set, PMTU discovery on, as `IP_PMTUDISC_WANT` for TCP) */
+  df?: boolean;
+}
+
+/**
+ * What transports see of the IP layer (IPv4 and IPv6 behind one face; the family is the
+ * destination address's). Results are 0 or a negative errno, never exceptions.
+ */
+export interface IpLayer {
+  /** route to `dst` (optionally through `oif`), or null: ENETUNREACH */
+  route(dst: Addr, oif?: number): Route | null;
+  /**
+   * Sends `skb` (data at the L4 header; headroom ≥ MAX_HEADER) from `src` to `dst`. Takes the
+   * skb. Fragments IPv4 datagrams over the path MTU when DF is clear; otherwise EMSGSIZE.
+   */
+  output(skb: SkBuff, src: Addr, dst: Addr, proto: number, opts?: OutputOptions): number;
+  /** `a` is one of this host's addresses (any device), or a loopback address */
+  isLocalAddress(a: Addr): boolean;
+  register(proto: number, t: Transport): void;
+  unregister(proto: number): void;
+  /**
+   * Answers a datagram no transport wanted with ICMP port unreachable (v4) / ICMPv6
+   * destination unreachable, port unreachable (v6). Does not take `skb`.
+   */
+  sendPortUnreach(skb: SkBuff, meta: RxMeta): void;
+}
+
+/**
+ * An ICMP / ICMPv6 error (or local link failure) about a datagram we sent. One object per stack,
+ * reused: valid only during the `err` call.
  */
 export class IcmpErr {
-  /** positive Linux errno the error maps to (Linux `icmp_err_convert`) */
+  /** family of the offending datagram */
+  family: 4 | 6 = 4;
+  /** positive Linux errno the error maps to (Linux `icmp_err_convert` / `icmpv6_err_convert`) */
   errno = 0;
-  /** hard error (Linux `icmp_err_convert[].fatal`) */
+  /** hard error (Linux `icmp_err_convert[].fatal`; ICMPv6: `icmpv6_err_convert`'s return) */
   fatal = false;
   type = 0;
   code = 0;
-  /** next-hop MTU for ICMP_FRAG_NEEDED, else 0 */
+  /** next-hop MTU for ICMP_FRAG_NEEDED / ICMPV6_PKT_TOOBIG, else 0 */
   info = 0;
   /** generated by this host (neighbour failure), not received from the network */
   local = false;
   /** source, destination and protocol of the offending datagram (ours) */
-  src = 0;
-  dst = 0;
+  readonly src = new MutAddr();
+  readonly dst = new MutAddr();
   proto = 0;
   /**
    * `buf`/`dv` hold the offending datagram's L4 header at `l4Off` (absolute); `l4Len` (≥ 8) bytes
