@@ -28,6 +28,7 @@ const DEMO_USAGE = `usage: devmem demo [options]
   --seed N         seed for every random choice (default 1)
   --pcap FILE      write a capture (devmem payload frames: headers only, as tcpdump sees them)
   --mode M         devmem | copy (default devmem)
+  --ipv6           run the transfer over IPv6 (fd00::1 → fd00::2, AF_INET6 sockets, a tcp6 rule)
   --gbps N         link rate (default 100)
   --delay-us N     one-way propagation delay in µs (default 5)
   --queues N       rx queues per NIC; the last one is bound to device memory (default 4)
@@ -47,6 +48,7 @@ async function demo(argv: string[]): Promise<number> {
       seed: { type: 'string', default: '1' },
       pcap: { type: 'string' },
       mode: { type: 'string', default: 'devmem' },
+      ipv6: { type: 'boolean', default: false },
       gbps: { type: 'string', default: '100' },
       'delay-us': { type: 'string', default: '5' },
       queues: { type: 'string', default: '4' },
@@ -70,6 +72,7 @@ async function demo(argv: string[]): Promise<number> {
     ...DEFAULT_TRANSFER,
     size,
     mode: mode as 'devmem' | 'copy',
+    ipv6: values.ipv6,
     mtu: parseNumber(values.mtu, '--mtu', 576, 65535, true),
     loss: parseNumber(values.loss, '--loss', 0, 0.5, false),
     seed: parseNumber(values.seed, '--seed', 0, 0xffffffff, true),

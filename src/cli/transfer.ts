@@ -12,6 +12,8 @@ export interface TransferOptions {
   loss: number;
   seed: number;
   mode: 'devmem' | 'copy';
+  /** run the transfer over IPv6 (fd00::1 → fd00::2, AF_INET6 sockets, a tcp6 n-tuple rule) */
+  ipv6?: boolean;
   pcap?: string;
   gbps: number;
   delayUs: number;
@@ -30,6 +32,8 @@ export interface TransferOptions {
 
 export interface TransferResult {
   mode: 'devmem' | 'copy';
+  /** IP version the transfer ran over */
+  family: 4 | 6;
   bytes: number;
   validated: boolean;
   mismatches: number;
@@ -69,8 +73,12 @@ export async function runTransfer(o: TransferOptions): Promise<TransferResult> {
   const ea = a.addDevice('eth0', { rxQueues: o.rxQueues, mtu: o.mtu });
   const eb = b.addDevice('eth0', { rxQueues: o.rxQueues, mtu: o.mtu });
   const wire = net.connect(ea, eb, { gbps: o.gbps, delayUs: o.delayUs, loss: o.loss, pcap: o.pcap });
-  a.ip.addAddress('eth0', '10.0.0.1/24');
-  b.ip.addAddress('eth0', '10.0.0.2/24');
+  const fam = o.ipv6 === true ? C.AF_INET6 : C.AF_INET;
+  const addrA = o.ipv6 === true ? 'fd00::1' : '10.0.0.1';
+  const addrB = o.ipv6 === true ? 'fd00::2' : '10.0.0.2';
+  const plen = o.ipv6 === true ? 64 : 24;
+  a.ip.addAddress('eth0', `${addrA}/${plen}`);
+  b.ip.addAddress('eth0', `${addrB}/${plen}`);
   const devq = o.rxQueues - 1;
 
   let dmabuf: DeviceMemory | null = null;
@@ -80,19 +88,19 @@ export async function runTransfer(o: TransferOptions): Promise<TransferResult> {
     // what ncdevmem sets up: HDS on, RSS away from the devmem queue, an n-tuple rule to it, bind
     b.ethtool.setRings('eth0', { tcpDataSplit: 'on', hdsThresh: 0 });
     b.ethtool.setRss('eth0', { equal: devq });
-    b.ethtool.addNtupleRule('eth0', { flowType: 'tcp4', dstIp: '10.0.0.2', dstPort: PORT, action: devq });
+    b.ethtool.addNtupleRule('eth0', { flowType: o.ipv6 === true ? 'tcp6' : 'tcp4', dstIp: addrB, dstPort: PORT, action: devq });
     dmabuf = b.allocDeviceMemory(o.dmabufSize);
     bindingId = (await nl.netdev.bindRx({ ifindex: eb.ifindex, fd: dmabuf.fd, queues: [{ id: devq, type: 'rx' }] })).id;
   }
 
-  const ls = b.socket(C.AF_INET, C.SOCK_STREAM);
+  const ls = b.socket(fam, C.SOCK_STREAM);
   ls.setsockopt(C.SOL_SOCKET, C.SO_REUSEADDR, 1);
-  ls.bind('0.0.0.0', PORT);
+  ls.bind(o.ipv6 === true ? '::' : '0.0.0.0', PORT);
   ls.listen(8);
-  const cs = a.socket(C.AF_INET, C.SOCK_STREAM);
+  const cs = a.socket(fam, C.SOCK_STREAM);
 
   const sender = (async () => {
-    await cs.connect('10.0.0.2', PORT);
+    await cs.connect(addrB, PORT);
     const gen = new NcdevmemPattern(o.period);
     const chunk = new Uint8Array(256 * 1024);
     let sent = 0;
@@ -123,6 +131,7 @@ export async function runTransfer(o: TransferOptions): Promise<TransferResult> {
   const wallSeconds = Number(process.hrtime.bigint() - wallStart) / 1e9;
   return {
     mode: o.mode,
+    family: o.ipv6 === true ? 6 : 4,
     bytes: res.bytes,
     validated: res.bytes === o.size && res.mismatches === 0 && res.steeringErrors === 0,
     mismatches: res.mismatches,
