@@ -7,15 +7,20 @@ import {
   BindingTable, DeviceMemory, MemSpace, type DeviceBackend,
 } from './mem/index.js';
 import { NetDevice, type NetDeviceOptions, type NtupleRule, type TcpDataSplit } from './netdev/index.js';
-import { Ipv4Stack } from './net/index.js';
+import { InetLayer, IpConfig, Ipv4Stack, ProtocolTable } from './net/index.js';
+import { Netif } from './netif/index.js';
 import { NetlinkSocket, type FdObject, type NetdevKernel } from './netlink/index.js';
 import type { Rng } from './rand/index.js';
 import { SkbCache } from './skb/index.js';
-import { NetSocket, NetServer, Socket, connect, createServer, type SocketEnv } from './socket/index.js';
+import { InetAddr, parseCidr } from './inet/index.js';
+import {
+  DmabufFile, FdTable, NetSocket, NetServer, NetlinkFile, SockFile, Socket, Syscalls, connect, createServer,
+  type SocketHost, type SyscallHost,
+} from './socket/index.js';
 import { TcpProto } from './tcp/index.js';
+import { UdpProto } from './udp/index.js';
 import type { Scheduler } from './time/index.js';
-import { ErrnoError, fail } from './uapi/index.js';
-import { parseIpv4Addr } from './wire/addr.js';
+import { ERRNO, ErrnoError, fail } from './uapi/index.js';
 import type { Network } from './network.js';
 
 export interface HostOptions {
@@ -95,16 +100,30 @@ export class Ethtool {
   }
 
   /**
-   * `ethtool -N <dev> flow-type tcp4 [src-ip] [dst-ip] [src-port] [dst-port] action Q`; addresses
-   * may be strings. Returns the rule location.
+   * `ethtool -N <dev> flow-type tcp4|udp4|tcp6|udp6 [src-ip] [dst-ip] [src-port] [dst-port]
+   * action Q`; addresses may be `InetAddr`s, IPv4 numbers or text (IPv4 or IPv6, optionally
+   * `addr/prefix`). Returns the rule location.
    */
-  addNtupleRule(name: string, rule: Omit<NtupleRule, 'srcIp' | 'dstIp'> & { srcIp?: string | number; dstIp?: string | number }): number {
+  addNtupleRule(name: string, rule: Omit<NtupleRule, 'srcIp' | 'dstIp'> & { srcIp?: string | number | InetAddr; dstIp?: string | number | InetAddr }): number {
     const d = this.dev(name, 'ethtool -N');
     if (!d.ntuple.enabled) fail('EOPNOTSUPP', 'ethtool -N');
     if (!Number.isInteger(rule.action) || rule.action < -1 || rule.action >= d.rxQueues.length) fail('EINVAL', 'ethtool -N');
-    const toAddr = (a: string | number | undefined): number | undefined => (typeof a === 'string' ? parseIpv4Addr(a) : a);
-    const loc = d.ntuple.add({ ...rule, srcIp: toAddr(rule.srcIp), dstIp: toAddr(rule.dstIp) });
-    if (loc < 0) fail('EEXIST', 'ethtool -N');
+    const toAddr = (a: string | number | InetAddr | undefined): { addr?: InetAddr; prefix?: number } => {
+      if (a === undefined || a instanceof InetAddr) return { addr: a };
+      if (typeof a === 'number') return { addr: InetAddr.v4(a) };
+      try {
+        const c = parseCidr(a);
+        return a.includes('/') ? { addr: c.addr, prefix: c.prefixLen } : { addr: c.addr };
+      } catch {
+        return fail('EINVAL', 'ethtool -N');
+      }
+    };
+    const s = toAddr(rule.srcIp);
+    const t = toAddr(rule.dstIp);
+    const loc = d.ntuple.add({
+      ...rule, srcIp: s.addr, dstIp: t.addr, srcPrefix: rule.srcPrefix ?? s.prefix, dstPrefix: rule.dstPrefix ?? t.prefix,
+    });
+    if (loc < 0) throw new ErrnoError(-loc, 'ethtool -N');
     return loc;
   }
 
@@ -117,11 +136,19 @@ export class Ethtool {
   }
 }
 
-export class Host implements SocketEnv, NetdevKernel {
+export class Host implements NetdevKernel, SyscallHost, SocketHost {
   readonly mem: MemSpace;
   readonly skbs: SkbCache;
-  readonly ip: Ipv4Stack;
+  /** `ip addr` / `ip route` / `ip neigh` / `ping` for both families (text addresses) */
+  readonly ip: IpConfig;
+  /** link layer: devices (with `lo`), ethertype dispatch */
+  readonly netif: Netif;
+  /** what transports see of IPv4 + IPv6 */
+  readonly inet: InetLayer;
+  readonly ipv4: Ipv4Stack;
   readonly tcp: TcpProto;
+  /** UDP over IPv4 and IPv6 (the syscall layer's SOCK_DGRAM sockets and `dgram` sit on it) */
+  readonly udp: UdpProto;
   readonly bindings = new BindingTable();
   readonly ethtool: Ethtool;
   /** Node `net`-style streams over this host's TCP (readable traffic) */
@@ -130,8 +157,10 @@ export class Host implements SocketEnv, NetdevKernel {
     connect(opts: { host: string; port: number }): NetSocket;
   };
   private readonly devs: NetDevice[] = [];
-  private readonly fds = new Map<number, object>();
-  private nextFd = 3;
+  /** the fd table: sockets, dma-bufs, netlink sockets, epoll instances (0–2 are stdio) */
+  readonly files = new FdTable();
+  /** fd-numbered system calls with Linux semantics (numbers or negative errno, never throw) */
+  readonly sys: Syscalls = new Syscalls(this);
   private nextIfindex = 2;
   private readonly netlinks = new Set<NetlinkSocket>();
 
@@ -144,8 +173,13 @@ export class Host implements SocketEnv, NetdevKernel {
   ) {
     this.mem = new MemSpace({ maxHostBytes: opts.memBytes });
     this.skbs = new SkbCache(this.mem);
-    this.ip = new Ipv4Stack({ sched, skbs: this.skbs, rng: rng.fork('ip') });
-    this.tcp = new TcpProto(this.ip, this.skbs, this.mem, sched, rng.fork('tcp'));
+    this.netif = new Netif(this.mem, this.skbs, sched);
+    this.inet = new InetLayer(new ProtocolTable());
+    this.ipv4 = new Ipv4Stack({ sched, skbs: this.skbs, rng: rng.fork('ip'), netif: this.netif, protos: this.inet.protos });
+    this.inet.attach(this.ipv4);
+    this.ip = new IpConfig(this.netif, this.ipv4);
+    this.tcp = new TcpProto(this.inet, this.skbs, this.mem, sched, rng.fork('tcp'));
+    this.udp = new UdpProto(this.inet, this.skbs, rng.fork('udp').nextU32());
     this.ethtool = new Ethtool(this);
     this.net = {
       createServer: (onConnection) => createServer(this, onConnection),
@@ -165,7 +199,7 @@ export class Host implements SocketEnv, NetdevKernel {
     if (mac === undefined) mac = 0x020000000000 + ((this.rng.nextU32() & 0xffff) * 0x100) + ifindex;
     const dev = new NetDevice(this.mem, this.skbs, this.sched, name, ifindex, { ...opts, mac });
     this.devs.push(dev);
-    this.ip.addDevice(dev);
+    this.netif.addDevice(dev);
     return dev;
   }
 
@@ -183,22 +217,10 @@ export class Host implements SocketEnv, NetdevKernel {
 
   // ---- files ----
 
-  allocFd(obj: object): number {
-    const fd = this.nextFd++;
-    this.fds.set(fd, obj);
-    return fd;
-  }
-
-  closeFd(fd: number): void {
-    const obj = this.fds.get(fd);
-    if (obj instanceof DeviceMemory) obj.fdClosed = true;
-    this.fds.delete(fd);
-  }
-
   fdLookup(fd: number): FdObject | null {
-    const obj = this.fds.get(fd);
-    if (obj === undefined) return null;
-    return obj instanceof DeviceMemory ? { kind: 'dmabuf', dmabuf: obj } : { kind: 'other' };
+    const f = this.files.get(fd);
+    if (f === null) return null;
+    return f instanceof DmabufFile ? { kind: 'dmabuf', dmabuf: f.dmabuf } : { kind: 'other' };
   }
 
   /**
@@ -208,13 +230,16 @@ export class Host implements SocketEnv, NetdevKernel {
    */
   allocDeviceMemory(size: number, opts: { sgChunk?: number; backend?: DeviceBackend } = {}): DeviceMemory {
     const dm = new DeviceMemory(size, opts);
-    dm.fd = this.allocFd(dm);
+    const fd = this.files.install(new DmabufFile(dm));
+    if (fd < 0) throw new ErrnoError(-fd, 'allocDeviceMemory');
+    dm.fd = fd;
     return dm;
   }
 
   /** closes a dma-buf fd (the binding keeps its own reference, as in Linux) */
   closeDeviceMemory(dm: DeviceMemory): void {
-    if (dm.fd >= 0) this.closeFd(dm.fd);
+    const f = dm.fd >= 0 ? this.files.get(dm.fd) : null;
+    if (f instanceof DmabufFile && f.dmabuf === dm) this.files.close(dm.fd);
     dm.fd = -1;
   }
 
@@ -222,12 +247,15 @@ export class Host implements SocketEnv, NetdevKernel {
 
   /** socket(family, type, protocol) */
   socket(family: number, type: number, protocol = 0): Socket {
-    return new Socket(this, family, type, protocol);
+    const fd = this.sys.socket(family, type, protocol);
+    if (fd < 0) throw new ErrnoError(-fd, 'socket');
+    return new Socket(this, this.files.get(fd) as SockFile, fd);
   }
 
   /** a generic-netlink socket (NETLINK_GENERIC); closing it unbinds what it bound */
   netlink(opts: { capNetAdmin?: boolean } = {}): NetlinkSocket {
     const nl = new NetlinkSocket(this, { capNetAdmin: opts.capNetAdmin ?? true });
+    this.files.install(new NetlinkFile(nl));
     this.netlinks.add(nl);
     return nl;
   }
@@ -237,8 +265,12 @@ export class Host implements SocketEnv, NetdevKernel {
     return this.ip.ping(dst, opts);
   }
 
-  /** closes every netlink socket (process exit) */
-  shutdown(): void {
+  /**
+   * Process exit: every socket fails with `errno` (pending calls settle with it, later calls
+   * fail at once), every fd is closed, every netlink socket closed.
+   */
+  shutdown(errno: number = ERRNO.ENETDOWN): void {
+    this.sys.shutdownAll(errno);
     for (const nl of this.netlinks) nl.close();
     this.netlinks.clear();
   }

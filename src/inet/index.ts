@@ -7,3 +7,4 @@
 export * from './addr.js';
 export * from './checksum.js';
 export * from './flow.js';
+export * from './ports.js';

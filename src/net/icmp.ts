@@ -1,24 +1,25 @@
 /**
- * ICMPv4 (Linux `net/ipv4/icmp.c` + the ping socket, reduced): echo replies, destination
- * unreachable emission, error demultiplexing to transports (`L4Handler.ipErr`) and `ping`.
+ * ICMPv4 (Linux `net/ipv4/icmp.c` + the ping socket, reduced): echo replies, error emission
+ * (destination unreachable, time exceeded), error demultiplexing to transports
+ * (`Transport.err`, through `Ipv4Stack.deliverIcmpErr`) and `ping`. Called by the IPv4 stack
+ * directly (not through the shared protocol table).
  *
  * Readability: ICMP needs every byte of the message (checksum, echo payload). A message whose
  * bytes sit in unreadable (device-memory) frags is counted in `inErrors` and dropped — Linux
  * cannot read it either. Errors quote only readable bytes.
  *
- * Ownership: `ipRcv` takes its skb; `sendDestUnreach` borrows the offending skb.
+ * Ownership: `rcv` takes its skb; `sendError` borrows the offending skb.
  */
-import type { NetDevice } from '../netdev/index.js';
+import { InetAddr, MutAddr } from '../inet/index.js';
 import { CHECKSUM_NONE, pskbMayPull, skbChecksum, skbCopyBits, skbFree, skbPut, type SkBuff } from '../skb/index.js';
 import { Timer, type TimerTarget } from '../time/index.js';
 import { ERRNO, ErrnoError } from '../uapi/index.js';
-import { parseIpv4Addr } from '../wire/addr.js';
 import { csumFinish, csumFold } from '../wire/checksum.js';
 import { ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_HLEN, ICMP_TIME_EXCEEDED, IcmpView } from '../wire/icmp.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { IPPROTO_ICMP, IPV4_HLEN, IP_OFFMASK } from '../wire/ipv4.js';
-import type { Ipv4Stack, OutputOptions } from './ipv4.js';
-import { MAX_HEADER, type IcmpErr, type IcmpStats, type L4Handler } from './types.js';
+import type { Ipv4Stack } from './ipv4.js';
+import { MAX_HEADER, type IcmpErr, type IcmpStats, type OutputOptions, type RxMeta } from './types.js';
 
 // ICMP_DEST_UNREACH codes
 export const ICMP_NET_UNREACH = 0;
@@ -28,6 +29,9 @@ export const ICMP_PORT_UNREACH = 3;
 export const ICMP_FRAG_NEEDED = 4;
 export const ICMP_SR_FAILED = 5;
 export const ICMP_PKT_FILTERED = 13;
+// ICMP_TIME_EXCEEDED codes
+export const ICMP_EXC_TTL = 0;
+export const ICMP_EXC_FRAGTIME = 1;
 
 /** Linux `icmp_err_convert` (DEST_UNREACH codes 0..15): errno and fatal flag */
 const UNREACH_ERRNO = [
@@ -101,7 +105,7 @@ class PendingPing implements TimerTarget {
   }
 }
 
-export class Icmp implements L4Handler {
+export class Icmp {
   readonly stats: IcmpStats;
   private readonly view = new IcmpView();
   private readonly pending = new Map<number, PendingPing>();
@@ -109,6 +113,8 @@ export class Icmp implements L4Handler {
   private nextSeq = 0;
   private readonly replyOpts: OutputOptions = { tos: 0, df: false };
   private readonly errOpts: OutputOptions = { tos: 0, df: false };
+  private readonly sa = new MutAddr();
+  private readonly da = new MutAddr();
 
   constructor(private readonly stack: Ipv4Stack) {
     this.stats = stack.stats.icmp;
@@ -117,7 +123,10 @@ export class Icmp implements L4Handler {
 
   // ---- input ----
 
-  ipRcv(skb: SkBuff, src: number, dst: number, _dev: NetDevice): void {
+  /** an ICMP message (data at the ICMP header); takes `skb` */
+  rcv(skb: SkBuff, meta: RxMeta): void {
+    const src = meta.src.w3;
+    const dst = meta.dst.w3;
     const st = this.stats;
     st.inMsgs++;
     if ((skb.unreadable && skb.dataLen > 0) || skb.len < ICMP_HLEN || !pskbMayPull(skb, ICMP_HLEN)) {
@@ -193,7 +202,7 @@ export class Icmp implements L4Handler {
     r.buf[o + 1] = 0;
     r.dv.setUint16(o + 2, 0);
     r.dv.setUint16(o + 2, csumFinish(skbChecksum(r, 0, len, 0)));
-    if (this.stack.output(r, dst, src, IPPROTO_ICMP, this.replyOpts) === 0) {
+    if (this.stack.output(r, this.sa.setV4(dst), this.da.setV4(src), IPPROTO_ICMP, this.replyOpts) === 0) {
       st.outMsgs++;
       st.outEchoReps++;
     }
@@ -232,10 +241,10 @@ export class Icmp implements L4Handler {
   }
 
   /** errors about our own echo requests reject the pending ping */
-  ipErr(e: IcmpErr): void {
+  err(e: IcmpErr): void {
     if (e.buf[e.l4Off] !== ICMP_ECHO) return;
     const p = this.pending.get(e.dv.getUint16(e.l4Off + 4) * 65536 + e.dv.getUint16(e.l4Off + 6));
-    if (p === undefined || p.dst !== e.dst) return;
+    if (p === undefined || p.dst !== e.dst.w3) return;
     this.finish(p);
     p.reject(new ErrnoError(e.errno, 'ping'));
     this.stack.sched.noteWakeup();
@@ -244,12 +253,12 @@ export class Icmp implements L4Handler {
   // ---- errors out ----
 
   /**
-   * Sends ICMP destination unreachable `code` (`info`: next-hop MTU for FRAG_NEEDED) about the
-   * received datagram `skb` (borrowed; `networkHeader` set), quoting its IP header and as much
-   * of the rest as fits in 576 bytes and is readable (Linux `icmp_send`). Nothing is sent about
+   * Sends ICMP error `type`/`code` (`info`: next-hop MTU for FRAG_NEEDED) about the received
+   * datagram `skb` (borrowed; `networkHeader` set), quoting its IP header and as much of the
+   * rest as fits in 576 bytes and is readable (Linux `icmp_send`). Nothing is sent about
    * non-first fragments, ICMP errors, or datagrams from/to broadcast or multicast addresses.
    */
-  sendDestUnreach(skb: SkBuff, code: number, info = 0): void {
+  sendError(skb: SkBuff, type: number, code: number, info = 0): void {
     const nh = skb.networkHeader;
     if (nh < skb.head || nh + IPV4_HLEN > skb.tail) return;
     const buf = skb.buf;
@@ -276,11 +285,11 @@ export class Icmp implements L4Handler {
     }
     const at = skbPut(r, ICMP_HLEN + quote);
     const rd = r.dv;
-    rd.setUint8(at, ICMP_DEST_UNREACH);
+    rd.setUint8(at, type);
     rd.setUint8(at + 1, code);
     rd.setUint16(at + 2, 0);
     rd.setUint16(at + 4, 0);
-    rd.setUint16(at + 6, code === ICMP_FRAG_NEEDED ? info : 0);
+    rd.setUint16(at + 6, type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED ? info : 0);
     // the part before skb.data (pulled headers) is linear; the rest through skbCopyBits
     const before = Math.max(0, Math.min(skb.data - nh, quote));
     r.buf.set(buf.subarray(nh, nh + before), at + ICMP_HLEN);
@@ -291,9 +300,10 @@ export class Icmp implements L4Handler {
     }
     this.view.rebind(r.buf, rd, at, ICMP_HLEN + quote).fillChecksum();
     this.errOpts.tos = (buf[nh + 1]! & 0x1e) | 0xc0;
-    if (stack.output(r, stack.isLocalAddress(odst) ? odst : 0, osrc, IPPROTO_ICMP, this.errOpts) === 0) {
+    if (stack.output(r, this.sa.setV4(stack.isLocalV4(odst) ? odst : 0), this.da.setV4(osrc), IPPROTO_ICMP, this.errOpts) === 0) {
       this.stats.outMsgs++;
-      this.stats.outDestUnreachs++;
+      if (type === ICMP_DEST_UNREACH) this.stats.outDestUnreachs++;
+      else this.stats.outTimeExcds++;
     }
   }
 
@@ -308,10 +318,12 @@ export class Icmp implements L4Handler {
    */
   ping(dst: string | number, opts: PingOptions = {}): Promise<PingResult> {
     let d: number;
-    try {
-      d = typeof dst === 'number' ? dst >>> 0 : parseIpv4Addr(dst);
-    } catch (err) {
-      return Promise.reject(err as Error);
+    if (typeof dst === 'number') {
+      d = dst >>> 0;
+    } else {
+      const a = InetAddr.tryParse(dst);
+      if (a === null || a.family !== 4) return Promise.reject(new TypeError(`invalid IPv4 address: ${JSON.stringify(dst)}`));
+      d = a.v4;
     }
     const size = opts.size ?? PING_DEFAULT_SIZE;
     if (!Number.isInteger(size) || size < 0 || size > PING_MAX_SIZE) return Promise.reject(new ErrnoError('EMSGSIZE', 'ping'));
@@ -339,7 +351,7 @@ export class Icmp implements L4Handler {
       const p = new PendingPing(this, key, d, sched.now(), resolve, reject);
       this.pending.set(key, p);
       sched.arm(p.timer, sched.now() + timeoutUs);
-      const rc = stack.output(skb, 0, d, IPPROTO_ICMP, outOpts);
+      const rc = stack.output(skb, InetAddr.ANY4, InetAddr.v4(d), IPPROTO_ICMP, outOpts);
       if (rc < 0) {
         this.finish(p);
         reject(new ErrnoError(-rc, 'ping'));

@@ -1,24 +1,30 @@
 /**
- * net: the IPv4 network layer of one host — `Ipv4Stack` (interfaces, addresses, routes,
- * Ethernet/IPv4 input and output, loopback to own addresses), ARP and the neighbour table,
- * and ICMP (echo, destination unreachable, error demultiplexing, `ping`).
+ * net: the network layer of one host — the family-neutral face transports use (`InetLayer`
+ * over `FamilyStack`s, the shared `ProtocolTable`, `RxMeta` / `IcmpErr`), `Ipv4Stack`
+ * (addresses, routes, path MTU, input, output, fragmentation and reassembly), ARP over the
+ * generic neighbour table (shared with NDP), ICMP, and `IpConfig` (the `host.ip` facade, text
+ * addresses, both families). IPv6 lives in `./ipv6/`.
  *
  * Contract:
- *  - Input: `NetDevice` calls `netifReceive(skb, dev)` (the stack is every added device's
- *    `rxHandler`). The skb is validated with Linux SNMP accounting (`stats`, `stats.arp`,
- *    `stats.icmp`), trimmed to the IP total length, `networkHeader`/`transportHeader` set, the
- *    IP header pulled, and handed to the `L4Handler` registered for its protocol, which owns it.
- *    Malformed packets are counted and dropped, never thrown. No reassembly: fragments are
- *    dropped (`reasmFails`); no forwarding: packets for other hosts count `inAddrErrors`.
+ *  - Input: `Netif` hands IPv4 / ARP packets to the handlers the stack registered; they are
+ *    validated with Linux SNMP accounting, reassembled when fragmented, trimmed, the IP header
+ *    pulled, and handed to the `Transport` registered for their protocol, which owns them.
+ *    Malformed packets are counted and dropped, never thrown.
  *  - Output: `output(skb, src, dst, proto, opts)` takes an skb with `data` at the L4 header and
- *    MAX_HEADER headroom, returns 0 or a negative errno, and always takes ownership. No
- *    fragmentation: packets over the route MTU fail with -EMSGSIZE (`fragFails`).
+ *    MAX_HEADER headroom, returns 0 or a negative errno, and always takes ownership.
+ *  - Errors: ICMP errors and local failures (neighbour resolution: EHOSTUNREACH) reach the
+ *    transport's `err` as one reused `IcmpErr`.
  *  - Only this layer reads the IPv4/ARP/ICMP headers it owns; payload bytes are reached through
- *    skb helpers only, and unreadable (device-memory) bytes are never read: ICMP drops them.
- *  - Timers (ARP retransmit/reachability, loopback drain, ping timeouts) run on the injected
- *    Scheduler; nothing uses wall-clock time. Hot paths allocate nothing.
+ *    skb helpers only, and unreadable (device-memory) bytes are never read.
+ *  - Timers run on the injected Scheduler; nothing uses wall-clock time. Hot paths allocate nothing.
  */
 export * from './types.js';
+export * from './inet-layer.js';
 export * from './ipv4.js';
 export * from './neighbour.js';
+export * from './arp.js';
 export * from './icmp.js';
+export * from './pmtu.js';
+export * from './ip-frag.js';
+export * from './ip-reasm.js';
+export * from './ip-config.js';

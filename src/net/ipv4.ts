@@ -1,46 +1,47 @@
 /**
- * `Ipv4Stack`: one host's IPv4 layer — interfaces and addresses, the routing table (longest
- * prefix match), Ethernet/ARP/IPv4 input with Linux SNMP accounting, protocol demultiplexing,
- * output (header, route, MTU, neighbour resolution, `dev.xmit`) and an internal loopback for
- * packets to our own addresses (drained by a zero-delay timer, never by recursion).
+ * `Ipv4Stack`: one host's IPv4 layer, a `FamilyStack` behind the `InetLayer` — interface
+ * addresses, the routing table (longest prefix match), path MTU, IPv4 input with Linux SNMP
+ * accounting, reassembly, delivery to transports through the shared `ProtocolTable` (ICMP is
+ * handled here), output (header, route, MTU, fragmentation, neighbour resolution, `dev.xmit`),
+ * and ARP (registered with `Netif` for ETH_P_ARP next to ETH_P_IP).
  *
- * Ownership: `netifReceive` and `output` take the skb they are given; every path either hands
- * it on or frees it. Malformed input is counted and dropped, never thrown. Configuration calls
- * (`addAddress`, `addRoute`, ...) throw `ErrnoError` on bad arguments.
+ * Local destinations (our addresses and 127.0.0.0/8, which `lo` holds as 127.0.0.1/8) are
+ * routed out of the loopback device `lo` (MTU 65536); they come back through `rcv` on `lo` in a
+ * later scheduler turn, never inside `output`.
  *
- * Hot paths (`netifReceive`, `output`, the loopback drain) allocate nothing: views are fields
- * re-bound per packet; routes and neighbours are looked up in place.
+ * Addresses are `Addr` (v4-mapped) at every boundary; internally IPv4 numbers. Transports get
+ * the reused `RxMeta` with each datagram and the reused `IcmpErr` with each ICMP error and each
+ * local failure (neighbour resolution failed: EHOSTUNREACH, `local`).
+ *
+ * Ownership: `rcv` and `output` take the skb they are given; every path hands it on or frees
+ * it. Malformed input is counted and dropped, never thrown. Configuration calls throw
+ * `ErrnoError`. Hot paths allocate nothing (scratch views and addresses are fields).
  */
-import type { NetDevice, RxHandler } from '../netdev/index.js';
+import { InetAddr, MutAddr, isUnspecified, type Addr } from '../inet/index.js';
+import type { NetDevice } from '../netdev/index.js';
+import { PACKET_HOST, type Netif, type PacketHandler } from '../netif/index.js';
 import type { Rng } from '../rand/index.js';
-import {
-  CHECKSUM_COMPLETE, CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, pskbMayPull, skbChecksum, skbFree,
-  skbPull, skbPush, skbTrim, type SkBuff, type SkbCache,
-} from '../skb/index.js';
-import { Timer, type Scheduler, type TimerTarget } from '../time/index.js';
-import { ERRNO, ErrnoError } from '../uapi/index.js';
-import { ipv4AddrToString, parseIpv4Addr, writeMac } from '../wire/addr.js';
-import { csumFinish } from '../wire/checksum.js';
+import { CHECKSUM_COMPLETE, CHECKSUM_NONE, pskbMayPull, skbFree, skbPull, skbPush, skbTrim, type SkBuff, type SkbCache } from '../skb/index.js';
+import type { Scheduler } from '../time/index.js';
+import { ErrnoError, ERRNO } from '../uapi/index.js';
+import { ipv4AddrToString, writeMac } from '../wire/addr.js';
 import { WIRE_BAD_LENGTH, WIRE_BAD_VERSION } from '../wire/errors.js';
-import { ETH_BROADCAST, ETH_HLEN, ETH_P_ARP, ETH_P_IP, EthernetView } from '../wire/ethernet.js';
-import { ICMP_DEST_UNREACH } from '../wire/icmp.js';
+import { ETH_BROADCAST, ETH_HLEN, ETH_P_ARP, ETH_P_IP } from '../wire/ethernet.js';
+import { ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED } from '../wire/icmp.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPV4_HLEN, IPV4_MAX_TOTAL_LEN, IP_DF, IP_MF, IP_OFFMASK, Ipv4View } from '../wire/ipv4.js';
-import { ICMP_HOST_UNREACH, ICMP_PROT_UNREACH, Icmp, icmpErrFatal, icmpErrno, type PingOptions, type PingResult } from './icmp.js';
-import { NeighTable, type NeighHost, type NeighState } from './neighbour.js';
-import { IP_DEFAULT_TTL, IcmpErr, newIpv4Stats, type Ipv4Stats, type L4Handler, type Route } from './types.js';
-
-/** per-packet options of `output`; pass a long-lived object on hot paths */
-export interface OutputOptions {
-  /** TOS / DSCP byte, default 0 */
-  tos?: number;
-  /** default 64 */
-  ttl?: number;
-  /** set Don't Fragment, default true */
-  df?: boolean;
-}
+import { Arp } from './arp.js';
+import { ICMP_EXC_FRAGTIME, ICMP_FRAG_NEEDED, ICMP_HOST_UNREACH, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH, Icmp, icmpErrFatal, icmpErrno, type PingOptions, type PingResult } from './icmp.js';
+import { Ipv4Fragmenter, type FragSink } from './ip-frag.js';
+import { Ipv4Reasm, type ReasmParams } from './ip-reasm.js';
+import { NeighTable, type NeighParams, type NeighState } from './neighbour.js';
+import { PmtuCache } from './pmtu.js';
+import {
+  IP_DEFAULT_TTL, IcmpErr, RxMeta, newIpv4Stats, type FamilyStack, type Ipv4Stats, type OutputOptions, type ProtocolTable, type Route,
+} from './types.js';
 
 export interface AddressInfo {
   dev: string;
+  /** IPv4 number */
   address: number;
   prefixLen: number;
 }
@@ -75,110 +76,101 @@ interface RouteEntry {
   prefsrc: number;
 }
 
-const TIMER_LOOPBACK = 1;
-/** packets waiting in the loopback queue (Linux `netdev_max_backlog`) */
-export const LOOPBACK_QUEUE_MAX = 1000;
-
 /** network mask of a prefix length, as a uint32 */
 export function prefixMask(len: number): number {
   return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
 }
 
-export function isMulticast(a: number): boolean {
+function isMulticastV4(a: number): boolean {
   return a >>> 28 === 0xe;
 }
 
-/** parses 'a.b.c.d/n' (or a bare address, /32); throws ErrnoError EINVAL */
-export function parseCidr(s: string, syscall = 'parseCidr'): { addr: number; prefixLen: number } {
-  const slash = s.indexOf('/');
-  const a = slash < 0 ? s : s.slice(0, slash);
-  const p = slash < 0 ? '32' : s.slice(slash + 1);
-  if (!/^(0|[1-9][0-9]?)$/.test(p) || Number(p) > 32) throw new ErrnoError('EINVAL', syscall, { msg: `invalid prefix length in ${JSON.stringify(s)}` });
-  let addr: number;
-  try {
-    addr = parseIpv4Addr(a);
-  } catch {
-    throw new ErrnoError('EINVAL', syscall, { msg: `invalid address ${JSON.stringify(s)}` });
-  }
-  return { addr, prefixLen: Number(p) };
+export interface Ipv4StackOptions {
+  sched: Scheduler;
+  skbs: SkbCache;
+  rng?: Rng;
+  netif: Netif;
+  protos: ProtocolTable;
+  neigh?: Partial<NeighParams>;
+  reasm?: Partial<ReasmParams>;
 }
 
-function parseAddr(s: string, syscall: string): number {
-  try {
-    return parseIpv4Addr(s);
-  } catch {
-    throw new ErrnoError('EINVAL', syscall, { msg: `invalid address ${JSON.stringify(s)}` });
-  }
-}
+const LOOPBACK_NET = 0x7f000000;
 
-export class Ipv4Stack implements RxHandler, TimerTarget, NeighHost {
+export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
+  readonly family = 4 as const;
   readonly sched: Scheduler;
   readonly skbs: SkbCache;
   readonly rng: Rng | null;
+  readonly netif: Netif;
+  readonly protos: ProtocolTable;
   readonly stats: Ipv4Stats = newIpv4Stats();
+  readonly arp: Arp;
   readonly neigh: NeighTable;
   readonly icmp: Icmp;
+  readonly reasm: Ipv4Reasm;
+  readonly pmtu: PmtuCache;
+  private readonly frag: Ipv4Fragmenter;
 
-  private readonly devs: NetDevice[] = [];
-  private readonly devByIfindex = new Map<number, NetDevice>();
   private readonly ifaddrs: IfAddr[] = [];
   /** our addresses → owning device */
   private readonly localOwner = new Map<number, NetDevice>();
   /** sorted by prefix length, longest first; ties in insertion order */
   private readonly rtable: RouteEntry[] = [];
-  private readonly protos: (L4Handler | null)[] = new Array<L4Handler | null>(256).fill(null);
   private ipId: number;
 
-  private readonly ethv = new EthernetView();
   private readonly ipv = new Ipv4View();
+  private readonly meta = new RxMeta();
   private readonly errInfo = new IcmpErr();
+  private readonly nhKey = new MutAddr();
+  /** output context while fragmenting (fragXmit) */
+  private fragDev: NetDevice | null = null;
+  private fragNexthop = 0;
 
-  private loHead: SkBuff | null = null;
-  private loTail: SkBuff | null = null;
-  private loLen = 0;
-  private readonly loTimer: Timer;
-
-  constructor(opts: { sched: Scheduler; skbs: SkbCache; rng?: Rng }) {
+  constructor(opts: Ipv4StackOptions) {
     this.sched = opts.sched;
     this.skbs = opts.skbs;
     this.rng = opts.rng ?? null;
+    this.netif = opts.netif;
+    this.protos = opts.protos;
     this.ipId = this.rng !== null ? this.rng.fork('ipv4-ident').nextU32() & 0xffff : 0;
-    this.loTimer = new Timer(this, TIMER_LOOPBACK);
-    this.neigh = new NeighTable(this);
+    const self = this;
+    this.arp = new Arp({
+      sched: this.sched,
+      rng: this.rng,
+      skbs: this.skbs,
+      isLocalV4: (a) => self.isLocalV4(a),
+      isBroadcastOn: (dev, a) => self.isBroadcastOn(dev, a),
+      selectSource: (dev, dst) => self.selectSource(dev, dst),
+      linkFailure: (skb) => self.linkFailure(skb),
+    }, opts.neigh);
+    this.stats.arp = this.arp.stats;
+    this.neigh = this.arp.tbl;
     this.icmp = new Icmp(this);
-    this.protos[IPPROTO_ICMP] = this.icmp;
+    this.reasm = new Ipv4Reasm({
+      sched: this.sched,
+      stats: this.stats,
+      sendFragTimeExceeded: (skb) => self.icmp.sendError(skb, ICMP_TIME_EXCEEDED, ICMP_EXC_FRAGTIME, 0),
+    }, opts.reasm);
+    this.pmtu = new PmtuCache(this.sched);
+    this.frag = new Ipv4Fragmenter(this.skbs, this.skbs.mem, this.stats);
+    this.netif.register(ETH_P_IP, this);
+    this.netif.register(ETH_P_ARP, this.arp);
+    this.addAddress(this.netif.lo, 0x7f000001, 8);
   }
 
-  // ---- interfaces and addresses ----
-
-  /** attaches `dev`: the stack becomes its rx handler */
-  addDevice(dev: NetDevice): void {
-    if (this.devs.some((d) => d.name === dev.name)) throw new ErrnoError('EEXIST', 'addDevice', { msg: `device ${dev.name} exists` });
-    if (this.devByIfindex.has(dev.ifindex)) throw new ErrnoError('EEXIST', 'addDevice', { msg: `ifindex ${dev.ifindex} in use` });
-    this.devs.push(dev);
-    this.devByIfindex.set(dev.ifindex, dev);
-    dev.rxHandler = this;
+  /** the loopback device */
+  get lo(): NetDevice {
+    return this.netif.lo;
   }
 
-  device(name: string): NetDevice | null {
-    return this.devs.find((d) => d.name === name) ?? null;
-  }
+  // ---- addresses ----
 
-  devices(): NetDevice[] {
-    return this.devs.slice();
-  }
-
-  private devOrThrow(name: string, syscall: string): NetDevice {
-    const d = this.device(name);
-    if (d === null) throw new ErrnoError('ENODEV', syscall, { msg: `no device ${name}` });
-    return d;
-  }
-
-  /** `ip addr add CIDR dev NAME`: adds the address and its connected route */
-  addAddress(devName: string, cidr: string): void {
-    const dev = this.devOrThrow(devName, 'addAddress');
-    const { addr, prefixLen } = parseCidr(cidr, 'addAddress');
-    if (addr === 0 || isMulticast(addr) || addr === 0xffffffff) throw new ErrnoError('EINVAL', 'addAddress', { msg: 'not a unicast address' });
+  /** `ip addr add ADDR/LEN dev DEV`: adds the address and its connected route; throws ErrnoError */
+  addAddress(dev: NetDevice, addr: number, prefixLen: number): void {
+    addr >>>= 0;
+    if (!Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > 32) throw new ErrnoError('EINVAL', 'addAddress', { msg: 'bad prefix length' });
+    if (addr === 0 || isMulticastV4(addr) || addr === 0xffffffff) throw new ErrnoError('EINVAL', 'addAddress', { msg: 'not a unicast address' });
     if (this.localOwner.has(addr)) throw new ErrnoError('EEXIST', 'addAddress', { msg: `${ipv4AddrToString(addr)} already assigned` });
     const mask = prefixMask(prefixLen);
     const net = (addr & mask) >>> 0;
@@ -189,12 +181,19 @@ export class Ipv4Stack implements RxHandler, TimerTarget, NeighHost {
     }
   }
 
+  /** every address (the loopback's included) */
   addresses(): AddressInfo[] {
     return this.ifaddrs.map((a) => ({ dev: a.dev.name, address: a.address, prefixLen: a.prefixLen }));
   }
 
-  isLocalAddress(a: number): boolean {
-    return this.localOwner.has(a >>> 0);
+  /** one of our addresses, or in 127.0.0.0/8 (IPv4 number) */
+  isLocalV4(a: number): boolean {
+    a >>>= 0;
+    return this.localOwner.has(a) || (a & 0xff000000) === LOOPBACK_NET;
+  }
+
+  isLocalAddress(a: Addr): boolean {
+    return a.w0 === 0 && a.w1 === 0 && a.w2 === 0xffff && this.isLocalV4(a.w3);
   }
 
   /** limited broadcast, or the directed broadcast of one of `dev`'s subnets */
@@ -226,34 +225,33 @@ export class Ipv4Stack implements RxHandler, TimerTarget, NeighHost {
       if (first === 0) first = a.address;
     }
     if (first !== 0) return first;
-    return ifa.length > 0 ? ifa[0]!.address : 0;
+    for (let i = 0; i < ifa.length; i++) if (ifa[i]!.dev !== this.netif.lo) return ifa[i]!.address;
+    return 0;
   }
 
   // ---- routes ----
 
   /**
-   * `ip route add DST [via GW] [dev NAME]`. A gateway must be on-link (covered by a connected
-   * route, on `dev` when given). Throws ErrnoError: EINVAL (syntax, host bits set, neither via
-   * nor dev), ENODEV, ENETUNREACH (gateway not on-link), EEXIST (same prefix).
+   * `ip route add DST/LEN [via GW] [dev DEV]` (numbers). A gateway must be on-link (covered by
+   * a connected route, on `dev` when given). Throws ErrnoError: EINVAL (host bits set, neither
+   * via nor dev), ENETUNREACH (gateway not on-link), EEXIST (same prefix).
    */
-  addRoute(r: { dst: string; via?: string; dev?: string }): void {
+  addRoute(dst: number, prefixLen: number, gateway: number, devIn: NetDevice | null): void {
     const sc = 'addRoute';
-    const { addr, prefixLen } = parseCidr(r.dst, sc);
+    dst >>>= 0;
+    gateway >>>= 0;
+    if (!Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > 32) throw new ErrnoError('EINVAL', sc, { msg: 'bad prefix length' });
     const mask = prefixMask(prefixLen);
-    if (((addr & mask) >>> 0) !== addr) throw new ErrnoError('EINVAL', sc, { msg: 'Invalid prefix for given prefix length' });
-    let dev = r.dev !== undefined ? this.devOrThrow(r.dev, sc) : null;
-    let gateway = 0;
-    if (r.via !== undefined) {
-      gateway = parseAddr(r.via, sc);
+    if (((dst & mask) >>> 0) !== dst) throw new ErrnoError('EINVAL', sc, { msg: 'Invalid prefix for given prefix length' });
+    let dev = devIn;
+    if (gateway !== 0) {
       const onlink = this.rtable.find((e) => e.gateway === 0 && ((gateway ^ e.dst) & e.mask) === 0 && (dev === null || e.dev === dev));
-      if (onlink === undefined || this.localOwner.has(gateway)) {
-        throw new ErrnoError('ENETUNREACH', sc, { msg: 'Nexthop has invalid gateway' });
-      }
+      if (onlink === undefined || this.isLocalV4(gateway)) throw new ErrnoError('ENETUNREACH', sc, { msg: 'Nexthop has invalid gateway' });
       dev = onlink.dev;
     }
     if (dev === null) throw new ErrnoError('EINVAL', sc, { msg: 'need via or dev' });
-    if (this.rtable.some((e) => e.dst === addr && e.prefixLen === prefixLen)) throw new ErrnoError('EEXIST', sc, { msg: 'route exists' });
-    this.insertRoute({ dst: addr, prefixLen, mask, gateway, dev, prefsrc: 0 });
+    if (this.rtable.some((e) => e.dst === dst && e.prefixLen === prefixLen)) throw new ErrnoError('EEXIST', sc, { msg: 'route exists' });
+    this.insertRoute({ dst, prefixLen, mask, gateway, dev, prefsrc: 0 });
   }
 
   private insertRoute(e: RouteEntry): void {
@@ -272,104 +270,65 @@ export class Ipv4Stack implements RxHandler, TimerTarget, NeighHost {
     });
   }
 
-  /** longest-prefix match over routes whose device is up (no allocation) */
-  private lookupRoute(dst: number): RouteEntry | null {
+  /** longest-prefix match over routes whose device is up (optionally only `oif`'s); no allocation */
+  private lookupRoute(dst: number, oif = 0): RouteEntry | null {
     const t = this.rtable;
     for (let i = 0; i < t.length; i++) {
       const e = t[i]!;
-      if (((dst ^ e.dst) & e.mask) === 0 && e.dev.up) return e;
+      if (((dst ^ e.dst) & e.mask) === 0 && e.dev.up && (oif === 0 || e.dev.ifindex === oif)) return e;
     }
     return null;
   }
 
   /**
-   * Route to `dst` (Linux `ip_route_output`): our own addresses first (local, delivered over the
-   * internal loopback; `dev` is the owning device, `mtu` its MTU), then the longest prefix.
-   * Allocates the result: call it per connection, not per packet.
+   * Route to `dst` (Linux `ip_route_output`): local destinations over `lo`, else the longest
+   * prefix, with the path MTU learned for `dst`. Allocates: per connection, not per packet.
    */
-  routeOutput(dst: number): Route | null {
-    dst >>>= 0;
-    const owner = this.localOwner.get(dst);
-    if (owner !== undefined) return { dev: owner, src: dst, nexthop: dst, mtu: owner.mtu, local: true };
-    const e = this.lookupRoute(dst);
+  route(dst: Addr, oif?: number): Route | null {
+    if (dst.w0 !== 0 || dst.w1 !== 0 || dst.w2 !== 0xffff) return null;
+    const d = dst.w3 >>> 0;
+    if (this.isLocalV4(d)) {
+      const lo = this.netif.lo;
+      const a = InetAddr.v4(d);
+      return { family: 4, dev: lo, src: a, nexthop: a, mtu: lo.mtu, local: true };
+    }
+    const e = this.lookupRoute(d, oif ?? 0);
     if (e === null) return null;
-    const nexthop = e.gateway !== 0 ? e.gateway : dst;
-    return { dev: e.dev, src: e.prefsrc !== 0 ? e.prefsrc : this.selectSource(e.dev, nexthop), nexthop, mtu: e.dev.mtu, local: false };
-  }
-
-  // ---- protocols ----
-
-  /** registers the handler of IP protocol `proto`; throws EEXIST when one is registered */
-  registerProtocol(proto: number, h: L4Handler): void {
-    if (!Number.isInteger(proto) || proto < 0 || proto > 255) throw new ErrnoError('EINVAL', 'registerProtocol');
-    if (this.protos[proto] !== null) throw new ErrnoError('EEXIST', 'registerProtocol', { msg: `protocol ${proto} registered` });
-    this.protos[proto] = h;
-  }
-
-  unregisterProtocol(proto: number): void {
-    if (proto >= 0 && proto <= 255) this.protos[proto] = null;
+    const nexthop = e.gateway !== 0 ? e.gateway : d;
+    const src = e.prefsrc !== 0 ? e.prefsrc : this.selectSource(e.dev, nexthop);
+    return { family: 4, dev: e.dev, src: InetAddr.v4(src), nexthop: InetAddr.v4(nexthop), mtu: this.pmtu.mtu(d, e.dev.mtu), local: false };
   }
 
   // ---- neighbours ----
 
-  /** `ip neigh replace IP lladdr MAC dev NAME nud permanent` */
-  addNeighbour(devName: string, ip: string | number, mac: number): void {
-    const dev = this.devOrThrow(devName, 'addNeighbour');
-    this.neigh.addPermanent(dev, typeof ip === 'number' ? ip >>> 0 : parseAddr(ip, 'addNeighbour'), mac);
+  /** `ip neigh replace IP lladdr MAC dev DEV nud permanent` */
+  addNeighbour(dev: NetDevice, ip: number, mac: number): void {
+    if (this.neigh.addPermanent(dev, this.nhKey.setV4(ip), mac) === null) throw new ErrnoError('ENOBUFS', 'addNeighbour', { msg: 'neighbour table full' });
   }
 
-  neighbours(): { dev: string; ip: number; mac: number; state: NeighState }[] {
+  neighbours(): { dev: string; addr: string; mac: number; state: NeighState }[] {
     return this.neigh.list();
   }
 
   /** upper-layer confirmation that `nexthop` on `dev` is alive (Linux `dst_confirm_neigh`) */
-  confirmNeighbour(dev: NetDevice, nexthop: number): void {
-    this.neigh.confirm(dev, nexthop >>> 0);
+  confirmNeighbour(dev: NetDevice, nexthop: Addr): void {
+    this.neigh.confirm(dev, nexthop);
   }
 
   // ---- ICMP conveniences ----
 
-  ping(dst: string | number, opts?: PingOptions): Promise<PingResult> {
+  ping(dst: number | string, opts?: PingOptions): Promise<PingResult> {
     return this.icmp.ping(dst, opts);
   }
 
-  /** ICMP destination unreachable about `skb` (borrowed; networkHeader set); see `Icmp.sendDestUnreach` */
-  sendDestUnreach(skb: SkBuff, code: number, info = 0): void {
-    this.icmp.sendDestUnreach(skb, code, info);
+  sendPortUnreach(skb: SkBuff, _meta: RxMeta): void {
+    this.icmp.sendError(skb, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0);
   }
 
   // ---- input ----
 
-  /** netdev rx entry point: `skb.data` at the Ethernet header; takes ownership */
-  netifReceive(skb: SkBuff, dev: NetDevice): void {
-    const st = this.stats;
-    if (skb.len < ETH_HLEN || !pskbMayPull(skb, ETH_HLEN)) {
-      st.rxLengthErrors++;
-      skbFree(skb);
-      return;
-    }
-    const e = this.ethv.rebind(skb.buf, skb.dv, skb.data, ETH_HLEN);
-    const dstMac = e.dst;
-    const linkBcast = dstMac === ETH_BROADCAST;
-    if (!linkBcast && dstMac !== dev.mac) {
-      st.rxOtherHost++;
-      skbFree(skb);
-      return;
-    }
-    const type = e.etherType;
-    skb.macHeader = skb.data;
-    skb.protocol = type;
-    skbPull(skb, ETH_HLEN);
-    if (type === ETH_P_IP) this.ipRcv(skb, dev, linkBcast);
-    else if (type === ETH_P_ARP) this.neigh.arpRcv(skb, dev, linkBcast);
-    else {
-      st.rxUnknownEtherType++;
-      skbFree(skb);
-    }
-  }
-
-  /** IPv4 input (Linux `ip_rcv` + `ip_local_deliver`): `skb.data` at the IP header */
-  private ipRcv(skb: SkBuff, dev: NetDevice, linkBcast: boolean): void {
+  /** ETH_P_IP handler (Linux `ip_rcv` + `ip_local_deliver`): `skb.data` at the IP header */
+  rcv(skb: SkBuff, dev: NetDevice, pktType: number): void {
     const st = this.stats;
     st.inReceives++;
     if (!pskbMayPull(skb, IPV4_HLEN)) return this.drop(skb, 'hdr');
@@ -394,33 +353,48 @@ export class Ipv4Stack implements RxHandler, TimerTarget, NeighHost {
     }
     const src = v.src;
     const dst = v.dst;
-    const proto = v.protocol;
     const frag = v.fragWord;
+    const isLo = dev === this.netif.lo;
     // martian sources (Linux drops them in route input, outside the Ip MIB): counted as discards
-    if (isMulticast(src) || src === 0xffffffff || (src === 0 && dst !== 0xffffffff)) return this.drop(skb, 'discard');
+    if (isMulticastV4(src) || src === 0xffffffff || (src === 0 && dst !== 0xffffffff)) return this.drop(skb, 'discard');
+    if (!isLo && ((src & 0xff000000) === LOOPBACK_NET || (dst & 0xff000000) === LOOPBACK_NET)) return this.drop(skb, 'addr');
     let bcast = false;
-    if (!this.localOwner.has(dst)) {
+    if (!this.localOwner.has(dst) && !(isLo && (dst & 0xff000000) === LOOPBACK_NET)) {
       if (!this.isBroadcastOn(dev, dst)) return this.drop(skb, 'addr');
       bcast = true;
     }
+    skb.networkHeader = skb.data;
     if ((frag & (IP_MF | IP_OFFMASK)) !== 0) {
-      st.reasmReqds++;
-      st.reasmFails++;
-      skbFree(skb);
+      const whole = this.reasm.defrag(skb);
+      if (whole === null) return;
+      skb = whole;
+    }
+    const nh = skb.data;
+    const proto = skb.buf[nh + 9]!;
+    skb.transportHeader = nh + hl;
+    skbPull(skb, hl);
+    const m = this.meta;
+    m.family = 4;
+    m.src.setV4(src);
+    m.dst.setV4(dst);
+    m.dev = dev;
+    m.tos = skb.buf[nh + 1]!;
+    m.ttl = skb.buf[nh + 8]!;
+    m.linkBcast = bcast || pktType !== PACKET_HOST;
+    if (proto === IPPROTO_ICMP) {
+      st.inDelivers++;
+      this.icmp.rcv(skb, m);
       return;
     }
-    skb.networkHeader = skb.data;
-    skb.transportHeader = skb.data + hl;
-    skbPull(skb, hl);
-    const h = this.protos[proto] ?? null;
-    if (h === null) {
+    const t = this.protos.get(proto);
+    if (t === null) {
       st.inUnknownProtos++;
-      if (!bcast && !linkBcast) this.icmp.sendDestUnreach(skb, ICMP_PROT_UNREACH);
+      if (!m.linkBcast) this.icmp.sendError(skb, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0);
       skbFree(skb);
       return;
     }
     st.inDelivers++;
-    h.ipRcv(skb, src, dst, dev);
+    t.rcv(skb, m);
   }
 
   private drop(skb: SkBuff, why: 'hdr' | 'trunc' | 'addr' | 'discard'): void {
@@ -435,29 +409,35 @@ export class Ipv4Stack implements RxHandler, TimerTarget, NeighHost {
   // ---- output ----
 
   /**
-   * Sends an L4 segment (Linux `ip_queue_xmit`): `skb.data` at the L4 header with at least
-   * ETH_HLEN + IPV4_HLEN bytes of headroom (reserve MAX_HEADER). Takes ownership. `src` 0
-   * picks the route's preferred source. Pushes a 20-byte header (ident from a per-stack
-   * counter, DF unless `df: false`, TTL 64), routes, checks the MTU (no fragmentation: too big
-   * → -EMSGSIZE), resolves the next hop and transmits; packets to our own addresses go over the
-   * loopback queue (a CHECKSUM_PARTIAL checksum is then completed in software and the skb marked
-   * CHECKSUM_UNNECESSARY). CHECKSUM_PARTIAL is otherwise left to the NIC. Returns 0 (sent or
-   * queued for resolution) or -ENETUNREACH / -EMSGSIZE / -ENOBUFS.
+   * Sends an L4 datagram (Linux `ip_queue_xmit` / `ip_output`): `skb.data` at the L4 header with
+   * at least ETH_HLEN + IPV4_HLEN headroom (reserve MAX_HEADER). Takes the skb. An unspecified
+   * `src` picks the route's preferred source. Pushes a 20-byte header (id from a per-stack
+   * counter, DF unless `df: false` or the path MTU is locked, TTL 64), routes, and sends: over
+   * `lo` for local destinations, else through the neighbour table. Over the path MTU: DF set →
+   * -EMSGSIZE (`fragFails`); DF clear → fragmented. A GSO skb may exceed the MTU when the device
+   * does TSO (the NIC cuts it). Returns 0 (sent or queued) or -ENETUNREACH / -EMSGSIZE / -ENOBUFS.
    */
-  output(skb: SkBuff, src: number, dst: number, proto: number, opts?: OutputOptions): number {
+  output(skb: SkBuff, src: Addr, dst: Addr, proto: number, opts?: OutputOptions): number {
     const st = this.stats;
     st.outRequests++;
-    dst >>>= 0;
+    if (dst.w0 !== 0 || dst.w1 !== 0 || dst.w2 !== 0xffff) {
+      st.outNoRoutes++;
+      skbFree(skb);
+      return -ERRNO.ENETUNREACH;
+    }
+    const d = dst.w3 >>> 0;
+    let s = isUnspecified(src) ? 0 : src.w3 >>> 0;
     let dev: NetDevice;
-    let nexthop = dst;
-    let local = false;
-    const owner = this.localOwner.get(dst);
-    if (owner !== undefined) {
-      dev = owner;
-      local = true;
-      if (src === 0) src = dst;
+    let nexthop = d;
+    let mtu: number;
+    let df = opts?.df !== false;
+    const local = this.isLocalV4(d);
+    if (local) {
+      dev = this.netif.lo;
+      mtu = dev.mtu;
+      if (s === 0) s = d;
     } else {
-      const e = this.lookupRoute(dst);
+      const e = this.lookupRoute(d);
       if (e === null) {
         st.outNoRoutes++;
         skbFree(skb);
@@ -465,20 +445,22 @@ export class Ipv4Stack implements RxHandler, TimerTarget, NeighHost {
       }
       dev = e.dev;
       if (e.gateway !== 0) nexthop = e.gateway;
-      if (src === 0) src = e.prefsrc !== 0 ? e.prefsrc : this.selectSource(dev, nexthop);
+      if (s === 0) s = e.prefsrc !== 0 ? e.prefsrc : this.selectSource(dev, nexthop);
+      mtu = this.pmtu.mtu(d, dev.mtu);
+      if (df && this.pmtu.locked(d)) df = false;
     }
     const tl = skb.len + IPV4_HLEN;
-    // a GSO skb (TCP segmentation offload) may exceed the MTU: the NIC cuts it into segments
-    if ((tl > dev.mtu && !(skb.gsoSize > 0 && dev.tso && !local)) || tl > IPV4_MAX_TOTAL_LEN) {
+    if (tl > IPV4_MAX_TOTAL_LEN) {
       st.fragFails++;
       skbFree(skb);
       return -ERRNO.EMSGSIZE;
     }
-    if (skb.data - skb.head < IPV4_HLEN + (local ? 0 : ETH_HLEN)) {
+    if (skb.data - skb.head < IPV4_HLEN + ETH_HLEN) {
       st.outDiscards++;
       skbFree(skb);
       return -ERRNO.ENOBUFS;
     }
+    const gso = skb.gsoSize > 0 && dev.tso && !local;
     const nh = skbPush(skb, IPV4_HLEN);
     const v = this.ipv.rebind(skb.buf, skb.dv, nh, IPV4_HLEN);
     v.headerLen = IPV4_HLEN;
@@ -488,97 +470,118 @@ export class Ipv4Stack implements RxHandler, TimerTarget, NeighHost {
     let segs = 1;
     if (skb.gsoSize > 0 && proto === IPPROTO_TCP) {
       const thl = (skb.buf[nh + IPV4_HLEN + 12]! >> 4) << 2;
-      segs = Math.ceil((skb.len - IPV4_HLEN - thl) / skb.gsoSize);
+      segs = Math.max(1, Math.ceil((skb.len - IPV4_HLEN - thl) / skb.gsoSize));
     }
     v.ident = this.ipId;
     this.ipId = (this.ipId + segs) & 0xffff;
-    v.fragWord = opts?.df === false ? 0 : IP_DF;
+    v.fragWord = df ? IP_DF : 0;
     v.ttl = opts?.ttl ?? IP_DEFAULT_TTL;
     v.protocol = proto;
-    v.src = src >>> 0;
-    v.dst = dst;
+    v.src = s;
+    v.dst = d;
     v.fillChecksum();
     skb.networkHeader = nh;
     skb.transportHeader = nh + IPV4_HLEN;
     skb.protocol = ETH_P_IP;
     skb.ifindex = dev.ifindex;
     skb.next = null;
-    if (local) return this.loopbackXmit(skb);
-    const mac = skbPush(skb, ETH_HLEN);
-    const e = this.ethv.rebind(skb.buf, skb.dv, mac, ETH_HLEN);
-    writeMac(skb.dv, mac, 0);
-    e.src = dev.mac;
-    e.etherType = ETH_P_IP;
-    skb.macHeader = mac;
-    this.neigh.output(skb, dev, nexthop, src);
+    if (tl > mtu && !gso) {
+      if (df) {
+        st.fragFails++;
+        skbFree(skb);
+        return -ERRNO.EMSGSIZE;
+      }
+      this.fragDev = dev;
+      this.fragNexthop = nexthop;
+      const r = this.frag.fragment(skb, mtu, this);
+      this.fragDev = null;
+      return r;
+    }
+    this.finishOutput(skb, dev, nexthop);
     return 0;
   }
 
-  private loopbackXmit(skb: SkBuff): number {
-    if (this.loLen >= LOOPBACK_QUEUE_MAX) {
-      this.stats.outDiscards++;
-      skbFree(skb);
-      return -ERRNO.ENOBUFS;
+  /** one fragment from the fragmenter (data at its IP header) */
+  fragXmit(f: SkBuff): void {
+    const dev = this.fragDev;
+    if (dev === null) {
+      skbFree(f);
+      return;
     }
-    if (skb.ipSummed === CHECKSUM_PARTIAL) {
-      const start = skb.csumStart - skb.data;
-      const sum = skbChecksum(skb, start, skb.len - start, 0);
-      skb.dv.setUint16(skb.csumStart + skb.csumOffset, csumFinish(sum));
-      skb.ipSummed = CHECKSUM_UNNECESSARY;
-    }
-    skb.macHeader = -1;
-    if (this.loTail === null) this.loHead = skb;
-    else this.loTail.next = skb;
-    this.loTail = skb;
-    this.loLen++;
-    if (!this.loTimer.armed) this.sched.arm(this.loTimer, this.sched.now());
-    return 0;
+    f.ifindex = dev.ifindex;
+    f.protocol = ETH_P_IP;
+    this.finishOutput(f, dev, this.fragNexthop);
   }
 
-  onTimer(t: Timer): void {
-    if (t.kind !== TIMER_LOOPBACK) return;
-    // drain only what is queued now: packets generated while delivering wait for the next run
-    let skb = this.loHead;
-    this.loHead = this.loTail = null;
-    this.loLen = 0;
-    while (skb !== null) {
-      const next = skb.next;
-      skb.next = null;
-      const dev = this.devByIfindex.get(skb.ifindex);
-      if (dev === undefined) skbFree(skb);
-      else this.ipRcv(skb, dev, false);
-      skb = next;
+  /** Linux `ip_finish_output2`: link-layer header and transmit (data at the IP header) */
+  private finishOutput(skb: SkBuff, dev: NetDevice, nexthop: number): void {
+    if (dev === this.netif.lo) {
+      const mh = skbPush(skb, ETH_HLEN);
+      writeMac(skb.dv, mh, 0);
+      writeMac(skb.dv, mh + 6, 0);
+      skb.dv.setUint16(mh + 12, ETH_P_IP);
+      skb.macHeader = mh;
+      dev.xmit(skb);
+      return;
     }
+    let mac = -1;
+    if (this.isBroadcastOn(dev, nexthop)) mac = ETH_BROADCAST;
+    else if (isMulticastV4(nexthop)) mac = 0x01005e000000 + (nexthop & 0x7fffff);
+    if (mac >= 0) {
+      const mh = skbPush(skb, ETH_HLEN);
+      writeMac(skb.dv, mh, mac);
+      writeMac(skb.dv, mh + 6, dev.mac);
+      skb.dv.setUint16(mh + 12, ETH_P_IP);
+      skb.macHeader = mh;
+      dev.xmit(skb);
+      return;
+    }
+    this.neigh.output(skb, dev, this.nhKey.setV4(nexthop), ETH_P_IP);
   }
 
   // ---- errors towards transports ----
 
   /**
-   * Reports an error about one of our datagrams to its protocol's `ipErr`. `buf`/`dv` hold the
-   * datagram's IPv4 header at `ipOff` (absolute), `avail` bytes of it readable.
+   * Reports an error about one of our datagrams to its transport's `err` (ICMP's own echo
+   * requests to `Icmp.err`). `buf`/`dv` hold the datagram's IPv4 header at `ipOff` (absolute),
+   * `avail` bytes of it readable. "Fragmentation needed" first lowers the path MTU of the
+   * datagram's destination; the transport then gets `info` = the new path MTU (0: unchanged).
    */
   deliverIcmpErr(type: number, code: number, info: number, buf: Uint8Array, dv: DataView, ipOff: number, avail: number, local: boolean): void {
     if (avail < IPV4_HLEN) return;
     const ihl = (dv.getUint8(ipOff) & 0x0f) << 2;
     if (ihl < IPV4_HLEN || avail < ihl + 8) return;
     const proto = dv.getUint8(ipOff + 9);
-    const h = this.protos[proto] ?? null;
-    if (h === null || h.ipErr === undefined) return;
+    const osrc = dv.getUint32(ipOff + 12);
+    const odst = dv.getUint32(ipOff + 16);
+    if (type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED && !local) {
+      const e = this.lookupRoute(odst);
+      if (e !== null) {
+        const mtu = this.pmtu.update(odst, info, e.dev.mtu);
+        info = mtu !== 0 ? mtu : this.pmtu.mtu(odst, e.dev.mtu);
+      }
+    }
     const e = this.errInfo;
+    e.family = 4;
     e.type = type;
     e.code = code;
     e.errno = icmpErrno(type, code);
     e.fatal = icmpErrFatal(type, code);
     e.info = info;
     e.local = local;
-    e.src = dv.getUint32(ipOff + 12);
-    e.dst = dv.getUint32(ipOff + 16);
+    e.src.setV4(osrc);
+    e.dst.setV4(odst);
     e.proto = proto;
     e.buf = buf;
     e.dv = dv;
     e.l4Off = ipOff + ihl;
     e.l4Len = avail - ihl;
-    h.ipErr(e);
+    if (proto === IPPROTO_ICMP) {
+      this.icmp.err(e);
+      return;
+    }
+    const t = this.protos.get(proto);
+    if (t !== null && t.err !== undefined) t.err(e);
   }
 
   /** neighbour resolution failed for a queued packet (Linux `ip_link_failure`); borrows `skb` */

@@ -133,7 +133,7 @@ export class IcmpErr {
   l4Len = 0;
 }
 
-/** Linux `Ip` SNMP counters (camelCase) plus link-level drops the stack sees */
+/** Linux `Ip` SNMP counters (camelCase) */
 export interface IpStats {
   inReceives: number;
   inHdrErrors: number;
@@ -146,22 +146,23 @@ export interface IpStats {
   inUnknownProtos: number;
   outRequests: number;
   outNoRoutes: number;
-  /** no headroom for the headers, or the loopback queue full */
+  /** no headroom for the headers, no memory for fragments */
   outDiscards: number;
-  /** packets over the route MTU (there is no fragmentation: DF or not, they fail with EMSGSIZE) */
+  /** datagrams fragmented / fragments created / datagrams that could not be (DF, no memory) */
+  fragOKs: number;
+  fragCreates: number;
   fragFails: number;
-  /** fragments received; there is no reassembly, each one also counts in reasmFails */
+  /** fragments received / datagrams reassembled / reassembly failures (any cause) */
   reasmReqds: number;
+  reasmOKs: number;
   reasmFails: number;
-  /** Ethernet destination neither our MAC nor broadcast */
-  rxOtherHost: number;
-  /** frame shorter than an Ethernet header */
-  rxLengthErrors: number;
-  /** ethertype neither IPv4 nor ARP */
-  rxUnknownEtherType: number;
+  /** queues that timed out (`ipfrag_time`) */
+  reasmTimeout: number;
+  /** queues dropped for an overlapping fragment (Linux `ReasmOverlaps`) */
+  reasmOverlaps: number;
 }
 
-/** ARP and neighbour-table counters */
+/** ARP counters (the neighbour table counts resolution failures and discards: `NeighStats`) */
 export interface ArpStats {
   inRequests: number;
   inReplies: number;
@@ -169,10 +170,6 @@ export interface ArpStats {
   inErrors: number;
   outRequests: number;
   outReplies: number;
-  /** resolutions that gave up (Linux neigh `res_failed`) */
-  resFailed: number;
-  /** queued packets dropped: queue overflow or failed resolution (Linux `unresolved_discards`) */
-  unresDiscards: number;
 }
 
 /** Linux `Icmp` SNMP counters (camelCase) */
@@ -187,6 +184,7 @@ export interface IcmpStats {
   outMsgs: number;
   outErrors: number;
   outDestUnreachs: number;
+  outTimeExcds: number;
   outEchos: number;
   outEchoReps: number;
 }
@@ -199,12 +197,52 @@ export interface Ipv4Stats extends IpStats {
 export function newIpv4Stats(): Ipv4Stats {
   return {
     inReceives: 0, inHdrErrors: 0, inAddrErrors: 0, inTruncatedPkts: 0, inCsumErrors: 0, inDiscards: 0,
-    inDelivers: 0, inUnknownProtos: 0, outRequests: 0, outNoRoutes: 0, outDiscards: 0, fragFails: 0,
-    reasmReqds: 0, reasmFails: 0, rxOtherHost: 0, rxLengthErrors: 0, rxUnknownEtherType: 0,
-    arp: { inRequests: 0, inReplies: 0, inErrors: 0, outRequests: 0, outReplies: 0, resFailed: 0, unresDiscards: 0 },
+    inDelivers: 0, inUnknownProtos: 0, outRequests: 0, outNoRoutes: 0, outDiscards: 0,
+    fragOKs: 0, fragCreates: 0, fragFails: 0, reasmReqds: 0, reasmOKs: 0, reasmFails: 0, reasmTimeout: 0, reasmOverlaps: 0,
+    arp: { inRequests: 0, inReplies: 0, inErrors: 0, outRequests: 0, outReplies: 0 },
     icmp: {
       inMsgs: 0, inErrors: 0, inCsumErrors: 0, inDestUnreachs: 0, inTimeExcds: 0, inEchos: 0, inEchoReps: 0,
-      outMsgs: 0, outErrors: 0, outDestUnreachs: 0, outEchos: 0, outEchoReps: 0,
+      outMsgs: 0, outErrors: 0, outDestUnreachs: 0, outTimeExcds: 0, outEchos: 0, outEchoReps: 0,
     },
   };
+}
+
+/**
+ * One family's IP stack (`Ipv4Stack`, `Ipv6Stack`) behind the `InetLayer` facade. Addresses are
+ * of the stack's family; results are 0 or a negative errno, never exceptions.
+ */
+export interface FamilyStack {
+  readonly family: 4 | 6;
+  /** route to `dst` (optionally through `oif`), or null: ENETUNREACH. Allocates: per connection */
+  route(dst: Addr, oif?: number): Route | null;
+  /** see `IpLayer.output`; takes the skb */
+  output(skb: SkBuff, src: Addr, dst: Addr, proto: number, opts?: OutputOptions): number;
+  isLocalAddress(a: Addr): boolean;
+  /** see `IpLayer.sendPortUnreach`; borrows the skb */
+  sendPortUnreach(skb: SkBuff, meta: RxMeta): void;
+}
+
+/**
+ * Transports by IP protocol number (Linux `inet_protos` / `inet6_protos`), one table shared by
+ * both families: TCP and UDP register once and get IPv4 and IPv6 datagrams (`RxMeta.family`).
+ * Each family stack handles its own ICMP / ICMPv6 before consulting the table.
+ */
+export class ProtocolTable {
+  private readonly t: (Transport | null)[] = new Array<Transport | null>(256).fill(null);
+
+  /** the transport for `proto` (0..255), or null */
+  get(proto: number): Transport | null {
+    return this.t[proto & 0xff] ?? null;
+  }
+
+  /** registers `t` for `proto`; throws RangeError on a bad number, Error when one is registered */
+  set(proto: number, t: Transport): void {
+    if (!Number.isInteger(proto) || proto < 0 || proto > 255) throw new RangeError(`bad IP protocol ${proto}`);
+    if (this.t[proto] !== null) throw new Error(`IP protocol ${proto} already registered`);
+    this.t[proto] = t;
+  }
+
+  delete(proto: number): void {
+    if (Number.isInteger(proto) && proto >= 0 && proto <= 255) this.t[proto] = null;
+  }
 }

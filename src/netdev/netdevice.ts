@@ -1,25 +1,28 @@
 /**
- * `NetDevice`: the NIC model. RX: a frame from the link is classified (n-tuple rule, else RSS
- * over the 4-tuple), split (headers → a host buffer from the queue's header pool, payload → the
- * queue's page pool, which may be backed by device memory), checksum-verified, and handed up as
- * an `SkBuff`. TX: the stack hands over a complete frame; the NIC finishes a CHECKSUM_PARTIAL
- * checksum and gives the frame to the link. Queues restart (new page pools) when a memory
- * provider is installed or removed, through the queue-management ops.
+ * `NetDevice`: the NIC model. RX: one flow-dissector pass per frame (IPv4 or IPv6), whose result
+ * drives everything after it: the frame is classified (n-tuple rule, else RSS over the 2- or
+ * 4-tuple), split (headers → a host buffer from the queue's header pool, payload → the queue's
+ * page pool, which may be backed by device memory), checksum-verified, merged by GRO, and handed
+ * up as an `SkBuff`. TX: the stack hands over a complete frame; the NIC cuts GSO skbs (TSO),
+ * finishes a CHECKSUM_PARTIAL checksum and gives the frame to the link. Queues restart (new page
+ * pools) when a memory provider is installed or removed, through the queue-management ops.
  *
  * Ownership: `xmit` takes the skb; `receiveFrame` borrows the frame (the NIC copies it, as DMA
  * does) and the link frees it. Skbs passed to `rxHandler` belong to the handler.
  */
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
-import { csumBlockAdd, csumFinish, csumFold, csumPartial, pseudoHeaderSumV4 } from '../wire/checksum.js';
-import { ETH_HLEN, ETH_P_IP } from '../wire/ethernet.js';
+import { csumBlockAdd, csumFinish, csumFold, csumPartial } from '../wire/checksum.js';
+import { ETH_HLEN } from '../wire/ethernet.js';
+import { MutAddr, addrEquals, pseudoHeaderSum } from '../inet/index.js';
 import {
-  HostPageProvider, PP_FLAG_ALLOW_UNREADABLE_NETMEM, PP_FLAG_DMA_MAP, PP_FLAG_DMA_SYNC_DEV,
+  HostPageProvider, NETMEM_NONE, PP_FLAG_ALLOW_UNREADABLE_NETMEM, PP_FLAG_DMA_MAP, PP_FLAG_DMA_SYNC_DEV,
   PageFragCarver, PagePool, netmemIsNetIov, type MemSpace, type MemoryProvider,
 } from '../mem/index.js';
 import {
-  CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, MAX_SKB_FRAGS, skbAddFrag, skbChecksum, skbCopyBits, skbFree, skbPut, skbTryCoalesce,
-  type SkBuff, type SkbCache,
+  CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkbPieceIter, skbAddFrag, skbChecksum, skbCopyBits, skbFlattenFragList, skbFree,
+  skbPut, skbTryCoalesce, type SkBuff, type SkbCache,
 } from '../skb/index.js';
+import { FlowDissect, flowDissect } from './dissector.js';
 import { Timer, type Scheduler, type TimerTarget } from '../time/index.js';
 import { ERRNO } from '../uapi/index.js';
 import { NtupleTable } from './ntuple.js';
@@ -63,6 +66,8 @@ export interface NetDeviceOptions {
 
 export const HDR_BUF_SIZE = 256;
 export const MAX_MTU = 65535;
+/** GRO stops merging before the datagram (IPv4 total length, IPv6 payload length bound) passes 64 KiB */
+const GRO_MAX_IP_LEN = 65535;
 
 /** one rx queue: its memory provider parameters, page pools, buffer carvers and stats */
 export class RxQueue {
@@ -76,9 +81,13 @@ export class RxQueue {
   napiId: number;
   // GRO: one flow being merged (Linux keeps up to 8 per NAPI; one is enough for bulk flows)
   groSkb: SkBuff | null = null;
-  groSrc = 0;
-  groDst = 0;
+  groFamily: 0 | 4 | 6 = 0;
+  readonly groSrc = new MutAddr();
+  readonly groDst = new MutAddr();
   groPorts = 0;
+  groTos = 0;
+  groTtl = 0;
+  groFlowLabel = 0;
   groNextSeq = 0;
   groAck = 0;
   groFlags = 0;
@@ -145,6 +154,13 @@ export class NetDevice implements TimerTarget {
   private readonly groTimer: Timer;
   private readonly scratch = new Uint8Array(HDR_BUF_SIZE);
   private readonly scratchDv = new DataView(this.scratch.buffer);
+  /** the rx dissector result, reused for every frame */
+  private readonly rxFd = new FlowDissect();
+  private rxDepth = 0;
+  private readonly rxIter = new SkbPieceIter();
+  private readonly txFd = new FlowDissect();
+  private txDepth = 0;
+  private readonly txIters: SkbPieceIter[] = [];
 
   constructor(
     readonly mem: MemSpace,
@@ -283,68 +299,41 @@ export class NetDevice implements TimerTarget {
       this.counters.rxLengthErrors++;
       return;
     }
+    // one dissector pass per frame; a nested receive (a synchronous link) gets its own result
+    const fd = this.rxDepth === 0 ? this.rxFd : new FlowDissect();
+    this.rxDepth++;
+    try {
+      this.receiveDissected(frame, flen, fd);
+    } finally {
+      this.rxDepth--;
+    }
+  }
+
+  private receiveDissected(frame: SkBuff, flen: number, fd: FlowDissect): void {
     // parse from the frame head when it holds the headers, else from a scratch copy
     let hb = frame.buf;
-    let hdv = frame.dv;
     let ho = frame.data;
     let hl = frame.tail - frame.data;
-    if (hl < flen && hl < HDR_BUF_SIZE && !headersInHead(frame, hl)) {
+    flowDissect(fd, frame.dv, ho, hl, flen);
+    if (fd.truncated && hl < HDR_BUF_SIZE) {
       const n = Math.min(flen, HDR_BUF_SIZE);
       if (skbCopyBits(frame, 0, this.scratch, 0, n) !== 0) {
         this.counters.rxDropped++;
         return;
       }
       hb = this.scratch;
-      hdv = this.scratchDv;
       ho = 0;
       hl = n;
+      flowDissect(fd, this.scratchDv, 0, n, flen);
     }
-    const etherType = hdv.getUint16(ho + 12);
-    let l3 = -1;
-    let l4 = -1;
-    let proto = 0;
-    let src = 0;
-    let dst = 0;
-    let sport = 0;
-    let dport = 0;
-    let split = flen; // where the payload starts (frame offset)
-    let ipTotal = 0;
-    if (etherType === ETH_P_IP && hl >= ETH_HLEN + 20) {
-      l3 = ETH_HLEN;
-      const vihl = hdv.getUint8(ho + l3);
-      const ihl = (vihl & 0x0f) * 4;
-      ipTotal = hdv.getUint16(ho + l3 + 2);
-      if (vihl >> 4 === 4 && ihl >= 20 && hl >= l3 + ihl && ipTotal >= ihl && l3 + ipTotal <= flen) {
-        proto = hdv.getUint8(ho + l3 + 9);
-        src = hdv.getUint32(ho + l3 + 12);
-        dst = hdv.getUint32(ho + l3 + 16);
-        const frag = hdv.getUint16(ho + l3 + 6) & 0x3fff;
-        split = l3 + ihl;
-        if (frag === 0) {
-          l4 = l3 + ihl;
-          if (proto === IPPROTO_TCP && hl >= l4 + 20) {
-            const doff = (hdv.getUint8(ho + l4 + 12) >> 4) * 4;
-            sport = hdv.getUint16(ho + l4);
-            dport = hdv.getUint16(ho + l4 + 2);
-            if (doff >= 20 && l4 + doff <= l3 + ipTotal && hl >= l4 + doff) split = l4 + doff;
-            else split = flen; // malformed: keep it all in the head, the stack drops it
-          } else if (proto === IPPROTO_UDP && hl >= l4 + 8) {
-            sport = hdv.getUint16(ho + l4);
-            dport = hdv.getUint16(ho + l4 + 2);
-            split = l4 + 8;
-          }
-        }
-      } else {
-        l3 = -1;
-        split = flen;
-      }
-    }
-    // queue selection: n-tuple rule, else RSS
+    const family = fd.family;
+    const proto = fd.proto;
+    const split = fd.split;
+    // queue selection: n-tuple rule, else RSS (fragments and other protocols hash the 2-tuple)
     let q = 0;
     let hash = 0;
-    if (l3 >= 0) {
-      const ports = l4 >= 0 && (proto === IPPROTO_TCP || proto === IPPROTO_UDP);
-      const rule = ports && this.ntuple.rules.length > 0 ? this.ntuple.match(proto, src, dst, sport, dport) : -2;
+    if (family !== 0) {
+      const rule = this.ntuple.rules.length > 0 ? this.ntuple.match(fd) : -2;
       if (rule === -1) {
         this.counters.rxDropped++;
         return;
@@ -352,7 +341,7 @@ export class NetDevice implements TimerTarget {
       if (rule >= 0 && rule < this.rxQueues.length) {
         q = rule;
       } else {
-        hash = this.rssHasher.hashV4(src, dst, sport, dport, ports);
+        hash = this.rssHasher.hash(family, fd.src, fd.dst, fd.sport, fd.dport, fd.hasL4Ports);
         q = this.indir[hash & (RSS_INDIR_SIZE - 1)]!;
       }
     }
@@ -369,7 +358,6 @@ export class NetDevice implements TimerTarget {
     } else {
       hlen = Math.min(split, this.headerBufSize);
     }
-    if (hlen > this.headerBufSize) hlen = this.headerBufSize;
     if (rxq.header.carve(this.headerBufSize, true) === 0) {
       rxq.stats.rxAllocFail++;
       rxq.stats.rxHwDrops++;
@@ -387,9 +375,10 @@ export class NetDevice implements TimerTarget {
     // DMA the payload into page-pool buffers
     let off = hlen;
     const mem = this.mem;
+    const maxFrags = skb.fragRef.length;
     while (off < flen) {
       const want = flen - off;
-      const n = skb.nrFrags < MAX_SKB_FRAGS ? rxq.payload.carve(want, false) : 0;
+      const n = skb.nrFrags < maxFrags ? rxq.payload.carve(want, false) : 0;
       if (n === 0) {
         rxq.stats.rxAllocFail++;
         rxq.stats.rxHwDrops++;
@@ -398,28 +387,30 @@ export class NetDevice implements TimerTarget {
       }
       const ref = rxq.payload.ref;
       const poff = rxq.payload.off;
-      if (netmemIsNetIov(ref)) dmaFrameToNetIov(mem, frame, off, ref, poff, n);
+      if (netmemIsNetIov(ref)) this.dmaFrameToNetIov(frame, off, ref, poff, n);
       else skbCopyBits(frame, off, mem.buf(ref), mem.offset(ref) + poff, n);
       skbAddFrag(skb, ref, poff, n);
       off += n;
     }
-    // checksum offload: verify L4 over the frame bytes
+    // checksum offload: verify TCP/UDP over the frame bytes (not for fragments)
     skb.ipSummed = CHECKSUM_NONE;
-    if (this.rxChecksum && l4 >= 0 && (proto === IPPROTO_TCP || proto === IPPROTO_UDP)) {
-      const l4len = l3 + ipTotal - l4;
-      const udpNoCsum = proto === IPPROTO_UDP && frame.len >= l4 + 8 && readU16(frame, l4 + 6, this.scratchDv, this.scratch) === 0;
+    const l4 = fd.l4;
+    if (this.rxChecksum && l4 >= 0 && !fd.isFragment && (proto === IPPROTO_TCP || proto === IPPROTO_UDP)) {
+      const l4len = fd.l3End - l4;
+      const udpNoCsum = proto === IPPROTO_UDP && family === 4 && flen >= l4 + 8 && readU16(frame, l4 + 6, this.scratchDv, this.scratch) === 0;
       if (udpNoCsum) {
         rxq.stats.rxCsumNone++;
       } else {
         const fhead = frame.tail - frame.data;
+        const pseudo = pseudoHeaderSum(fd.src, fd.dst, proto, l4len);
         let sum: number;
-        if (frame.fragCsumValid && l4 + l4len === flen && l4 <= fhead) {
+        if (frame.fragCsumValid && l4 + l4len === flen && l4 <= fhead && frame.fragList === null) {
           // frag bytes unchanged since the sending NIC summed them: reuse that sum, verify the
           // headers and the pseudo-header from the bytes
-          sum = csumPartial(frame.buf, frame.dv, frame.data + l4, fhead - l4, pseudoHeaderSumV4(src, dst, proto, l4len));
+          sum = csumPartial(frame.buf, frame.dv, frame.data + l4, fhead - l4, pseudo);
           sum = csumBlockAdd(sum, frame.fragCsum, fhead - l4);
         } else {
-          sum = skbChecksum(frame, l4, l4len, pseudoHeaderSumV4(src, dst, proto, l4len));
+          sum = skbChecksum(frame, l4, l4len, pseudo);
         }
         if (csumFold(sum) === 0xffff) {
           skb.ipSummed = CHECKSUM_UNNECESSARY;
@@ -431,7 +422,7 @@ export class NetDevice implements TimerTarget {
     } else {
       rxq.stats.rxCsumNone++;
     }
-    skb.protocol = etherType;
+    skb.protocol = fd.etherType;
     skb.macHeader = skb.data;
     skb.queueMapping = q;
     skb.hash = hash;
@@ -440,10 +431,10 @@ export class NetDevice implements TimerTarget {
     rxq.stats.rxBytes += flen;
     for (let i = 0; i < this.taps.length; i++) this.taps[i]!.tap(skb, 'rx', this);
     if (
-      this.gro && proto === IPPROTO_TCP && l4 === ETH_HLEN + 20 && hlen === split && split > l4 && l3 + ipTotal === flen &&
-      skb.ipSummed === CHECKSUM_UNNECESSARY
+      this.gro && proto === IPPROTO_TCP && l4 >= 0 && !fd.isFragment && !fd.l3Opts && !fd.l4Bad && hlen === split &&
+      split > l4 && fd.l3End === flen && skb.ipSummed === CHECKSUM_UNNECESSARY
     ) {
-      this.groReceive(rxq, skb, src, dst, (sport << 16) | dport, l4, split - l4, flen - split);
+      this.groReceive(rxq, skb, fd, flen - split);
       return;
     }
     if (rxq.groSkb !== null) this.groFlush(rxq);
@@ -461,28 +452,35 @@ export class NetDevice implements TimerTarget {
   }
 
   /**
-   * Software GRO (Linux `tcp_gro_receive`): merges consecutive segments of one TCP flow into one
-   * skb by moving frag references (never bytes, so unreadable payload merges too). A segment
-   * joins when it continues the sequence, has the same ACK, flags (but PSH) and options, is no
-   * longer than the first, shares readability and the frags fit; PSH or a short segment closes
-   * the train. `l4` is the TCP header offset in the frame, `doff` its length.
+   * Software GRO (Linux `inet_gro_receive` / `ipv6_gro_receive` + `tcp_gro_receive`): merges
+   * consecutive segments of one TCP flow into one skb by moving frag references (never bytes, so
+   * unreadable payload merges too). Only IPv4 without options (IHL 5) and IPv6 without extension
+   * headers reach here; anything else flushes the train and is delivered on its own. A segment
+   * joins when it is the same flow (family, addresses, ports), continues the sequence, has the
+   * same ACK, flags (but PSH), window and options, the same TOS/TTL (IPv4) or traffic class, flow
+   * label and hop limit (IPv6), is no longer than the first, shares readability, the frags fit
+   * and the merged datagram stays within 64 KiB; PSH or a short segment closes the train.
    */
-  private groReceive(rxq: RxQueue, skb: SkBuff, src: number, dst: number, ports: number, l4: number, doff: number, payload: number): void {
+  private groReceive(rxq: RxQueue, skb: SkBuff, fd: FlowDissect, payload: number): void {
     const b = skb.buf;
+    const l4 = fd.l4;
+    const doff = fd.tcpHlen;
     const th = skb.data + l4;
     const dv = skb.dv;
-    const flags = b[th + 13]!;
+    const flags = fd.tcpFlags;
     const seq = dv.getUint32(th + 4);
     const ack = dv.getUint32(th + 8);
+    const ports = ((fd.sport << 16) | fd.dport) >>> 0;
     const held = rxq.groSkb;
     if (held !== null) {
       if (
-        payload > 0 && rxq.groSrc === src && rxq.groDst === dst && rxq.groPorts === ports && rxq.groNextSeq === seq &&
-        rxq.groAck === ack && rxq.groDoff === doff && (flags & ~0x08) === (rxq.groFlags & ~0x08) && payload <= rxq.groMss &&
-        // Linux inet_gro_receive / tcp_gro_receive: same TOS and TTL, same window
-        b[th - 19] === held.buf[rxq.groTh - 19] && b[th - 12] === held.buf[rxq.groTh - 12] &&
+        payload > 0 && rxq.groFamily === fd.family && rxq.groPorts === ports && addrEquals(rxq.groSrc, fd.src) &&
+        addrEquals(rxq.groDst, fd.dst) && rxq.groNextSeq === seq && rxq.groAck === ack && rxq.groDoff === doff &&
+        (flags & ~0x08) === (rxq.groFlags & ~0x08) && payload <= rxq.groMss &&
+        fd.tos === rxq.groTos && fd.ttl === rxq.groTtl && fd.flowLabel === rxq.groFlowLabel &&
         dv.getUint16(th + 14) === held.dv.getUint16(rxq.groTh + 14) &&
-        held.unreadable === skb.unreadable && held.nrFrags + skb.nrFrags <= MAX_SKB_FRAGS && sameOptions(held.buf, rxq.groTh, b, th, doff)
+        held.unreadable === skb.unreadable && held.nrFrags + skb.nrFrags <= held.fragRef.length &&
+        held.len - ETH_HLEN + payload <= GRO_MAX_IP_LEN && sameOptions(held.buf, rxq.groTh, b, th, doff)
       ) {
         skb.data += l4 + doff;
         skb.len -= l4 + doff;
@@ -501,9 +499,13 @@ export class NetDevice implements TimerTarget {
       return;
     }
     rxq.groSkb = skb;
-    rxq.groSrc = src;
-    rxq.groDst = dst;
+    rxq.groFamily = fd.family;
+    rxq.groSrc.set(fd.src);
+    rxq.groDst.set(fd.dst);
     rxq.groPorts = ports;
+    rxq.groTos = fd.tos;
+    rxq.groTtl = fd.ttl;
+    rxq.groFlowLabel = fd.flowLabel;
     rxq.groNextSeq = (seq + payload) >>> 0;
     rxq.groAck = ack;
     rxq.groFlags = flags;
@@ -521,11 +523,15 @@ export class NetDevice implements TimerTarget {
     if (skb === null) return;
     rxq.groSkb = null;
     if (rxq.groSegs > 1) {
-      // the head's IPv4 header now describes the whole train
+      // the head's IP header now describes the whole train
       const ip = skb.data + ETH_HLEN;
-      skb.dv.setUint16(ip + 2, skb.len - ETH_HLEN);
-      skb.dv.setUint16(ip + 10, 0);
-      skb.dv.setUint16(ip + 10, csumFinish(csumPartial(skb.buf, skb.dv, ip, 20, 0)));
+      if (rxq.groFamily === 4) {
+        skb.dv.setUint16(ip + 2, skb.len - ETH_HLEN);
+        skb.dv.setUint16(ip + 10, 0);
+        skb.dv.setUint16(ip + 10, csumFinish(csumPartial(skb.buf, skb.dv, ip, 20, 0)));
+      } else {
+        skb.dv.setUint16(ip + 4, skb.len - ETH_HLEN - 40);
+      }
       skb.gsoSize = rxq.groMss;
     }
     this.deliver(skb);
@@ -547,41 +553,64 @@ export class NetDevice implements TimerTarget {
       return;
     }
     if (skb.gsoSize > 0 && skb.len > this.mtu + ETH_HLEN && this.tso && !skb.unreadable) {
-      this.xmitGso(skb, q);
+      this.txDepth++;
+      try {
+        this.xmitGso(skb, q);
+      } finally {
+        this.txDepth--;
+      }
+      return;
+    }
+    if (skb.fragList !== null && !skbFlattenFragList(skb)) {
+      // no NETIF_F_FRAGLIST: the members must fit the frag slots
+      q.stats.txHwDropErrors++;
+      this.counters.txDropped++;
+      skbFree(skb);
       return;
     }
     this.xmitOne(skb, q);
   }
 
   /**
-   * TSO (Linux `skb_segment` done by the NIC): cuts a GSO TCP skb into MSS-sized frames. Each
-   * frame gets a copy of the headers with its IPv4 total length, id and checksum, TCP sequence
-   * number, flags (FIN/PSH only on the last) and pseudo-header sum, and frag references to its
-   * slice of the payload. Takes ownership of `skb`.
+   * TSO (Linux `skb_segment` done by the NIC): cuts a GSO TCP skb (IPv4 or IPv6, headers in the
+   * head as the dissector finds them) into MSS-sized frames. Each frame gets a copy of the
+   * headers with its IPv4 total length, id and header checksum (IPv4) or payload length (IPv6,
+   * no id), TCP sequence number, flags (FIN/PSH only on the last) and pseudo-header sum, and frag
+   * references to its slice of the payload (frags and frag-list members alike). Takes ownership
+   * of `skb`.
    */
   private xmitGso(skb: SkBuff, q: TxQueue): void {
-    const hdrLen = skb.tail - skb.data;
-    const b = skb.buf;
-    const dv = skb.dv;
-    const ip = skb.data + ETH_HLEN;
-    const ihl = (b[ip]! & 0x0f) << 2;
-    const th = ip + ihl;
-    if (b[ip + 9] !== IPPROTO_TCP || th + 20 > skb.tail) {
+    const headlen = skb.tail - skb.data;
+    const fd = this.txFd;
+    flowDissect(fd, skb.dv, skb.data, headlen, skb.len, true);
+    const hdrLen = fd.split;
+    if (fd.family === 0 || fd.proto !== IPPROTO_TCP || fd.l4 < 0 || fd.isFragment || fd.l4Bad || fd.truncated || hdrLen > headlen) {
       q.stats.txHwDropErrors++;
       skbFree(skb);
       return;
     }
-    const doff = (b[th + 12]! >> 4) << 2;
+    // everything the loop needs, copied out of the shared dissector result
+    const b = skb.buf;
+    const dv = skb.dv;
+    const v4 = fd.family === 4;
+    const l3 = fd.l3;
+    const ihl = fd.ipHlen;
+    const l4 = fd.l4;
+    const l4hdr = hdrLen - l4;
+    const ipFixed = hdrLen - l3 - (v4 ? 0 : 40);
+    const pseudo0 = pseudoHeaderSum(fd.src, fd.dst, IPPROTO_TCP, 0);
     const mss = skb.gsoSize;
     const payload = skb.len - hdrLen;
+    const th = skb.data + l4;
     const seq0 = dv.getUint32(th + 4);
     const flags0 = b[th + 13]!;
-    const id0 = dv.getUint16(ip + 4);
-    const src = dv.getUint32(ip + 12);
-    const dst = dv.getUint32(ip + 16);
+    const id0 = v4 ? dv.getUint16(skb.data + l3 + 4) : 0;
     const mem = skb.mem;
-    let fi = 0;
-    let fpos = 0;
+    const it = this.txIter(this.txDepth);
+    it.reset(skb, hdrLen, payload);
+    let pRef = 0;
+    let pOff = 0;
+    let pLeft = 0;
     q.stats.txHwGsoPackets++;
     q.stats.txHwGsoBytes += skb.len;
     for (let off = 0, i = 0; off < payload; off += mss, i++) {
@@ -589,30 +618,49 @@ export class NetDevice implements TimerTarget {
       const seg = this.skbs.alloc(hdrLen, 0);
       if (seg === null) break;
       skbPut(seg, hdrLen);
-      seg.buf.set(b.subarray(skb.data, skb.tail), seg.data);
+      seg.buf.set(b.subarray(skb.data, skb.data + hdrLen), seg.data);
       const sdv = seg.dv;
-      const sip = seg.data + ETH_HLEN;
-      const sth = sip + ihl;
-      sdv.setUint16(sip + 2, ihl + doff + n);
-      sdv.setUint16(sip + 4, (id0 + i) & 0xffff);
-      sdv.setUint16(sip + 10, 0);
-      sdv.setUint16(sip + 10, csumFinish(csumPartial(seg.buf, sdv, sip, ihl, 0)));
+      const sip = seg.data + l3;
+      const sth = seg.data + l4;
+      if (v4) {
+        sdv.setUint16(sip + 2, ipFixed + n);
+        sdv.setUint16(sip + 4, (id0 + i) & 0xffff);
+        sdv.setUint16(sip + 10, 0);
+        sdv.setUint16(sip + 10, csumFinish(csumPartial(seg.buf, sdv, sip, ihl, 0)));
+      } else {
+        sdv.setUint16(sip + 4, ipFixed + n);
+      }
       sdv.setUint32(sth + 4, (seq0 + off) >>> 0);
       if (off + n < payload) seg.buf[sth + 13] = flags0 & ~0x09; // no FIN, no PSH before the end
-      sdv.setUint16(sth + 16, csumFold(pseudoHeaderSumV4(src, dst, IPPROTO_TCP, doff + n)));
+      sdv.setUint16(sth + 16, csumFold(pseudo0 + l4hdr + n));
       let left = n;
+      let ok = true;
       while (left > 0) {
-        const flen = skb.fragLen[fi]!;
-        const k = flen - fpos < left ? flen - fpos : left;
-        const ref = skb.fragRef[fi]!;
-        mem.get(ref);
-        skbAddFrag(seg, ref, skb.fragOff[fi]! + fpos, k);
-        left -= k;
-        fpos += k;
-        if (fpos === flen) {
-          fi++;
-          fpos = 0;
+        if (pLeft === 0) {
+          if (!it.next() || it.ref === NETMEM_NONE) {
+            ok = false;
+            break;
+          }
+          pRef = it.ref;
+          pOff = it.pageOff;
+          pLeft = it.len;
         }
+        const k = pLeft < left ? pLeft : left;
+        mem.get(pRef);
+        if (!skbAddFrag(seg, pRef, pOff, k)) {
+          mem.put(pRef);
+          ok = false;
+          break;
+        }
+        left -= k;
+        pOff += k;
+        pLeft -= k;
+      }
+      if (!ok) {
+        // a piece that cannot be referenced (an external head) or too many pieces for one frame
+        q.stats.txHwDropErrors++;
+        skbFree(seg);
+        break;
       }
       seg.protocol = skb.protocol;
       seg.ifindex = skb.ifindex;
@@ -623,7 +671,14 @@ export class NetDevice implements TimerTarget {
       q.stats.txHwGsoWireBytes += seg.len;
       this.xmitOne(seg, q);
     }
+    while (it.next()) { /* finish the walk so the iterator drops its skb */ }
     skbFree(skb);
+  }
+
+  /** the TSO piece iterator for nesting depth `d` (a synchronous link may transmit from inside a transmit) */
+  private txIter(d: number): SkbPieceIter {
+    while (this.txIters.length <= d) this.txIters.push(new SkbPieceIter());
+    return this.txIters[d]!;
   }
 
   private xmitOne(skb: SkBuff, q: TxQueue): void {
@@ -646,7 +701,8 @@ export class NetDevice implements TimerTarget {
     if (skb.ipSummed === CHECKSUM_PARTIAL) {
       q.stats.txNeedsCsum++;
       // sum the linear part and the frags separately, keeping the frag sum with the frame so
-      // that a receiving NIC can verify without re-reading unchanged payload bytes
+      // that a receiving NIC can verify without re-reading unchanged payload bytes. The stack
+      // seeded the checksum field with the pseudo-header sum of the packet's family.
       const start = skb.csumStart - skb.data;
       const headlen = skb.tail - skb.data;
       let sum = csumPartial(skb.buf, skb.dv, skb.csumStart, headlen - start, 0);
@@ -659,7 +715,10 @@ export class NetDevice implements TimerTarget {
         // device-memory frags: the NIC reads them over DMA, as it does to send them
         sum = csumBlockAdd(sum, this.dmaChecksumFrags(skb), headlen - start);
       }
-      skb.dv.setUint16(skb.csumStart + skb.csumOffset, csumFinish(sum));
+      let check = csumFinish(sum);
+      // UDP: a computed 0 goes out as 0xffff (0 means "no checksum", forbidden over IPv6)
+      if (check === 0 && skb.csumOffset === 6) check = 0xffff;
+      skb.dv.setUint16(skb.csumStart + skb.csumOffset, check);
       skb.ipSummed = CHECKSUM_NONE;
     } else {
       q.stats.txCsumNone++;
@@ -697,6 +756,27 @@ export class NetDevice implements TimerTarget {
     return sum;
   }
 
+  /** DMA `n` frame bytes at `frameOff` into net_iov `ref` at `pageOff` (no intermediate host copy) */
+  private dmaFrameToNetIov(frame: SkBuff, frameOff: number, ref: number, pageOff: number, n: number): void {
+    const it = this.rxIter.reset(frame, frameOff, n);
+    const mem = this.mem;
+    let dst = pageOff;
+    while (it.next()) {
+      if (it.netIov) {
+        // a device-memory frame piece: device to device through the scratch buffer
+        for (let done = 0; done < it.len; ) {
+          const k = Math.min(it.len - done, this.scratch.length);
+          frame.mem.dmaFromNetIov(it.ref, it.pageOff + done, this.scratch, 0, k);
+          mem.dmaToNetIov(ref, dst + done, this.scratch, 0, k);
+          done += k;
+        }
+      } else {
+        mem.dmaToNetIov(ref, dst, it.buf, it.off, it.len);
+      }
+      dst += it.len;
+    }
+  }
+
   // ---- configuration (ethtool) ----
 
   /** `ethtool -G tcp-data-split / hds-thresh`; refused while a memory provider needs them */
@@ -729,56 +809,10 @@ export class NetDevice implements TimerTarget {
   }
 }
 
-/** DMA `n` frame bytes at `frameOff` into net_iov `ref` at `pageOff` */
-function dmaFrameToNetIov(mem: MemSpace, frame: SkBuff, frameOff: number, ref: number, pageOff: number, n: number): void {
-  // walk the frame's linear part and frags, DMAing each piece (no intermediate host copy)
-  const headlen = frame.tail - frame.data;
-  let pos = frameOff;
-  let left = n;
-  let dst = pageOff;
-  if (pos < headlen) {
-    const k = Math.min(headlen - pos, left);
-    mem.dmaToNetIov(ref, dst, frame.buf, frame.data + pos, k);
-    pos += k;
-    dst += k;
-    left -= k;
-  }
-  let start = headlen;
-  const fm = frame.mem;
-  for (let i = 0; i < frame.nrFrags && left > 0; i++) {
-    const fl = frame.fragLen[i]!;
-    const end = start + fl;
-    if (pos < end) {
-      const inFrag = pos - start;
-      const k = Math.min(fl - inFrag, left);
-      const fref = frame.fragRef[i]!;
-      mem.dmaToNetIov(ref, dst, fm.buf(fref), fm.offset(fref) + frame.fragOff[i]! + inFrag, k);
-      pos += k;
-      dst += k;
-      left -= k;
-    }
-    start = end;
-  }
-}
-
 /** the TCP options of two headers are byte-identical */
 function sameOptions(a: Uint8Array, ta: number, b: Uint8Array, tb: number, doff: number): boolean {
   for (let i = 20; i < doff; i++) if (a[ta + i] !== b[tb + i]) return false;
   return true;
-}
-
-/** true when the frame's linear part holds its Ethernet, IPv4 and TCP/UDP headers */
-function headersInHead(frame: SkBuff, hl: number): boolean {
-  const b = frame.buf;
-  const o = frame.data;
-  if (hl < ETH_HLEN + 20) return false;
-  if (b[o + 12] !== 0x08 || b[o + 13] !== 0x00) return hl >= ETH_HLEN + 2; // not IPv4: only the type is needed
-  const ihl = (b[o + ETH_HLEN]! & 0x0f) << 2;
-  const l4 = ETH_HLEN + ihl;
-  const proto = b[o + ETH_HLEN + 9];
-  if (proto === IPPROTO_TCP) return hl >= l4 + 20 && hl >= l4 + ((b[o + l4 + 12]! >> 4) << 2);
-  if (proto === IPPROTO_UDP) return hl >= l4 + 8;
-  return hl >= l4;
 }
 
 function readU16(frame: SkBuff, off: number, dv: DataView, scratch: Uint8Array): number {

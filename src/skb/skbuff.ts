@@ -1,18 +1,28 @@
 /**
  * `SkBuff`: a packet as the stack carries it — a readable linear area (`buf[data..tail)`, the
- * "head", always host memory) plus up to `MAX_SKB_FRAGS` frags, each a (netmem, offset, length)
- * reference into a page. `unreadable` is set as soon as a net_iov frag is added and then covers
- * every frag: the stack may parse the head but never the frags. Metadata (header offsets,
+ * "head", always host memory) plus up to `maxFrags` frags (the cache's capacity, `MAX_SKB_FRAGS`
+ * = 17 by default, up to `MAX_SKB_FRAGS_LIMIT` = 45 as Linux CONFIG_MAX_SKB_FRAGS allows), each a
+ * (netmem, offset, length) reference into a page, then an optional frag list (Linux
+ * `skb_shinfo(skb)->frag_list`): a chain of member skbs, linked through their `next`, whose bytes
+ * (each member's head, then its frags) follow the parent's frags. `len` and `dataLen` of the
+ * parent include the members' bytes; members never have frag lists of their own (appending
+ * flattens). `unreadable` is set as soon as a net_iov frag is added (or an unreadable member is
+ * appended) and then covers every frag: the stack may parse the head but never the frags. A
+ * member is readable or not on its own; the helpers check each piece (Linux `skb_copy_bits`
+ * recursing into the frag list). Metadata (header offsets,
  * checksum state, rx queue, the TCP control block) is kept in plain fields so the object shape
  * never changes; skbs are recycled through `SkbCache`.
  *
  * Ownership: an skb owns one reference on its head page (when `headRef` is set) and one on each
- * frag's netmem; `skbFree` drops them all. Whoever holds an skb pointer owns the skb unless a
+ * frag's netmem, and owns its frag-list members; `skbFree` drops them all. Whoever holds an skb pointer owns the skb unless a
  * function's comment says it borrows.
  */
 import { NETMEM_NONE, type MemSpace, type NetmemRef } from '../mem/index.js';
 
+/** default frag capacity of an skb (Linux MAX_SKB_FRAGS with 4 KiB pages) */
 export const MAX_SKB_FRAGS = 17;
+/** the largest frag capacity an `SkbCache` may be configured with (Linux CONFIG_MAX_SKB_FRAGS ≤ 45) */
+export const MAX_SKB_FRAGS_LIMIT = 45;
 
 export const CHECKSUM_NONE = 0;
 export const CHECKSUM_UNNECESSARY = 1;
@@ -39,9 +49,14 @@ export class SkBuff {
   /** bytes in frags */
   dataLen = 0;
   nrFrags = 0;
-  readonly fragRef = new Int32Array(MAX_SKB_FRAGS);
-  readonly fragOff = new Int32Array(MAX_SKB_FRAGS);
-  readonly fragLen = new Int32Array(MAX_SKB_FRAGS);
+  /** frag slots: (netmem, offset in page, length); capacity `maxFrags` */
+  readonly fragRef: Int32Array;
+  readonly fragOff: Int32Array;
+  readonly fragLen: Int32Array;
+  /** first frag-list member (owned), linked through the members' `next`; null for none */
+  fragList: SkBuff | null = null;
+  /** last frag-list member (O(1) append) */
+  fragListTail: SkBuff | null = null;
   /** some frag is a net_iov: frag bytes must not be read by the host stack */
   unreadable = false;
 
@@ -81,10 +96,18 @@ export class SkBuff {
   /** true while the object sits in the cache (use-after-free guard) */
   freed = false;
 
-  constructor(mem: MemSpace, buf: Uint8Array, dv: DataView) {
+  constructor(mem: MemSpace, buf: Uint8Array, dv: DataView, maxFrags = MAX_SKB_FRAGS) {
     this.mem = mem;
     this.buf = buf;
     this.dv = dv;
+    this.fragRef = new Int32Array(maxFrags);
+    this.fragOff = new Int32Array(maxFrags);
+    this.fragLen = new Int32Array(maxFrags);
+  }
+
+  /** frag slot capacity (Linux MAX_SKB_FRAGS for this skb) */
+  get maxFrags(): number {
+    return this.fragRef.length;
   }
 
   /** bytes in the linear area from `data` */
@@ -99,9 +122,14 @@ export class SkBuff {
   }
 }
 
-/** readability of all frags (Linux `skb_frags_readable`) */
+/** readability of all frags and frag-list members (Linux `skb_frags_readable`) */
 export function skbFragsReadable(skb: SkBuff): boolean {
   return !skb.unreadable;
+}
+
+/** true when the skb has frag-list members */
+export function skbHasFragList(skb: SkBuff): boolean {
+  return skb.fragList !== null;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -116,14 +144,21 @@ export class SkbCache {
   live = 0;
   private page: NetmemRef = NETMEM_NONE;
   private pageFill = 0;
+  /** frag capacity of every skb of this cache */
+  readonly maxFrags: number;
 
-  constructor(readonly mem: MemSpace, readonly maxCached = 4096) {}
+  constructor(readonly mem: MemSpace, readonly maxCached = 4096, maxFrags = MAX_SKB_FRAGS) {
+    if (!Number.isInteger(maxFrags) || maxFrags < MAX_SKB_FRAGS || maxFrags > MAX_SKB_FRAGS_LIMIT) {
+      throw new RangeError(`maxFrags must be within ${MAX_SKB_FRAGS}..${MAX_SKB_FRAGS_LIMIT}`);
+    }
+    this.maxFrags = maxFrags;
+  }
 
   /** a bare skb with no linear buffer */
   allocBare(): SkBuff {
     let skb = this.cache.pop();
     if (skb === undefined) {
-      skb = new SkBuff(this.mem, EMPTY, EMPTY_DV);
+      skb = new SkBuff(this.mem, EMPTY, EMPTY_DV, this.maxFrags);
       skb.owner = this;
     }
     skb.freed = false;

@@ -1,35 +1,41 @@
 /**
- * `Socket`: the BSD socket API over our TCP, with Linux errno semantics. Blocking calls return
- * promises that settle when the stack makes progress (in virtual time the network driver runs the
- * simulation while they wait); `MSG_DONTWAIT` / non-blocking sockets fail with EAGAIN instead.
- * Failures throw `ErrnoError`.
+ * `Socket`: the promise API over one socket file of the syscall layer, Linux errno semantics.
+ * Blocking calls return promises that settle when the stack makes progress (in virtual time the
+ * network driver runs the simulation while they wait); non-blocking sockets and `MSG_DONTWAIT`
+ * fail with EAGAIN instead. Failures throw `ErrnoError`.
+ *
+ * Every call has its own state: receives (and accepts) run one at a time in the order they were
+ * made, each with its own progress, and so do sends; several outstanding `recvmsg` calls get
+ * disjoint bytes in FIFO order. A send short of host memory waits for memory, as
+ * `sk_stream_wait_memory` does. `close()` — or the host / network going away (`shutdownAll`) —
+ * settles every pending call with an errno, and any call made afterwards fails at once.
  *
  * Devmem receive: `recvmsg({ flags: MSG_SOCK_DEVMEM })` returns `SCM_DEVMEM_LINEAR` and
  * `SCM_DEVMEM_DMABUF` cmsgs, both decoded (`cmsgs`) and as the byte-exact Linux control buffer
  * (`control`); `setsockopt(SOL_SOCKET, SO_DEVMEM_DONTNEED, ranges)` returns the tokens freed;
  * `close()` returns every token still held.
  */
+import type { Rng } from '../rand/index.js';
+import { TCP_CLOSE, type TcpSock } from '../tcp/index.js';
+import { Timer, type Scheduler, type TimerTarget } from '../time/index.js';
 import {
-  AF_INET, ERRNO, ErrnoError, IPPROTO_TCP, MSG_DONTWAIT, MSG_MORE, MSG_PEEK,
-  MSG_WAITALL, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_STREAM, SOL_SOCKET, SOL_TCP, SO_DEVMEM_DMABUF, SO_DEVMEM_DONTNEED,
-  SO_DEVMEM_LINEAR, SO_ERROR, SO_KEEPALIVE, SO_PEEK_OFF, SO_RCVBUF, SO_RCVLOWAT, SO_REUSEADDR, SO_SNDBUF, SO_TYPE,
-  SO_ZEROCOPY, TCP_CORK, TCP_MAXSEG, TCP_NODELAY, fail,
+  AF_INET, AF_INET6, ERRNO, ErrnoError, MSG_DONTWAIT, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, SOL_SOCKET,
+  SO_DEVMEM_DONTNEED, SOCK_STREAM, fail,
 } from '../uapi/index.js';
-import {
-  RecvState, TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, tcpAtEof, tcpDevmemDontneed, tcpRecvmsg,
-  type TcpProto, type TcpSock, type TcpSockOwner,
-} from '../tcp/index.js';
-import type { Scheduler } from '../time/index.js';
-import { ipv4AddrToString, parseIpv4Addr } from '../wire/addr.js';
 import { decodeCmsgs, encodeDmabufTokens, type Cmsg, type DmabufTokenRange } from './cmsg.js';
+import type { FdTable } from './file.js';
+import { MsgHdr } from './msghdr.js';
+import { SockFile, SockOptVal, WAIT_RX, WAIT_TX } from './sock.js';
+import { sockaddrFrom, sockaddrLen, type SockAddr } from './sockaddr.js';
+import { TcpSockFile, type TcpInfo } from './tcp-sock.js';
+import { WaitEntry } from './waitqueue.js';
 
-/** what a socket needs from its host */
-export interface SocketEnv {
-  readonly tcp: TcpProto;
+/** what a promise socket needs from its host */
+export interface SocketHost {
+  readonly files: FdTable;
   readonly sched: Scheduler;
-  /** registers an open file; returns its fd */
-  allocFd(obj: object): number;
-  closeFd(fd: number): void;
+  /** randomises the memory-wait timer (sk_stream_wait_memory's 2–200 ms) */
+  readonly rng?: Rng;
 }
 
 export interface RecvmsgOptions {
@@ -54,435 +60,476 @@ export interface RecvmsgResult {
   control: Uint8Array;
   /** msg_flags */
   flags: number;
+  /** the source address (datagram sockets), else null */
+  from: SockAddr | null;
 }
 
-export interface SockAddr {
-  address: string;
-  port: number;
+/** the per-call results of `recvmsgInto` (pass one to get them without sharing) */
+export class RecvInfo {
+  /** msg_controllen */
+  controlLen = 0;
+  /** bytes written into the iov */
+  iovUsed = 0;
+  /** msg_flags */
+  msgFlags = 0;
+  /** source address (datagram sockets) */
+  from: SockAddr | null = null;
 }
 
-type Waiter = () => void;
+export type { SockAddr } from './sockaddr.js';
 
-export class Socket implements TcpSockOwner {
+/** a blocked call: resolved by a wake whose mask meets `mask`, by its timer, or by close */
+class Waiter implements TimerTarget {
+  resolve: (() => void) | null = null;
+  timer: Timer | null = null;
+  constructor(
+    readonly mask: number,
+    private readonly waker: SocketWaker,
+  ) {}
+  onTimer(): void {
+    const ws = this.waker.waiters;
+    const i = ws.indexOf(this);
+    if (i < 0) return;
+    ws.splice(i, 1);
+    this.waker.sched.noteWakeup();
+    this.resolve!();
+  }
+}
+
+/** the socket's entry on its file's wait queue: wakes the blocked calls */
+class SocketWaker extends WaitEntry {
+  readonly waiters: Waiter[] = [];
+  constructor(readonly sched: Scheduler) {
+    super();
+  }
+  wake(mask: number): void {
+    const ws = this.waiters;
+    if (ws.length === 0) return;
+    let woke = false;
+    for (let i = 0; i < ws.length; ) {
+      const w = ws[i]!;
+      if ((w.mask & mask) === 0) {
+        i++;
+        continue;
+      }
+      ws.splice(i, 1);
+      woke = true;
+      if (w.timer !== null) this.sched.cancel(w.timer);
+      w.resolve!();
+    }
+    if (woke) this.sched.noteWakeup();
+  }
+}
+
+/** a FIFO of calls taking turns (receives, sends) */
+class Turns {
+  busy = false;
+  private readonly queue: (() => void)[] = [];
+  /** resolves when it is the caller's turn (at once when idle) */
+  take(): Promise<void> | null {
+    if (!this.busy) {
+      this.busy = true;
+      return null;
+    }
+    return new Promise<void>((resolve) => this.queue.push(resolve));
+  }
+  /** passes the turn to the next call */
+  done(): void {
+    const next = this.queue.shift();
+    if (next === undefined) this.busy = false;
+    else next();
+  }
+  get waiting(): number {
+    return this.queue.length;
+  }
+}
+
+const ALL_EVENTS = -1;
+
+export class Socket {
   readonly fd: number;
   readonly family: number;
   readonly type: number;
   readonly protocol: number;
-  nonblocking = false;
-  private tp: TcpSock;
-  private closed = false;
-  private readWaiters: Waiter[] = [];
-  private writeWaiters: Waiter[] = [];
-  private stateWaiters: Waiter[] = [];
-  private reuseAddr = false;
-  private readonly rstate = new RecvState();
-  /** control bytes written by the last recvmsgInto */
-  lastControlLen = 0;
-  /** msg_flags of the last recvmsg */
-  lastMsgFlags = 0;
-  /** bytes written into the iov by the last recvmsgInto */
-  lastIovUsed = 0;
+  private readonly waker: SocketWaker;
+  private readonly rx = new Turns();
+  private readonly tx = new Turns();
+  private readonly rxMsg = new MsgHdr();
+  private readonly txMsg = new MsgHdr();
+  private readonly opt = new SockOptVal();
+  private readonly lastInfo = new RecvInfo();
+  private closedByUser = false;
 
-  constructor(private readonly env: SocketEnv, family: number, type: number, protocol = 0, tp?: TcpSock) {
-    if (family !== AF_INET) {
-      // AF_INET6 arrives with the IPv6 issue
-      fail('EAFNOSUPPORT', 'socket');
-    }
-    if ((type & 0xf) !== SOCK_STREAM) fail('EPROTONOSUPPORT', 'socket');
-    if (protocol !== 0 && protocol !== IPPROTO_TCP) fail('EPROTONOSUPPORT', 'socket');
-    this.family = family;
-    this.type = SOCK_STREAM;
-    this.protocol = IPPROTO_TCP;
-    this.tp = tp ?? env.tcp.socket();
-    this.tp.owner = this;
-    this.fd = env.allocFd(this);
+  /** wraps `file`, open at `fd` of `host.files` (see `Host.socket`) */
+  constructor(
+    private readonly host: SocketHost,
+    readonly file: SockFile,
+    fd: number,
+  ) {
+    this.fd = fd;
+    this.family = file.family;
+    this.type = file.type;
+    this.protocol = file.protocol;
+    this.waker = new SocketWaker(host.sched);
+    file.wq.add(this.waker);
   }
 
-  /** the protocol control block (tests and statistics) */
+  /** O_NONBLOCK */
+  get nonblocking(): boolean {
+    return (this.file.flags & O_NONBLOCK) !== 0;
+  }
+  set nonblocking(on: boolean) {
+    if (on) this.file.flags |= O_NONBLOCK;
+    else this.file.flags &= ~O_NONBLOCK;
+  }
+
+  /** control bytes written by the last completed recvmsgInto */
+  get lastControlLen(): number {
+    return this.lastInfo.controlLen;
+  }
+  /** msg_flags of the last completed recvmsg */
+  get lastMsgFlags(): number {
+    return this.lastInfo.msgFlags;
+  }
+  /** bytes written into the iov by the last completed recvmsgInto */
+  get lastIovUsed(): number {
+    return this.lastInfo.iovUsed;
+  }
+
+  /**
+   * The protocol control block, for the stack's own tests only (not part of the API).
+   * @internal
+   */
   get tcb(): TcpSock {
-    return this.tp;
+    if (!(this.file instanceof TcpSockFile)) fail('EOPNOTSUPP', 'tcb');
+    return this.file.tp;
   }
 
-  // ---- TcpSockOwner ----
+  // ---- plumbing ----
 
-  tcpReadable(): void {
-    this.wake(this.readWaiters);
-  }
-  tcpWritable(): void {
-    this.wake(this.writeWaiters);
-  }
-  tcpStateChange(): void {
-    this.wake(this.stateWaiters);
-  }
-  tcpAcceptable(): void {
-    this.wake(this.readWaiters);
-  }
-
-  private wake(list: Waiter[]): void {
-    if (list.length === 0) return;
-    const ws = list.splice(0);
-    this.env.sched.noteWakeup();
-    for (const w of ws) w();
-  }
-
-  private wait(list: Waiter[]): Promise<void> {
-    return new Promise<void>((resolve) => list.push(resolve));
-  }
-
+  /** fails when the socket was closed or the stack went away */
   private check(op: string): void {
-    if (this.closed) fail('EBADF', op);
+    const f = this.file;
+    if (f.deadErrno !== 0) throw new ErrnoError(f.deadErrno, op);
+    if (f.closed || this.closedByUser) fail('EBADF', op);
   }
 
-  private throwErr(errno: number, op: string): never {
-    throw new ErrnoError(errno, op);
+  private throwIf(r: number, op: string): number {
+    if (r < 0) throw new ErrnoError(-r, op);
+    return r;
   }
 
-  // ---- addresses ----
+  /** waits for events in `mask` (or `timeoutUs`, or close) */
+  private wait(mask: number, timeoutUs = -1): Promise<void> {
+    const w = new Waiter(mask, this.waker);
+    const p = new Promise<void>((resolve) => {
+      w.resolve = resolve;
+    });
+    if (timeoutUs >= 0) {
+      w.timer = new Timer(w, 0);
+      this.host.sched.arm(w.timer, this.host.sched.now() + timeoutUs);
+    }
+    this.waker.waiters.push(w);
+    return p;
+  }
 
-  bind(address: string, port: number): void {
+  private dontwait(flags: number): boolean {
+    return this.nonblocking || (flags & MSG_DONTWAIT) !== 0;
+  }
+
+  private addr(address: string | SockAddr, port: number | undefined, op: string): SockAddr {
+    if (typeof address !== 'string') return address;
+    const fam = this.family === AF_INET6 ? AF_INET6 : AF_INET;
+    const p = port ?? 0;
+    if (!Number.isInteger(p) || p < 0 || p > 65535) fail('EINVAL', op);
+    // text addresses: an IPv4 address given to an AF_INET6 socket means its v4-mapped form
+    const sa = sockaddrFrom(fam, address === '0.0.0.0' && fam === AF_INET6 ? '::ffff:0.0.0.0' : address, p);
+    if (sa === null) fail('EINVAL', op);
+    return sa;
+  }
+
+  // ---- addresses and connections ----
+
+  bind(address: string | SockAddr, port?: number): void {
     this.check('bind');
-    const addr = parseAddr(address, 'bind');
-    if (!Number.isInteger(port) || port < 0 || port > 65535) fail('EINVAL', 'bind');
-    const r = this.env.tcp.userBind(this.tp, addr, port, this.reuseAddr);
-    if (r < 0) this.throwErr(-r, 'bind');
+    const sa = this.addr(address, port, 'bind');
+    this.throwIf(this.file.bind(sa, sockaddrLen(sa)), 'bind');
   }
 
   listen(backlog = 128): void {
     this.check('listen');
-    const r = this.env.tcp.userListen(this.tp, backlog);
-    if (r < 0) this.throwErr(-r, 'listen');
+    this.throwIf(this.file.listen(Math.max(0, Math.min(backlog | 0, 4096))), 'listen');
   }
 
-  async accept(): Promise<Socket> {
-    for (;;) {
-      this.check('accept');
-      if (this.tp.state !== TCP_LISTEN) fail('EINVAL', 'accept');
-      const child = this.env.tcp.userAccept(this.tp);
-      if (child !== null) return new Socket(this.env, this.family, this.type, this.protocol, child);
-      if (this.nonblocking) fail('EAGAIN', 'accept');
-      await this.wait(this.readWaiters);
+  /** accept4: waits for a connection (FIFO among concurrent accepts) */
+  async accept(flags = 0): Promise<Socket> {
+    this.check('accept');
+    const turn = this.rx.take();
+    if (turn !== null) await turn;
+    try {
+      for (;;) {
+        this.check('accept');
+        if (this.host.files.size >= this.host.files.max) fail('EMFILE', 'accept');
+        const r = this.file.accept();
+        if (typeof r !== 'number') {
+          if (flags & O_NONBLOCK) r.flags |= O_NONBLOCK;
+          const fd = this.host.files.install(r);
+          return new Socket(this.host, r, fd);
+        }
+        if (r !== -ERRNO.EAGAIN || this.nonblocking) this.throwIf(r, 'accept');
+        await this.wait(WAIT_RX);
+      }
+    } finally {
+      this.rx.done();
     }
   }
 
-  async connect(address: string, port: number): Promise<void> {
+  async connect(address: string | SockAddr, port?: number): Promise<void> {
     this.check('connect');
-    const addr = parseAddr(address, 'connect');
-    const r = this.env.tcp.userConnect(this.tp, addr, port);
-    if (r < 0) this.throwErr(-r, 'connect');
-    if (this.nonblocking) fail('EINPROGRESS', 'connect');
-    while (this.tp.state === TCP_SYN_SENT || this.tp.state === TCP_SYN_RECV) await this.wait(this.stateWaiters);
-    if (this.tp.state !== TCP_ESTABLISHED) {
-      const e = this.tp.error || ERRNO.ECONNREFUSED;
-      this.tp.error = 0;
-      this.throwErr(e, 'connect');
+    const sa = this.addr(address, port, 'connect');
+    let r = this.file.connect(sa, sockaddrLen(sa));
+    if (r === 0) return;
+    if ((r !== -ERRNO.EINPROGRESS && r !== -ERRNO.EALREADY) || this.nonblocking) this.throwIf(r, 'connect');
+    const pending = r;
+    for (;;) {
+      r = this.file.connectResult(pending);
+      if (r !== pending) break;
+      await this.wait(WAIT_TX);
+      this.check('connect');
     }
+    this.throwIf(r, 'connect');
   }
 
   getsockname(): SockAddr {
-    return { address: ipv4AddrToString(this.tp.laddr), port: this.tp.lport };
+    this.check('getsockname');
+    return this.file.getsockname();
   }
 
   getpeername(): SockAddr {
-    if (this.tp.rport === 0) fail('ENOTCONN', 'getpeername');
-    return { address: ipv4AddrToString(this.tp.raddr), port: this.tp.rport };
+    this.check('getpeername');
+    const p = this.file.getpeername();
+    if (typeof p === 'number') throw new ErrnoError(-p, 'getpeername');
+    return p;
   }
 
-  /** TCP state name (ESTABLISHED, CLOSE_WAIT, …) */
+  /** TCP state name (ESTABLISHED, CLOSE_WAIT, …); datagram sockets: CLOSE / ESTABLISHED */
   get state(): string {
-    return this.tp.stateName;
+    const f = this.file;
+    if (f instanceof TcpSockFile) return f.tp.stateName;
+    return f.getpeername() === -ERRNO.ENOTCONN ? 'CLOSE' : 'ESTABLISHED';
   }
 
   // ---- data ----
 
   /**
-   * Sends all of `data` (blocking until it is queued) and returns its length; with
-   * MSG_DONTWAIT returns what fit, or throws EAGAIN when nothing did.
+   * Sends all of `data` (blocking until it is queued; FIFO among concurrent sends) and returns
+   * its length; non-blocking: what fit, or EAGAIN when nothing did.
    */
-  async send(data: Uint8Array, flags = 0): Promise<number> {
-    let off = 0;
-    const dontwait = this.nonblocking || (flags & MSG_DONTWAIT) !== 0;
-    const more = (flags & MSG_MORE) !== 0;
-    while (off < data.length) {
-      this.check('send');
-      const r = this.env.tcp.userSend(this.tp, data, off, data.length - off, more);
-      if (r > 0) {
-        off += r;
-        continue;
+  send(data: Uint8Array, flags = 0): Promise<number> {
+    return this.sendmsgTo(data, null, flags, 'send');
+  }
+
+  /** sendto: one datagram to `address` (datagram sockets), or `send` on a connected socket */
+  sendto(data: Uint8Array, address: string | SockAddr, port?: number, flags = 0): Promise<number> {
+    return this.sendmsgTo(data, this.addr(address, port, 'sendto'), flags, 'sendto');
+  }
+
+  private async sendmsgTo(data: Uint8Array, to: SockAddr | null, flags: number, op: string): Promise<number> {
+    this.check(op);
+    const turn = this.tx.take();
+    if (turn !== null) await turn;
+    try {
+      const msg = this.txMsg.setSend(data, 0, data.length, to);
+      const nonblock = this.dontwait(flags);
+      for (;;) {
+        this.check(op);
+        const r = this.file.sendmsg(msg, flags, nonblock);
+        if (r >= 0) return r;
+        if (nonblock || (r !== -ERRNO.EAGAIN && r !== -ERRNO.ENOBUFS)) this.throwIf(r, op);
+        // sk_stream_wait_memory: write space, or (memory short) a short random timer
+        await this.wait(WAIT_TX, r === -ERRNO.ENOBUFS ? this.vmWaitUs() : -1);
       }
-      if (r === -ERRNO.EAGAIN) {
-        if (dontwait) {
-          if (off > 0) return off;
-          fail('EAGAIN', 'send');
-        }
-        await this.wait(this.writeWaiters);
-        continue;
-      }
-      if (off > 0) return off;
-      this.throwErr(-r, 'send');
+    } finally {
+      this.tx.done();
     }
-    return off;
+  }
+
+  private vmWaitUs(): number {
+    const rng = this.host.rng;
+    return ((rng === undefined ? 100 : rng.nextInt(200)) + 2) * 1000;
   }
 
   /** receives up to `len` bytes; an empty array means end of stream */
   async recv(len = 65536, flags = 0): Promise<Uint8Array> {
-    const r = await this.recvmsg({ iovLen: len, flags });
-    return r.bytes;
+    const iov = new Uint8Array(len);
+    const info = new RecvInfo();
+    await this.recvmsgInto(iov, null, flags, info);
+    return iov.subarray(0, info.iovUsed);
+  }
+
+  /** recvfrom: one datagram (or stream bytes) and its source */
+  async recvfrom(len = 65536, flags = 0): Promise<{ bytes: Uint8Array; from: SockAddr | null; flags: number }> {
+    const iov = new Uint8Array(len);
+    const info = new RecvInfo();
+    const n = await this.recvmsgInto(iov, null, flags, info);
+    return { bytes: iov.subarray(0, Math.min(n, info.iovUsed)), from: info.from, flags: info.msgFlags };
   }
 
   /** recvmsg with allocation of the iov and control buffer; see `recvmsgInto` */
   async recvmsg(opts: RecvmsgOptions = {}): Promise<RecvmsgResult> {
     const iov = opts.iov ?? new Uint8Array(opts.iovLen ?? 65536);
     const control = opts.control ?? (opts.controlLen ? new Uint8Array(opts.controlLen) : null);
-    const n = await this.recvmsgInto(iov, control, opts.flags ?? 0);
-    const ctl = control === null ? new Uint8Array(0) : control.subarray(0, this.lastControlLen);
-    return {
-      length: n,
-      bytes: iov.subarray(0, this.lastIovUsed),
-      cmsgs: decodeCmsgs(ctl),
-      control: ctl,
-      flags: this.lastMsgFlags,
-    };
+    const info = new RecvInfo();
+    const n = await this.recvmsgInto(iov, control, opts.flags ?? 0, info);
+    const ctl = control === null ? new Uint8Array(0) : control.subarray(0, info.controlLen);
+    return { length: n, bytes: iov.subarray(0, info.iovUsed), cmsgs: decodeCmsgs(ctl), control: ctl, flags: info.msgFlags, from: info.from };
   }
 
   /**
    * The allocation-free recvmsg: covers up to `iov.length` bytes, writes cmsgs into `control`
-   * (when given) and returns the byte count (0 at end of stream). After the call
-   * `lastControlLen`, `lastIovUsed` and `lastMsgFlags` describe the result.
+   * (when given) and returns the byte count (0 at end of stream). The call's results land in
+   * `info` when given, and in `lastControlLen` / `lastIovUsed` / `lastMsgFlags` (the last call
+   * to complete: with concurrent calls, pass `info`).
    */
-  async recvmsgInto(iov: Uint8Array, control: Uint8Array | null, flags = 0): Promise<number> {
-    const dontwait = this.nonblocking || (flags & MSG_DONTWAIT) !== 0;
-    const st = this.rstate;
-    st.reset(control, control === null ? null : new DataView(control.buffer, control.byteOffset, control.byteLength));
-    const len = iov.length;
-    const peek = (flags & MSG_PEEK) !== 0;
-    // sock_rcvlowat(): the whole length under MSG_WAITALL (MSG_PEEK included), else SO_RCVLOWAT
-    const target = flags & MSG_WAITALL ? len : Math.min(this.tp.rcvLowat, len);
-    this.lastControlLen = 0;
-    this.lastIovUsed = 0;
-    this.lastMsgFlags = 0;
-    for (;;) {
-      this.check('recvmsg');
-      const tp = this.tp;
-      if (tp.state === TCP_LISTEN) fail('ENOTCONN', 'recvmsg');
-      const r = tcpRecvmsg(tp, iov, len, flags, st);
-      if (r < 0) {
-        this.finish(st);
-        this.throwErr(-r, 'recvmsg');
+  async recvmsgInto(iov: Uint8Array, control: Uint8Array | null, flags = 0, info: RecvInfo | null = null): Promise<number> {
+    this.check('recvmsg');
+    const turn = this.rx.take();
+    if (turn !== null) await turn;
+    try {
+      const msg = this.rxMsg.setRecv(iov, control);
+      msg.wantName = this.type !== SOCK_STREAM;
+      const nonblock = this.dontwait(flags);
+      for (;;) {
+        this.check('recvmsg');
+        const r = this.file.recvmsg(msg, flags, nonblock);
+        if (r !== -ERRNO.EAGAIN || nonblock) {
+          const li = this.lastInfo;
+          li.controlLen = msg.controlLen;
+          li.iovUsed = msg.iovUsed;
+          li.msgFlags = msg.msgFlags;
+          li.from = msg.wantName ? msg.name : null;
+          if (info !== null) {
+            info.controlLen = li.controlLen;
+            info.iovUsed = li.iovUsed;
+            info.msgFlags = li.msgFlags;
+            info.from = li.from;
+          }
+          return this.throwIf(r, 'recvmsg');
+        }
+        await this.wait(WAIT_RX);
       }
-      // reached the target, or a stop inside tcp_recvmsg_locked (readable/unreadable boundary,
-      // devmem copier short) ended the call
-      if (st.copied >= target || st.boundary || st.stopped) break;
-      if (tp.error !== 0) {
-        if (st.copied > 0) break;
-        const e = tp.error;
-        tp.error = 0;
-        this.finish(st);
-        this.throwErr(e, 'recvmsg');
-      }
-      if (tcpAtEof(tp) || tp.shutRd) break;
-      // FIN received (RCV_SHUTDOWN): nothing more will come; a peek that found nothing is at
-      // or past the FIN (every byte before it is queued), so it returns 0
-      if (tp.finReceived && (st.copied > 0 || peek)) break;
-      if (tp.state === TCP_CLOSE) {
-        if (st.copied > 0 || tp.rport !== 0) break;
-        this.finish(st);
-        fail('ENOTCONN', 'recvmsg');
-      }
-      if (dontwait) {
-        if (st.copied > 0) break;
-        this.finish(st);
-        fail('EAGAIN', 'recvmsg');
-      }
-      await this.wait(this.readWaiters);
+    } finally {
+      this.rx.done();
     }
-    this.finish(st);
-    return st.copied;
-  }
-
-  private finish(st: RecvState): void {
-    this.lastControlLen = st.control.len;
-    this.lastIovUsed = st.iovUsed;
   }
 
   /** shutdown(SHUT_RD | SHUT_WR | SHUT_RDWR) */
   shutdown(how: number): void {
     this.check('shutdown');
-    if (how !== SHUT_RD && how !== SHUT_WR && how !== SHUT_RDWR) fail('EINVAL', 'shutdown');
-    if (this.tp.state === TCP_CLOSE || this.tp.state === TCP_LISTEN) fail('ENOTCONN', 'shutdown');
-    if (how !== SHUT_WR) {
-      this.tp.shutRd = true;
-      this.wake(this.readWaiters);
-    }
-    if (how !== SHUT_RD) {
-      const r = this.env.tcp.userShutdownWrite(this.tp);
-      if (r < 0) this.throwErr(-r, 'shutdown');
-    }
+    this.throwIf(this.file.shutdown(how), 'shutdown');
   }
 
-  /** closes the socket: returns every devmem token, then FIN (or RST when unread data is dropped) */
+  /**
+   * close(): returns every devmem token, then FIN (or RST when unread data is dropped); every
+   * pending call fails with EBADF. Idempotent.
+   */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.env.tcp.userClose(this.tp);
-    this.env.closeFd(this.fd);
-    this.wake(this.readWaiters);
-    this.wake(this.writeWaiters);
-    this.wake(this.stateWaiters);
+    if (this.closedByUser) return;
+    this.closedByUser = true;
+    const files = this.host.files;
+    if (files.get(this.fd) === this.file) files.close(this.fd);
+    this.settleAll();
+  }
+
+  /** wakes every blocked call so that it sees the socket closed / dead */
+  private settleAll(): void {
+    this.waker.wake(ALL_EVENTS);
+    if (this.waker.wqHead !== null) this.waker.wqHead.remove(this.waker);
   }
 
   /** waits until the connection reached one of `states` (or CLOSE) */
   async waitState(states: readonly string[]): Promise<string> {
-    while (!states.includes(this.tp.stateName) && this.tp.state !== TCP_CLOSE) await this.wait(this.stateWaiters);
-    return this.tp.stateName;
+    for (;;) {
+      const f = this.file;
+      const name = this.state;
+      if (states.includes(name) || !(f instanceof TcpSockFile) || f.tp.state === TCP_CLOSE) return name;
+      this.check('waitState');
+      await this.wait(ALL_EVENTS);
+    }
   }
 
   private readablePromise: Promise<void> | null = null;
 
   /**
-   * Resolves when there is something to read (data, EOF or an error). Calls made while one is
-   * pending share its promise, so polling with a timeout does not pile up waiters.
+   * Resolves when there is something to read (data, EOF or an error) or the socket is closed.
+   * Calls made while one is pending share its promise, so polling with a timeout does not pile
+   * up waiters.
    */
   readable(): Promise<void> {
-    if (this.tp.readableBytes > 0 || tcpAtEof(this.tp) || this.tp.error !== 0 || this.tp.state === TCP_CLOSE) return Promise.resolve();
+    if (this.closedByUser || this.file.closed || this.file.deadErrno !== 0) return Promise.resolve();
+    if ((this.file.poll() & (POLLIN | POLLERR | POLLHUP)) !== 0) return Promise.resolve();
     if (this.readablePromise === null) {
-      this.readablePromise = this.wait(this.readWaiters).then(() => {
+      this.readablePromise = this.wait(WAIT_RX).then(() => {
         this.readablePromise = null;
       });
     }
     return this.readablePromise;
   }
 
+  /** poll(): the socket's current readiness mask (POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP …) */
+  poll(): number {
+    return this.file.poll();
+  }
+
   // ---- options ----
 
   /**
    * setsockopt. Values: numbers or booleans for integer options; for SO_DEVMEM_DONTNEED an
-   * array of token ranges or the raw `struct dmabuf_token[]` bytes. Returns the kernel's return
-   * value (the number of frags freed for SO_DEVMEM_DONTNEED, otherwise 0).
+   * array of token ranges or the raw `struct dmabuf_token[]` bytes; raw bytes for structures.
+   * Returns the kernel's return value (the number of frags freed for SO_DEVMEM_DONTNEED,
+   * otherwise 0).
    */
   setsockopt(level: number, name: number, value: number | boolean | Uint8Array | readonly DmabufTokenRange[]): number {
     this.check('setsockopt');
-    const tp = this.tp;
-    if (level === SOL_SOCKET && name === SO_DEVMEM_DONTNEED) {
-      const bytes = value instanceof Uint8Array ? value : Array.isArray(value) ? encodeDmabufTokens(value) : null;
-      if (bytes === null) fail('EINVAL', 'setsockopt');
-      if (bytes.length < 4) fail('EINVAL', 'setsockopt');
-      if (this.type !== SOCK_STREAM || this.protocol !== IPPROTO_TCP) fail('EBADF', 'setsockopt');
-      const r = tcpDevmemDontneed(tp, bytes);
-      if (r < 0) this.throwErr(-r, 'setsockopt');
-      return r;
+    let v = 0;
+    let raw: Uint8Array | null = null;
+    if (value instanceof Uint8Array) {
+      raw = value;
+      if (raw.length >= 4) v = new DataView(raw.buffer, raw.byteOffset, 4).getInt32(0, true);
+      else if (!(level === SOL_SOCKET && name === SO_DEVMEM_DONTNEED)) fail('EINVAL', 'setsockopt');
+    } else if (Array.isArray(value)) {
+      raw = encodeDmabufTokens(value as readonly DmabufTokenRange[]);
+    } else {
+      v = typeof value === 'boolean' ? (value ? 1 : 0) : (value as number);
+      if (!Number.isInteger(v)) fail('EINVAL', 'setsockopt');
+      if (level === SOL_SOCKET && name === SO_DEVMEM_DONTNEED) fail('EINVAL', 'setsockopt');
     }
-    const v = typeof value === 'boolean' ? (value ? 1 : 0) : typeof value === 'number' ? value : NaN;
-    if (!Number.isInteger(v)) fail('EINVAL', 'setsockopt');
-    if (level === SOL_SOCKET) {
-      switch (name) {
-        case SO_REUSEADDR:
-          this.reuseAddr = v !== 0;
-          return 0;
-        case SO_RCVBUF:
-          tp.rcvBuf = Math.max(2304, Math.min(v, 64 << 20) * 2); // Linux doubles the value
-          return 0;
-        case SO_SNDBUF:
-          tp.sndBuf = Math.max(4608, Math.min(v, 64 << 20) * 2);
-          return 0;
-        case SO_KEEPALIVE:
-          tp.keepalive = v !== 0;
-          return 0;
-        case SO_RCVLOWAT:
-          tp.rcvLowat = Math.max(1, v);
-          return 0;
-        case SO_PEEK_OFF:
-          tp.peekOff = v;
-          return 0;
-        case SO_ZEROCOPY:
-          tp.zerocopy = v !== 0;
-          return 0;
-        case SO_DEVMEM_LINEAR:
-        case SO_DEVMEM_DMABUF:
-          fail('ENOPROTOOPT', 'setsockopt');
-      }
-      fail('ENOPROTOOPT', 'setsockopt');
-    }
-    if (level === SOL_TCP) {
-      switch (name) {
-        case TCP_NODELAY:
-          tp.nodelay = v !== 0;
-          if (tp.nodelay) this.env.tcp.push(tp);
-          return 0;
-        case TCP_CORK:
-          tp.cork = v !== 0;
-          if (!tp.cork) this.env.tcp.push(tp);
-          return 0;
-        case TCP_MAXSEG:
-          if (v < 88 || v > 65535 - 40) fail('EINVAL', 'setsockopt');
-          tp.userMss = v;
-          return 0;
-      }
-      fail('ENOPROTOOPT', 'setsockopt');
-    }
-    fail('ENOPROTOOPT', 'setsockopt');
+    return this.throwIf(this.file.setsockopt(level, name, v, raw), 'setsockopt');
   }
 
+  /** getsockopt of an integer option */
   getsockopt(level: number, name: number): number {
     this.check('getsockopt');
-    const tp = this.tp;
-    if (level === SOL_SOCKET) {
-      switch (name) {
-        case SO_TYPE:
-          return this.type;
-        case SO_ERROR: {
-          const e = tp.error;
-          tp.error = 0;
-          return e;
-        }
-        case SO_RCVBUF:
-          return tp.rcvBuf;
-        case SO_SNDBUF:
-          return tp.sndBuf;
-        case SO_REUSEADDR:
-          return this.reuseAddr ? 1 : 0;
-        case SO_KEEPALIVE:
-          return tp.keepalive ? 1 : 0;
-        case SO_RCVLOWAT:
-          return tp.rcvLowat;
-        case SO_ZEROCOPY:
-          return tp.zerocopy ? 1 : 0;
-        case SO_PEEK_OFF:
-          return tp.peekOff;
-      }
-      // SO_DEVMEM_DONTNEED has no getsockopt
-      fail('ENOPROTOOPT', 'getsockopt');
-    }
-    if (level === SOL_TCP) {
-      switch (name) {
-        case TCP_NODELAY:
-          return tp.nodelay ? 1 : 0;
-        case TCP_CORK:
-          return tp.cork ? 1 : 0;
-        case TCP_MAXSEG:
-          return tp.state === TCP_ESTABLISHED ? tp.mss : tp.userMss || 536;
-      }
-    }
-    fail('ENOPROTOOPT', 'getsockopt');
+    this.throwIf(this.file.getsockopt(level, name, this.opt), 'getsockopt');
+    return this.opt.value;
   }
 
-  /** a subset of Linux `struct tcp_info`, as a plain object */
-  tcpInfo(): Record<string, number | string> {
-    const tp = this.tp;
-    return {
-      state: tp.stateName, rto: tp.rto, rtt: tp.srtt, rttvar: tp.rttvar, sndMss: tp.mss, rcvMss: tp.rcvMss,
-      sndCwnd: Math.floor(tp.cwnd / Math.max(tp.mss, 1)), sndSsthresh: tp.ssthresh, totalRetrans: tp.stats.retransSegs,
-      bytesAcked: tp.stats.bytesAcked, bytesReceived: tp.stats.bytesReceived, segsIn: tp.stats.segsIn,
-      segsOut: tp.stats.segsOut, devmemTokens: tp.tokens.size, devmemTokensHighWater: tp.tokens.highWater,
-    };
+  /** FIONREAD / SIOCINQ, SIOCOUTQ, SIOCOUTQNSD */
+  ioctl(cmd: number): number {
+    this.check('ioctl');
+    return this.throwIf(this.file.ioctl(cmd, this.opt), 'ioctl');
   }
-}
 
-function parseAddr(s: string, op: string): number {
-  if (s === '' || s === '0.0.0.0' || s === 'any') return 0;
-  try {
-    return parseIpv4Addr(s);
-  } catch {
-    fail('EINVAL', op);
+  /** a subset of Linux `struct tcp_info` (TCP sockets) */
+  tcpInfo(): TcpInfo {
+    const f = this.file;
+    if (!(f instanceof TcpSockFile)) fail('EOPNOTSUPP', 'getsockopt');
+    return f.info();
+  }
+
+  /** the calls waiting their turn (receives and sends): for tests */
+  get pendingCalls(): number {
+    return this.rx.waiting + this.tx.waiting + (this.rx.busy ? 1 : 0) + (this.tx.busy ? 1 : 0);
   }
 }
 

@@ -6,8 +6,20 @@
  */
 import { Duplex } from 'node:stream';
 import { EventEmitter } from 'node:events';
-import { AF_INET, SHUT_WR, SOCK_STREAM } from '../uapi/index.js';
-import { Socket, type SocketEnv } from './socket.js';
+import { InetAddr } from '../inet/index.js';
+import { AF_INET, AF_INET6, SHUT_WR, SOCK_STREAM } from '../uapi/index.js';
+import type { Socket } from './socket.js';
+
+/** what the streams need from a host: its socket() call */
+export interface StreamHost {
+  socket(family: number, type: number, protocol?: number): Socket;
+}
+
+/** the family for a text address (IPv6 text → AF_INET6) */
+function familyOf(host: string): number {
+  const a = InetAddr.tryParse(host);
+  return a !== null && a.family === 6 ? AF_INET6 : AF_INET;
+}
 
 export class NetSocket extends Duplex {
   private reading = false;
@@ -23,11 +35,11 @@ export class NetSocket extends Duplex {
   /** fills in the addresses once connected */
   attached(): void {
     const l = this.socket.getsockname();
-    this.localAddress = l.address;
+    this.localAddress = String(l.addr);
     this.localPort = l.port;
     try {
       const r = this.socket.getpeername();
-      this.remoteAddress = r.address;
+      this.remoteAddress = String(r.addr);
       this.remotePort = r.port;
     } catch {
       // not connected
@@ -80,12 +92,12 @@ export class NetServer extends EventEmitter {
   private listener: Socket | null = null;
   private closed = false;
 
-  constructor(private readonly env: SocketEnv) {
+  constructor(private readonly env: StreamHost) {
     super();
   }
 
   listen(port: number, host = '0.0.0.0', backlog = 128): this {
-    const ls = new Socket(this.env, AF_INET, SOCK_STREAM);
+    const ls = this.env.socket(familyOf(host), SOCK_STREAM);
     ls.bind(host, port);
     ls.listen(backlog);
     this.listener = ls;
@@ -94,8 +106,10 @@ export class NetServer extends EventEmitter {
     return this;
   }
 
-  address(): { address: string; port: number } | null {
-    return this.listener === null ? null : this.listener.getsockname();
+  address(): { address: string; port: number; family: string } | null {
+    if (this.listener === null) return null;
+    const a = this.listener.getsockname();
+    return { address: String(a.addr), port: a.port, family: a.family === AF_INET6 ? 'IPv6' : 'IPv4' };
   }
 
   private async acceptLoop(ls: Socket): Promise<void> {
@@ -124,15 +138,15 @@ export class NetServer extends EventEmitter {
   }
 }
 
-export function createServer(env: SocketEnv, onConnection?: (s: NetSocket) => void): NetServer {
+export function createServer(env: StreamHost, onConnection?: (s: NetSocket) => void): NetServer {
   const srv = new NetServer(env);
   if (onConnection) srv.on('connection', onConnection);
   return srv;
 }
 
 /** `net.connect`: resolves the socket's 'connect' event asynchronously */
-export function connect(env: SocketEnv, opts: { host: string; port: number }): NetSocket {
-  const s = new Socket(env, AF_INET, SOCK_STREAM);
+export function connect(env: StreamHost, opts: { host: string; port: number }): NetSocket {
+  const s = env.socket(familyOf(opts.host), SOCK_STREAM);
   const ns = new NetSocket(s);
   s.connect(opts.host, opts.port).then(
     () => {

@@ -7,7 +7,9 @@
  */
 export * from './constants.js';
 export { TcpSock, type TcpSockOwner, type TcpSockStats } from './sock.js';
-export { TcpProto, type TcpMib } from './proto.js';
+export { TcpProto, type TcpMib, type TcpBindFlags } from './proto.js';
+export { TcpDemux } from './demux.js';
+export { tcpPoll, tcpSockError } from './poll.js';
 export { SendBuffer } from './send-buffer.js';
 export { TokenTable, TOKEN_MAX } from './token-table.js';
 export { CmsgWriter, RecvState, tcpRecvmsg, tcpDevmemDontneed, tcpAtEof, tcpConnecting } from './recv.js';

@@ -1,24 +1,31 @@
 /**
  * `TcpProto`: a host's TCP (RFC 9293 state machine, RFC 6298 retransmission timer, RFC 5681 /
- * 6582 NewReno congestion control, window scaling and MSS from RFC 7323 / 9293). It demuxes
- * segments from IPv4 to connections, builds segments (headers in a fresh skb head, payload as
- * frags referencing the send buffer's pages, checksum left to the NIC as CHECKSUM_PARTIAL) and
- * runs the timers. The socket layer above calls the `user*` entry points; results are 0 / byte
- * counts or negative errno values, never exceptions.
+ * 6582 NewReno congestion control, window scaling and MSS from RFC 7323 / 9293) over IPv4 and
+ * IPv6 alike. It registers with the IP layer as the IPPROTO_TCP `Transport`, demuxes segments to
+ * connections (`TcpDemux`), builds segments (headers in a fresh skb head, payload as frags
+ * referencing the send buffer's pages, checksum left to the NIC as CHECKSUM_PARTIAL), runs the
+ * timers, and handles ICMP / ICMPv6 errors and local neighbour failures (`err`, Linux
+ * tcp_v4_err / tcp_v6_err). The socket layer above calls the `user*` entry points; results are
+ * 0 / byte counts or negative errno values, never exceptions (see notes/tcp-user-api.md).
  *
- * Ownership: `ipRcv` takes the skb; a segment's skb either joins a queue of its connection or is
- * freed before `ipRcv` returns.
+ * Ownership: `rcv` takes the skb; a segment's skb either joins a queue of its connection or is
+ * freed before `rcv` returns. Local ports belong to `ports` (bound sockets, TIME_WAIT included,
+ * until `done`).
  */
-import type { Ipv4Stack, L4Handler, Route } from '../net/index.js';
-import type { MemSpace } from '../mem/index.js';
+import {
+  InetAddr, PortTable, isLinkLocal, isMulticast as isMulticastAddr, isUnspecified, isV4, pseudoHeaderSum,
+  type Addr,
+} from '../inet/index.js';
+import type { IcmpErr, IpLayer, Route, RxMeta, Transport } from '../net/index.js';
+import { PAGE_SIZE, type MemSpace } from '../mem/index.js';
 import type { Rng } from '../rand/index.js';
 import {
   CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, pskbMayPull, skbChecksum, skbFree, skbPull, skbPush, skbTryCoalesce,
   type SkBuff, type SkbCache,
 } from '../skb/index.js';
-import type { Scheduler } from '../time/index.js';
+import { Timer, type Scheduler, type TimerTarget } from '../time/index.js';
 import { ERRNO } from '../uapi/index.js';
-import { csumFold, pseudoHeaderSumV4 } from '../wire/checksum.js';
+import { csumFold } from '../wire/checksum.js';
 import { IPPROTO_TCP } from '../wire/ipv4.js';
 import { seqGe, seqGt, seqLe, seqLt } from '../wire/seq.js';
 import {
@@ -30,6 +37,7 @@ import {
   TCP_LISTEN, TCP_MAX_QUICKACKS, TCP_MAX_WINDOW, TCP_RETRIES2, TCP_RTO_MAX, TCP_RTO_MIN, TCP_SYNACK_RETRIES,
   TCP_SYN_RECV, TCP_SYN_RETRIES, TCP_SYN_SENT, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN, TCP_TIME_WAIT,
 } from './constants.js';
+import { TcpDemux } from './demux.js';
 import { TIMER_DELACK, TIMER_RTO, TIMER_TIMEWAIT, TcpSock } from './sock.js';
 
 /** Linux `Tcp` MIB counters (camelCase) */
@@ -54,100 +62,166 @@ export interface TcpMib {
   /** TcpExt TCPFastRetrans / TCPTimeouts */
   fastRetrans: number;
   timeouts: number;
+  /** ICMP errors for no connection, or whose quoted sequence is out of window (TcpExt OutOfWindowIcmps) */
+  icmpNoSock: number;
+  outOfWindowIcmps: number;
+  /** path MTU reductions applied (MSS lowered) */
+  pmtuReduced: number;
+  /** sends that found host memory short */
+  memWaits: number;
 }
 
+/** options of `userBind` (they are also plain fields of the socket) */
+export interface TcpBindFlags {
+  reuseAddr?: boolean;
+  reusePort?: boolean;
+  v6only?: boolean;
+}
 
-type NetDevice = Route['dev'];
+/** IPv4 / IPv6 + TCP header bytes without options */
+const HDR4 = 40;
+const HDR6 = 60;
+/** Linux net.ipv4.route.min_pmtu / IPV6_MIN_MTU, and TCP_MIN_SND_MSS */
+const MIN_PMTU4 = 552;
+const MIN_PMTU6 = 1280;
+const TCP_MIN_SND_MSS = 48;
+/** host pages a send never takes (headers, ACKs, retransmissions need them) */
+const TCP_MEM_RESERVE_PAGES = 32;
+/** retry period for sends waiting on host memory (Linux vm_wait is up to HZ/5) */
+const MEM_WAIT_RETRY = 200_000;
 
-export class TcpProto implements L4Handler {
+const ICMP_DEST_UNREACH = 3;
+const ICMP_TIME_EXCEEDED = 11;
+const ICMP_PARAMETERPROB = 12;
+const ICMP_SOURCE_QUENCH = 4;
+const ICMP_NET_UNREACH = 0;
+const ICMP_HOST_UNREACH = 1;
+const ICMP_FRAG_NEEDED = 4;
+const ICMPV6_PKT_TOOBIG = 2;
+
+/** the proto-level timer that retries sends waiting for memory */
+class MemWaitTimer implements TimerTarget {
+  readonly timer = new Timer(this, 0);
+  constructor(private readonly proto: TcpProto) {}
+  onTimer(): void {
+    this.proto.wakeMemWaiters(true);
+  }
+}
+
+export class TcpProto implements Transport {
   readonly stats: TcpMib = {
     activeOpens: 0, passiveOpens: 0, attemptFails: 0, estabResets: 0, currEstab: 0, inSegs: 0, outSegs: 0,
     retransSegs: 0, inErrs: 0, outRsts: 0, inCsumErrors: 0, noPort: 0, listenDrops: 0, rcvPruned: 0, fastRetrans: 0,
-    timeouts: 0,
+    timeouts: 0, icmpNoSock: 0, outOfWindowIcmps: 0, pmtuReduced: 0, memWaits: 0,
   };
-  private readonly ehash = new Map<number, TcpSock>();
-  private readonly listeners = new Map<number, TcpSock[]>();
-  /** local ports in use → users */
-  private readonly ports = new Map<number, number>();
+  /** established and listening sockets */
+  readonly demux: TcpDemux;
+  /** local ports (bind conflicts, RFC 6056 ephemeral ports) */
+  readonly ports: PortTable;
   private readonly opts = new TcpOptions();
   private readonly txOpts = new TcpOptions();
-  private nextEphemeral: number;
+  /** sockets whose last send found host memory short */
+  private readonly memWaiters = new Set<TcpSock>();
+  private readonly memTimer = new MemWaitTimer(this);
 
   constructor(
-    readonly ip: Ipv4Stack,
+    readonly ip: IpLayer,
     readonly skbs: SkbCache,
     readonly mem: MemSpace,
     readonly sched: Scheduler,
     readonly rng: Rng,
   ) {
-    ip.registerProtocol(IPPROTO_TCP, this);
-    this.nextEphemeral = EPHEMERAL_LOW + rng.nextInt(EPHEMERAL_HIGH - EPHEMERAL_LOW + 1);
+    const secrets = rng.fork('tcp-secrets');
+    this.demux = new TcpDemux(secrets.nextU32(), secrets.nextU32());
+    this.ports = new PortTable(secrets.nextU32(), EPHEMERAL_LOW, EPHEMERAL_HIGH);
+    ip.register(IPPROTO_TCP, this);
   }
 
   // =====================================================================================
   // user entry points
   // =====================================================================================
 
-  socket(): TcpSock {
-    return new TcpSock(this);
+  /** a new unconnected socket of AF_INET (4) or AF_INET6 (6); `owner` is the SO_REUSEPORT key */
+  socket(family: 4 | 6 = 4, owner = 0): TcpSock {
+    return new TcpSock(this, family, owner);
   }
 
   /** binds a local address/port (port 0 picks an ephemeral one); 0 or -errno */
-  userBind(tp: TcpSock, addr: number, port: number, reuse: boolean): number {
-    if (tp.lport !== 0) return -ERRNO.EINVAL;
-    if (addr !== 0 && !this.ip.isLocalAddress(addr)) return -ERRNO.EADDRNOTAVAIL;
-    if (port === 0) {
-      port = this.pickEphemeral(addr, 0, 0);
-      if (port < 0) return -ERRNO.EADDRINUSE;
-    } else if (this.ports.has(port) && !reuse) {
-      return -ERRNO.EADDRINUSE;
-    } else if (this.listeners.has(port)) {
-      return -ERRNO.EADDRINUSE;
+  userBind(tp: TcpSock, addr: InetAddr, port: number, flags?: TcpBindFlags): number {
+    if (flags !== undefined) {
+      if (flags.reuseAddr !== undefined) tp.reuseAddr = flags.reuseAddr;
+      if (flags.reusePort !== undefined) tp.reusePort = flags.reusePort;
+      if (flags.v6only !== undefined) tp.v6only = flags.v6only;
     }
-    tp.laddr = addr;
-    tp.lport = port;
-    this.holdPort(tp);
+    if (tp.portHeld || tp.state !== TCP_CLOSE) return -ERRNO.EINVAL;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) return -ERRNO.EINVAL;
+    const v4 = isV4(addr);
+    if (tp.sockFamily === 4 && !v4) return -ERRNO.EAFNOSUPPORT;
+    // a v6-only socket has no business with IPv4 addresses (Linux inet6_bind)
+    if (tp.sockFamily === 6 && v4 && tp.v6only) return -ERRNO.EINVAL;
+    if (!isUnspecified(addr) && !this.ip.isLocalAddress(addr)) return -ERRNO.EADDRNOTAVAIL;
+    tp.lport = 0; // a port left over from a finished connection is no longer ours
+    const r = this.ports.bind(tp, addr, port);
+    if (r < 0) return r;
+    tp.portHeld = true;
+    tp.bindAddrLock = !isUnspecified(addr);
+    tp.bindPortLock = port !== 0;
     return 0;
   }
 
   userListen(tp: TcpSock, backlog: number): number {
     if (tp.state !== TCP_CLOSE && tp.state !== TCP_LISTEN) return -ERRNO.EINVAL;
-    if (tp.lport === 0) {
-      const err = this.userBind(tp, 0, 0, false);
+    if (tp.state === TCP_LISTEN) {
+      tp.backlog = Math.max(1, Math.min(backlog, 4096));
+      return 0;
+    }
+    if (!tp.portHeld) {
+      const err = this.userBind(tp, tp.sockFamily === 4 ? InetAddr.ANY4 : InetAddr.ANY6, 0);
+      if (err < 0) return err;
+    } else {
+      const err = this.ports.listenCheck(tp);
       if (err < 0) return err;
     }
     tp.backlog = Math.max(1, Math.min(backlog, 4096));
-    if (tp.state === TCP_LISTEN) return 0;
-    const list = this.listeners.get(tp.lport) ?? [];
-    if (list.some((l) => l.laddr === tp.laddr || l.laddr === 0 || tp.laddr === 0)) return -ERRNO.EADDRINUSE;
-    list.push(tp);
-    this.listeners.set(tp.lport, list);
     tp.state = TCP_LISTEN;
+    this.demux.addListener(tp);
     return 0;
   }
 
   /** starts an active open; 0 (SYN sent) or -errno */
-  userConnect(tp: TcpSock, addr: number, port: number): number {
+  userConnect(tp: TcpSock, addr: InetAddr, port: number): number {
     if (tp.state === TCP_LISTEN) return -ERRNO.EINVAL;
-    if (tp.state === TCP_SYN_SENT) return -ERRNO.EALREADY;
+    if (tp.state === TCP_SYN_SENT || tp.state === TCP_SYN_RECV) return -ERRNO.EALREADY;
     if (tp.state !== TCP_CLOSE) return -ERRNO.EISCONN;
-    if (port <= 0 || port > 65535) return -ERRNO.EINVAL;
-    const rt = this.ip.routeOutput(addr);
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) return -ERRNO.EINVAL;
+    const v4 = isV4(addr);
+    if (tp.sockFamily === 4 && !v4) return -ERRNO.EAFNOSUPPORT;
+    if (tp.sockFamily === 6 && v4 && tp.v6only) return -ERRNO.ENETUNREACH;
+    // a socket bound to an address of the other family cannot reach this peer
+    if (tp.portHeld && !isUnspecified(tp.laddr) && isV4(tp.laddr) !== v4) return -ERRNO.EAFNOSUPPORT;
+    const oif = !v4 && isLinkLocal(addr) && tp.boundDev !== null ? tp.boundDev.ifindex : 0;
+    const rt = oif !== 0 ? this.ip.route(addr, oif) : this.ip.route(addr);
     if (rt === null) return -ERRNO.ENETUNREACH;
-    if (tp.laddr === 0) tp.laddr = rt.src;
-    if (tp.lport === 0) {
-      const p = this.pickEphemeral(tp.laddr, addr, port);
-      if (p < 0) return -ERRNO.EADDRNOTAVAIL;
-      tp.lport = p;
-      this.holdPort(tp);
-    } else if (this.lookupEstablished(tp.laddr, tp.lport, addr, port) !== null) {
-      return -ERRNO.EADDRINUSE;
+    if (!tp.portHeld) {
+      tp.lport = 0;
+      const laddr = tp.bindAddrLock ? tp.laddr : rt.src;
+      const demux = this.demux;
+      const p = this.ports.connectPort(tp, laddr, addr, port, (lp) => demux.lookupEstablished(laddr, lp, addr, port) === null);
+      if (p < 0) return p;
+      tp.portHeld = true;
+    } else {
+      if (isUnspecified(tp.laddr)) tp.laddr = rt.src;
+      if (this.demux.lookupEstablished(tp.laddr, tp.lport, addr, port) !== null) return -ERRNO.EADDRINUSE;
     }
     tp.raddr = addr;
     tp.rport = port;
-    this.initConnection(tp, rt.dev, rt.mtu);
+    tp.oif = oif;
+    tp.shutdownDone = false;
+    tp.error = 0;
+    tp.softError = 0;
+    this.initConnection(tp, rt);
     tp.state = TCP_SYN_SENT;
-    this.hash(tp);
+    this.demux.insert(tp);
     this.stats.activeOpens++;
     this.sendSyn(tp, false);
     return 0;
@@ -164,7 +238,9 @@ export class TcpProto implements L4Handler {
 
   /**
    * Queues up to `len` bytes of `src[off..]`; returns bytes taken, -EAGAIN when the send buffer
-   * is full, or -errno (EPIPE after shutdown or close, ENOTCONN before connect).
+   * is full or host memory is short (then `tp.memWait` is set and `tcpWritable` follows when
+   * memory frees: Linux sk_stream_wait_memory), or -errno (EPIPE after shutdown or close,
+   * ENOTCONN before connect, a pending hard error).
    */
   userSend(tp: TcpSock, src: Uint8Array, off: number, len: number, more: boolean): number {
     if (tp.error !== 0) return -tp.error;
@@ -176,10 +252,45 @@ export class TcpProto implements L4Handler {
     }
     const space = tp.sendSpace;
     if (space <= 0) return -ERRNO.EAGAIN;
-    const n = tp.sendBuf.append(src, off, Math.min(space, len));
-    if (n === 0) return -ERRNO.ENOBUFS;
+    let want = Math.min(space, len);
+    // keep a reserve of host pages for headers, ACKs and retransmissions (Linux keeps sends
+    // under tcp_wmem / sk_wmem_schedule): a send buffer that ate the last page would deadlock
+    const host = this.mem.host;
+    const room = (host.maxPages - host.inUse - TCP_MEM_RESERVE_PAGES) * PAGE_SIZE;
+    const asked = want;
+    if (want > room) want = room > 0 ? room : 0;
+    const n = want > 0 ? tp.sendBuf.append(src, off, want) : 0;
+    if (n < asked) {
+      // host memory short: wait for memory (never ENOBUFS)
+      if (!tp.memWait) this.stats.memWaits++;
+      tp.memWait = true;
+      this.memWaiters.add(tp);
+      if (!this.memTimer.timer.armed) this.sched.arm(this.memTimer.timer, this.sched.now() + MEM_WAIT_RETRY);
+    } else if (tp.memWait) {
+      tp.memWait = false;
+      this.memWaiters.delete(tp);
+    }
+    if (n === 0) return -ERRNO.EAGAIN;
     this.push(tp, more);
     return n;
+  }
+
+  /**
+   * Wakes every socket waiting for host memory (their owners retry the send). Called when this
+   * TCP freed send-buffer pages and by the retry timer (`fromTimer`), which re-arms itself while
+   * waiters remain.
+   */
+  wakeMemWaiters(fromTimer = false): void {
+    if (this.memWaiters.size === 0) return;
+    // a snapshot: a writer that retries synchronously and fails again re-joins the set
+    const waiters = [...this.memWaiters];
+    for (const tp of waiters) {
+      // the writer retries (poll reports POLLOUT again); it comes back if memory is still short
+      tp.memWait = false;
+      this.memWaiters.delete(tp);
+      if (tp.state !== TCP_CLOSE && tp.sockOwner !== null) tp.sockOwner.tcpWritable(tp);
+    }
+    if (!fromTimer && this.memWaiters.size === 0) this.sched.cancel(this.memTimer.timer);
   }
 
   /** sends what the windows allow; `more` (MSG_MORE) holds back a trailing partial segment */
@@ -202,21 +313,13 @@ export class TcpProto implements L4Handler {
    * the protocol is done.
    */
   userClose(tp: TcpSock): void {
-    tp.owner = null;
+    tp.sockOwner = null;
     tp.orphan = true;
     // spec §6.3: drop every user reference the token table holds
     tp.tokens.drain((ref) => this.mem.put(ref));
     if (tp.state === TCP_LISTEN) {
-      this.unlisten(tp);
-      for (const child of tp.acceptQueue) {
-        child.inAcceptQueue = false;
-        child.parent = null;
-        // nobody will read what it received: done() frees an orphan's queues
-        child.orphan = true;
-        if (child.state !== TCP_CLOSE) this.sendActiveReset(child);
-        this.done(child);
-      }
-      tp.acceptQueue = [];
+      this.demux.removeListener(tp);
+      this.listenStop(tp);
       this.done(tp);
       return;
     }
@@ -248,6 +351,78 @@ export class TcpProto implements L4Handler {
     }
   }
 
+  /** Linux inet_csk_listen_stop: reset and free the connections nobody accepted */
+  private listenStop(lp: TcpSock): void {
+    for (const child of lp.acceptQueue) {
+      child.inAcceptQueue = false;
+      child.parent = null;
+      // nobody will read what it received: done() frees an orphan's queues
+      child.orphan = true;
+      if (child.state !== TCP_CLOSE) this.sendActiveReset(child);
+      this.done(child);
+    }
+    lp.acceptQueue = [];
+  }
+
+  /**
+   * Linux tcp_disconnect (connect(AF_UNSPEC), shutdown of a listener): stops listening, or
+   * abandons the connection (RST where Linux sends one; SYN_SENT and reset connections leave
+   * ECONNRESET pending), purges the queues and returns the socket to a reusable CLOSE. The
+   * socket keeps its port only when the user bound it explicitly. 0.
+   */
+  userDisconnect(tp: TcpSock): number {
+    const old = tp.state;
+    if (old === TCP_LISTEN) {
+      this.demux.removeListener(tp);
+      this.listenStop(tp);
+      tp.state = TCP_CLOSE;
+    } else if (old !== TCP_CLOSE) {
+      const needReset = old === TCP_ESTABLISHED || old === TCP_CLOSE_WAIT || old === TCP_FIN_WAIT1 ||
+        old === TCP_FIN_WAIT2 || old === TCP_SYN_RECV || ((old === TCP_CLOSING || old === TCP_LAST_ACK) && tp.unsent > 0);
+      if (needReset) {
+        this.sendActiveReset(tp);
+        tp.error = ERRNO.ECONNRESET;
+      } else if (old === TCP_SYN_SENT) {
+        tp.error = ERRNO.ECONNRESET;
+      }
+      if (old === TCP_ESTABLISHED || old === TCP_CLOSE_WAIT) this.stats.currEstab--;
+      tp.state = TCP_CLOSE;
+      this.sched.cancel(tp.rtoTimer);
+      this.sched.cancel(tp.delackTimer);
+      this.sched.cancel(tp.twTimer);
+      if (tp.hashed) this.demux.remove(tp);
+      if (tp.parent !== null && !tp.inAcceptQueue) tp.parent.synQueueLen--;
+      tp.parent = null;
+    }
+    this.purgeRcv(tp);
+    this.purgeOfo(tp);
+    tp.sendBuf.release();
+    if (tp.memWait) {
+      tp.memWait = false;
+      this.memWaiters.delete(tp);
+    }
+    tp.finReceived = tp.finQueued = tp.finSent = false;
+    tp.shutRd = tp.shutWr = false;
+    tp.shutdownDone = false;
+    tp.raddr = tp.sockFamily === 4 ? InetAddr.ANY4 : InetAddr.ANY6;
+    tp.rport = 0;
+    tp.retransmits = tp.backoff = 0;
+    tp.srtt = tp.rttvar = 0;
+    tp.rto = TCP_TIMEOUT_INIT;
+    tp.rttTime = -1;
+    tp.dupAcks = 0;
+    tp.inRecovery = false;
+    tp.ssthresh = 0x7fffffff;
+    tp.softError = 0;
+    if (tp.portHeld && !tp.bindPortLock) {
+      tp.portHeld = false;
+      this.ports.unbind(tp);
+    }
+    if (!tp.bindAddrLock) tp.laddr = tp.sockFamily === 4 ? InetAddr.ANY4 : InetAddr.ANY6;
+    if (tp.sockOwner) tp.sockOwner.tcpStateChange(tp);
+    return 0;
+  }
+
   /** abort with RST (SO_LINGER 0 / errors) */
   userAbort(tp: TcpSock): void {
     if (tp.state !== TCP_CLOSE && tp.state !== TCP_LISTEN && tp.state !== TCP_SYN_SENT) this.sendActiveReset(tp);
@@ -259,16 +434,21 @@ export class TcpProto implements L4Handler {
   // input
   // =====================================================================================
 
-  ipRcv(skb: SkBuff, src: number, dst: number, dev: NetDevice): void {
+  /** Transport: a segment from IPv4 or IPv6 (`meta` borrowed for the call) */
+  rcv(skb: SkBuff, meta: RxMeta): void {
     this.stats.inSegs++;
+    // Linux tcp_v4_rcv / tcp_v6_rcv: only segments addressed to this host (PACKET_HOST)
+    if (meta.linkBcast) return skbFree(skb);
     if (!pskbMayPull(skb, 20)) return this.dropErr(skb);
+    const src = meta.src;
+    const dst = meta.dst;
     const buf = skb.buf;
     const dv = skb.dv;
     const o = skb.data;
     const doff = (buf[o + 12]! >> 4) << 2;
     if (doff < 20 || doff > skb.len || !pskbMayPull(skb, doff)) return this.dropErr(skb);
     if (skb.ipSummed !== CHECKSUM_UNNECESSARY) {
-      const sum = skbChecksum(skb, 0, skb.len, pseudoHeaderSumV4(src, dst, IPPROTO_TCP, skb.len));
+      const sum = skbChecksum(skb, 0, skb.len, pseudoHeaderSum(src, dst, IPPROTO_TCP, skb.len));
       if (csumFold(sum) !== 0xffff) {
         this.stats.inCsumErrors++;
         return this.dropErr(skb);
@@ -288,8 +468,8 @@ export class TcpProto implements L4Handler {
     skb.endSeq = (seq + skb.len) >>> 0;
     skb.tcpFlags = flags;
 
-    let tp = this.lookupEstablished(dst, dport, src, sport);
-    if (tp === null) tp = this.lookupListener(dst, dport);
+    let tp = this.demux.lookupEstablished(dst, dport, src, sport);
+    if (tp === null) tp = this.demux.lookupListener(dst, dport, src, sport);
     if (tp === null) {
       this.stats.noPort++;
       this.sendResetFor(src, dst, sport, dport, seq, ack, flags, skb.len);
@@ -297,7 +477,7 @@ export class TcpProto implements L4Handler {
       return;
     }
     tp.stats.segsIn++;
-    if (tp.state === TCP_LISTEN) return this.listenRcv(tp, skb, src, dst, sport, dport, seq, ack, flags, win, dev);
+    if (tp.state === TCP_LISTEN) return this.listenRcv(tp, skb, meta, sport, dport, seq, ack, flags, win);
     if (tp.state === TCP_SYN_SENT) return this.synSentRcv(tp, skb, seq, ack, flags, win);
     if (tp.state === TCP_TIME_WAIT) return this.timeWaitRcv(tp, skb, seq, flags);
     this.rcvStateProcess(tp, skb, seq, ack, flags, win);
@@ -309,9 +489,11 @@ export class TcpProto implements L4Handler {
   }
 
   private listenRcv(
-    lp: TcpSock, skb: SkBuff, src: number, dst: number, sport: number, dport: number, seq: number, ack: number,
-    flags: number, win: number, _dev: NetDevice,
+    lp: TcpSock, skb: SkBuff, meta: RxMeta, sport: number, dport: number, seq: number, ack: number, flags: number,
+    win: number,
   ): void {
+    const src = meta.src;
+    const dst = meta.dst;
     if (flags & TCP_RST) return skbFree(skb);
     if (flags & TCP_ACK) {
       // no request socket for it (we keep SYN_RECV children in the hash): reset
@@ -319,23 +501,31 @@ export class TcpProto implements L4Handler {
       return;
     }
     if (!(flags & TCP_SYN)) return skbFree(skb);
+    // never answer a SYN from a multicast / unspecified source (Linux tcp_v4_conn_request)
+    if (isUnspecified(src) || isMulticastAddr(src)) return skbFree(skb);
     if (lp.acceptQueue.length + lp.synQueueLen >= lp.backlog) {
       this.stats.listenDrops++;
       return skbFree(skb);
     }
-    const rt = this.ip.routeOutput(src);
+    const v4 = isV4(src);
+    const oif = !v4 && isLinkLocal(src) && meta.dev !== null ? meta.dev.ifindex : 0;
+    const rt = oif !== 0 ? this.ip.route(src, oif) : this.ip.route(src);
     if (rt === null) return skbFree(skb);
-    const child = new TcpSock(this);
-    child.laddr = dst;
-    child.lport = dport;
-    child.raddr = src;
+    // an AF_INET6 listener accepts IPv4 (v4-mapped) children unless v6only (demux checked it)
+    const child = new TcpSock(this, lp.sockFamily, lp.owner);
+    child.laddr = InetAddr.from(dst);
+    child.raddr = InetAddr.from(src);
     child.rport = sport;
+    child.oif = oif;
+    child.v6only = lp.v6only;
+    child.reuseAddr = lp.reuseAddr;
+    child.reusePort = lp.reusePort;
     child.nodelay = lp.nodelay;
     child.rcvBuf = lp.rcvBuf;
     child.sndBuf = lp.sndBuf;
     child.userMss = lp.userMss;
     child.parent = lp;
-    this.initConnection(child, rt.dev, rt.mtu);
+    this.initConnection(child, rt);
     this.applySynOptions(child, this.opts);
     child.irs = seq;
     child.rcvNxt = (seq + 1) >>> 0;
@@ -346,8 +536,9 @@ export class TcpProto implements L4Handler {
     child.sndWl2 = child.iss;
     child.state = TCP_SYN_RECV;
     lp.synQueueLen++;
-    this.holdPort(child);
-    this.hash(child);
+    this.ports.inherit(child, dport);
+    child.portHeld = true;
+    this.demux.insert(child);
     this.stats.passiveOpens++;
     skbFree(skb);
     this.sendSyn(child, true);
@@ -454,7 +645,7 @@ export class TcpProto implements L4Handler {
         if (lp.state === TCP_LISTEN) {
           lp.acceptQueue.push(tp);
           tp.inAcceptQueue = true;
-          if (lp.owner) lp.owner.tcpAcceptable(lp);
+          if (lp.sockOwner) lp.sockOwner.tcpAcceptable(lp);
         } else {
           // the listener closed while the handshake ran (Linux inet_csk_listen_stop): reset
           tp.parent = null;
@@ -473,7 +664,7 @@ export class TcpProto implements L4Handler {
       case TCP_FIN_WAIT1:
         if (finAcked) {
           tp.state = TCP_FIN_WAIT2;
-          if (tp.owner) tp.owner.tcpStateChange(tp);
+          if (tp.sockOwner) tp.sockOwner.tcpStateChange(tp);
           if (tp.orphan) this.sched.arm(tp.twTimer, this.sched.now() + TCP_FIN_TIMEOUT);
         }
         break;
@@ -534,6 +725,7 @@ export class TcpProto implements L4Handler {
       if (tp.finQueued && !tp.finSent && seqGt(ack, tp.finSndSeq)) tp.finSent = true;
       if (tp.rttTime >= 0 && seqGe(ack, tp.rttSeq)) this.rttSample(tp);
       tp.sendBuf.ackTo(seqGt(ack, tp.sendBuf.endSeq) ? tp.sendBuf.endSeq : ack);
+      if (this.memWaiters.size !== 0) this.wakeMemWaiters();
       tp.sndUna = ack;
       tp.stats.bytesAcked += acked;
       tp.retransmits = 0;
@@ -544,7 +736,7 @@ export class TcpProto implements L4Handler {
       this.congAck(tp, ack, acked);
       if (tp.inFlight > 0) this.sched.arm(tp.rtoTimer, now + tp.rto);
       else this.sched.cancel(tp.rtoTimer);
-      if (tp.owner && tp.sendSpace > 0) tp.owner.tcpWritable(tp);
+      if (tp.sockOwner && tp.sendSpace > 0) tp.sockOwner.tcpWritable(tp);
     } else if (ack === tp.sndUna && dataLen === 0 && !(flags & (TCP_SYN | TCP_FIN)) && !windowChanged && tp.inFlight > 0) {
       tp.stats.dupAcksIn++;
       this.dupAck(tp);
@@ -631,7 +823,7 @@ export class TcpProto implements L4Handler {
       if (fin) this.finRcv(tp);
       const hadOfo = tp.ofoHead !== null;
       if (hadOfo) this.ofoDrain(tp);
-      if (tp.owner) tp.owner.tcpReadable(tp);
+      if (tp.sockOwner) tp.sockOwner.tcpReadable(tp);
       // ACK policy: quickack at start, every second full segment, out-of-order fill, FIN
       // (a GRO train counts as the segments it merged)
       tp.unackedSegs += skb.gsoSize > 0 ? Math.ceil(skb.len / skb.gsoSize) : 1;
@@ -747,9 +939,9 @@ export class TcpProto implements L4Handler {
         this.enterTimeWait(tp);
         break;
     }
-    if (tp.owner) {
-      tp.owner.tcpStateChange(tp);
-      tp.owner.tcpReadable(tp);
+    if (tp.sockOwner) {
+      tp.sockOwner.tcpStateChange(tp);
+      tp.sockOwner.tcpReadable(tp);
     }
   }
 
@@ -870,7 +1062,7 @@ export class TcpProto implements L4Handler {
     dv.setUint32(o + 8, flags & TCP_ACK ? tp.rcvNxt : 0);
     dv.setUint16(o + 12, ((hlen >> 2) << 12) | flags);
     dv.setUint16(o + 14, syn ? Math.min(tp.rcvWnd, TCP_MAX_WINDOW) : this.selectWindow(tp));
-    dv.setUint16(o + 16, csumFold(pseudoHeaderSumV4(tp.laddr, tp.raddr, IPPROTO_TCP, skb.len)));
+    dv.setUint16(o + 16, csumFold(pseudoHeaderSum(tp.laddr, tp.raddr, IPPROTO_TCP, skb.len)));
     dv.setUint16(o + 18, 0);
     if (optsLen > 0) writeTcpOptions(dv, o + 20, this.txOpts, syn);
     skb.transportHeader = o;
@@ -923,7 +1115,7 @@ export class TcpProto implements L4Handler {
 
   /** RST in answer to a segment that has no connection (RFC 9293 §3.10.7.1) */
   private sendResetFor(
-    src: number, dst: number, sport: number, dport: number, seq: number, ack: number, flags: number, dataLen: number,
+    src: Addr, dst: Addr, sport: number, dport: number, seq: number, ack: number, flags: number, dataLen: number,
     _listener = false, toFree: SkBuff | null = null,
   ): void {
     if (toFree !== null) skbFree(toFree);
@@ -946,7 +1138,7 @@ export class TcpProto implements L4Handler {
     dv.setUint32(o + 8, rack);
     dv.setUint16(o + 12, (5 << 12) | rflags);
     dv.setUint16(o + 14, 0);
-    dv.setUint16(o + 16, csumFold(pseudoHeaderSumV4(dst, src, IPPROTO_TCP, 20)));
+    dv.setUint16(o + 16, csumFold(pseudoHeaderSum(dst, src, IPPROTO_TCP, 20)));
     dv.setUint16(o + 18, 0);
     skb.transportHeader = o;
     skb.ipSummed = CHECKSUM_PARTIAL;
@@ -991,6 +1183,130 @@ export class TcpProto implements L4Handler {
   }
 
   // =====================================================================================
+  // ICMP errors (Linux tcp_v4_err / tcp_v6_err)
+  // =====================================================================================
+
+  /**
+   * Transport: an ICMP / ICMPv6 error about a segment we sent, or a local neighbour failure
+   * (`e.local`, EHOSTUNREACH). The quoted header must name a connection and its sequence must
+   * lie in snd_una..snd_nxt. Frag-needed / packet-too-big lowers the path MTU (and the MSS) and
+   * resends what no longer fits; other errors fail a connection that is still opening and are
+   * kept as the soft error of a synchronized one (reported instead of ETIMEDOUT).
+   */
+  err(e: IcmpErr): void {
+    if (e.l4Len < 8 || e.proto !== IPPROTO_TCP) {
+      this.stats.icmpNoSock++;
+      return;
+    }
+    const dv = e.dv;
+    const o = e.l4Off;
+    const sport = dv.getUint16(o);
+    const dport = dv.getUint16(o + 2);
+    const seq = dv.getUint32(o + 4);
+    const tp = this.demux.lookupEstablished(e.src, sport, e.dst, dport);
+    if (tp === null) {
+      this.stats.icmpNoSock++;
+      return;
+    }
+    if (tp.state === TCP_TIME_WAIT) return;
+    const v6 = e.family === 6;
+    const pmtu = v6 ? e.type === ICMPV6_PKT_TOOBIG : e.type === ICMP_DEST_UNREACH && e.code === ICMP_FRAG_NEEDED;
+    if (tp.state === TCP_SYN_RECV && tp.parent !== null) {
+      // a passive open still in the SYN queue (Linux request sock, tcp_req_err): only the
+      // SYN-ACK's sequence counts, and only errors that say the peer is gone drop it, silently
+      if (seq !== tp.iss) {
+        this.stats.outOfWindowIcmps++;
+        return;
+      }
+      if (pmtu) return;
+      const abort = v6 || e.local
+        ? e.fatal || e.local
+        : e.type === ICMP_PARAMETERPROB || e.type === ICMP_TIME_EXCEEDED ||
+          (e.type === ICMP_DEST_UNREACH && (e.code === ICMP_NET_UNREACH || e.code === ICMP_HOST_UNREACH));
+      if (abort) {
+        tp.orphan = true;
+        this.done(tp);
+      }
+      return;
+    }
+    // Linux: between(seq, snd_una, snd_nxt); our snd_nxt may be rewound by an RTO, sndMax is
+    // the highest sequence sent
+    if (seqLt(seq, tp.sndUna) || seqGt(seq, tp.sndMax)) {
+      this.stats.outOfWindowIcmps++;
+      return;
+    }
+    if (pmtu) {
+      if (v6 && e.info < MIN_PMTU6) return;
+      this.mtuReduced(tp, e.info);
+      return;
+    }
+    if (!v6 && e.type === ICMP_SOURCE_QUENCH) return;
+    const errno = e.errno;
+    if (errno === 0) return;
+    if (tp.state === TCP_SYN_SENT || tp.state === TCP_SYN_RECV) {
+      if (tp.state === TCP_SYN_SENT) this.stats.attemptFails++;
+      this.fail(tp, errno);
+      return;
+    }
+    // synchronized: keep trying until the timeout, then report this instead of ETIMEDOUT
+    tp.softError = errno;
+  }
+
+  /** Linux tcp_v4_mtu_reduced / tcp_v6_mtu_reduced: the path MTU fell to `mtu` */
+  private mtuReduced(tp: TcpSock, mtu: number): void {
+    if (tp.state === TCP_LISTEN || tp.state === TCP_CLOSE) return;
+    const v4 = isV4(tp.raddr);
+    const min = v4 ? MIN_PMTU4 : MIN_PMTU6;
+    let pmtu = mtu < min ? min : mtu;
+    // the IP layer's path MTU cache may know a smaller value
+    const rt = tp.oif !== 0 ? this.ip.route(tp.raddr, tp.oif) : this.ip.route(tp.raddr);
+    if (rt !== null && rt.mtu < pmtu) pmtu = rt.mtu;
+    // "something is about to be wrong": remember it in case the connection cannot recover
+    if (v4 && mtu < pmtu) tp.softError = ERRNO.EMSGSIZE;
+    if (tp.pmtu <= pmtu) return;
+    this.stats.pmtuReduced++;
+    this.syncMss(tp, pmtu);
+    if (tp.state !== TCP_SYN_SENT && tp.state !== TCP_SYN_RECV) this.simpleRetransmit(tp);
+  }
+
+  /** Linux tcp_sync_mss: the send MSS for path MTU `pmtu` (never above the peer's clamp) */
+  private syncMss(tp: TcpSock, pmtu: number): void {
+    tp.pmtu = pmtu;
+    let mss = pmtu - (isV4(tp.raddr) ? HDR4 : HDR6);
+    if (mss > tp.mssClamp) mss = tp.mssClamp;
+    if (mss < TCP_MIN_SND_MSS) mss = TCP_MIN_SND_MSS;
+    if (mss >= tp.mss) return;
+    // cwnd counts segments in Linux: keep the count, in bytes of the new MSS
+    const old = tp.mss;
+    tp.cwnd = Math.max(Math.floor(tp.cwnd / old), 1) * mss;
+    if (tp.ssthresh < 0x7fffffff) tp.ssthresh = Math.max(Math.floor(tp.ssthresh / old), 2) * mss;
+    tp.mss = mss;
+  }
+
+  /**
+   * Linux tcp_simple_retransmit: the segments in flight were built for the old MSS and are
+   * lost at the smaller MTU; send them again (without a congestion response).
+   */
+  private simpleRetransmit(tp: TcpSock): void {
+    if (tp.inFlight <= 0) {
+      this.writeXmit(tp, tp.cork);
+      return;
+    }
+    tp.recover = tp.sndMax;
+    tp.lossHigh = tp.sndMax;
+    tp.inRecovery = false;
+    tp.dupAcks = 0;
+    tp.rttTime = -1;
+    tp.sndNxt = tp.sndUna;
+    tp.finSent = false;
+    const covered = this.retransmitHead(tp);
+    tp.sndNxt = (tp.sndUna + covered) >>> 0;
+    if (tp.finQueued && covered > 0 && tp.sndNxt === ((tp.finSndSeq + 1) >>> 0)) tp.finSent = true;
+    this.writeXmit(tp, tp.cork);
+    if (!tp.rtoTimer.armed) this.sched.arm(tp.rtoTimer, this.sched.now() + tp.rto);
+  }
+
+  // =====================================================================================
   // timers
   // =====================================================================================
 
@@ -1012,7 +1328,7 @@ export class TcpProto implements L4Handler {
       const limit = tp.state === TCP_SYN_SENT ? TCP_SYN_RETRIES : TCP_SYNACK_RETRIES;
       if (tp.retransmits >= limit) {
         if (tp.state === TCP_SYN_SENT) this.stats.attemptFails++;
-        this.fail(tp, ERRNO.ETIMEDOUT);
+        this.fail(tp, tp.softError || ERRNO.ETIMEDOUT);
         return;
       }
       tp.retransmits++;
@@ -1046,7 +1362,8 @@ export class TcpProto implements L4Handler {
       return;
     }
     if (tp.retransmits >= TCP_RETRIES2) {
-      this.fail(tp, ERRNO.ETIMEDOUT);
+      // Linux tcp_write_err: the soft error (an ICMP error seen meanwhile) if there is one
+      this.fail(tp, tp.softError || ERRNO.ETIMEDOUT);
       return;
     }
     // RFC 6298 §5.4–5.6 + RFC 5681 §3.1: collapse cwnd, back off, go back to snd_una
@@ -1097,9 +1414,11 @@ export class TcpProto implements L4Handler {
     tp.rto = Math.min(rto, TCP_RTO_MAX);
   }
 
-  private initConnection(tp: TcpSock, dev: NetDevice, mtu: number): void {
-    tp.routeDev = dev;
-    tp.advMss = Math.max(mtu - 40, 88);
+  private initConnection(tp: TcpSock, rt: Route): void {
+    tp.routeDev = rt.dev;
+    tp.pmtu = rt.mtu;
+    // MSS = route MTU − IP header − TCP header (IPv4 40, IPv6 60: Linux tcp_mtu_to_mss)
+    tp.advMss = Math.max(rt.mtu - (isV4(tp.raddr) ? HDR4 : HDR6), 88);
     if (tp.userMss > 0 && tp.userMss < tp.advMss) tp.advMss = tp.userMss;
     tp.mss = TCP_DEFAULT_MSS;
     tp.rto = TCP_TIMEOUT_INIT;
@@ -1122,7 +1441,9 @@ export class TcpProto implements L4Handler {
   }
 
   private applySynOptions(tp: TcpSock, o: TcpOptions): void {
-    const peerMss = o.mss > 0 ? o.mss : TCP_DEFAULT_MSS;
+    let peerMss = o.mss > 0 ? o.mss : TCP_DEFAULT_MSS;
+    if (tp.userMss > 0 && tp.userMss < peerMss) peerMss = tp.userMss;
+    tp.mssClamp = peerMss;
     tp.mss = Math.max(Math.min(peerMss, tp.advMss), 64);
     tp.rcvMss = Math.min(tp.mss, tp.advMss);
     if (o.wscale >= 0) {
@@ -1155,9 +1476,9 @@ export class TcpProto implements L4Handler {
     tp.quickAcks = TCP_MAX_QUICKACKS;
     tp.retransStamp = this.sched.now();
     this.stats.currEstab++;
-    if (tp.owner) {
-      tp.owner.tcpStateChange(tp);
-      tp.owner.tcpWritable(tp);
+    if (tp.sockOwner) {
+      tp.sockOwner.tcpStateChange(tp);
+      tp.sockOwner.tcpWritable(tp);
     }
   }
 
@@ -1167,13 +1488,13 @@ export class TcpProto implements L4Handler {
     this.sched.cancel(tp.rtoTimer);
     this.sched.cancel(tp.delackTimer);
     this.sched.arm(tp.twTimer, this.sched.now() + TCP_TIMEWAIT_LEN);
-    if (tp.owner) tp.owner.tcpStateChange(tp);
+    if (tp.sockOwner) tp.sockOwner.tcpStateChange(tp);
   }
 
   /** the connection failed with `errno`: wake everybody, tear down */
   private fail(tp: TcpSock, errno: number): void {
     tp.error = errno;
-    const owner = tp.owner;
+    const owner = tp.sockOwner;
     this.done(tp);
     if (owner) {
       owner.tcpStateChange(tp);
@@ -1186,35 +1507,32 @@ export class TcpProto implements L4Handler {
   done(tp: TcpSock): void {
     if (tp.state === TCP_ESTABLISHED || tp.state === TCP_CLOSE_WAIT) this.stats.currEstab--;
     const wasListen = tp.state === TCP_LISTEN;
+    if (!wasListen) tp.shutdownDone = true;
     tp.state = TCP_CLOSE;
     this.sched.cancel(tp.rtoTimer);
     this.sched.cancel(tp.delackTimer);
     this.sched.cancel(tp.twTimer);
-    if (wasListen) this.unlisten(tp);
-    if (tp.hashed) this.unhash(tp);
+    if (wasListen) this.demux.removeListener(tp);
+    if (tp.hashed) this.demux.remove(tp);
+    if (tp.memWait) {
+      tp.memWait = false;
+      this.memWaiters.delete(tp);
+    }
     if (tp.parent !== null && !tp.inAcceptQueue) {
       tp.parent.synQueueLen--;
       tp.parent = null;
     }
-    if (tp.portHeld) {
+    // Linux tcp_set_state(CLOSE): the port goes unless the user bound it (and still has the socket)
+    if (tp.portHeld && (tp.orphan || !tp.bindPortLock)) {
       tp.portHeld = false;
-      this.releasePort(tp.lport);
+      const port = tp.lport;
+      this.ports.unbind(tp);
+      tp.lport = port; // getsockname still reports it (the port is free for others)
     }
     tp.sendBuf.release();
     this.purgeOfo(tp);
     if (tp.orphan) this.purgeRcv(tp);
-    if (tp.owner) tp.owner.tcpStateChange(tp);
-  }
-
-  private holdPort(tp: TcpSock): void {
-    this.ports.set(tp.lport, (this.ports.get(tp.lport) ?? 0) + 1);
-    tp.portHeld = true;
-  }
-
-  private releasePort(port: number): void {
-    const n = this.ports.get(port) ?? 0;
-    if (n <= 1) this.ports.delete(port);
-    else this.ports.set(port, n - 1);
+    if (tp.sockOwner) tp.sockOwner.tcpStateChange(tp);
   }
 
   private unreadData(tp: TcpSock): boolean {
@@ -1245,86 +1563,14 @@ export class TcpProto implements L4Handler {
     tp.ofoBytes = 0;
   }
 
-  private unlisten(tp: TcpSock): void {
-    const list = this.listeners.get(tp.lport);
-    if (!list) return;
-    const i = list.indexOf(tp);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.listeners.delete(tp.lport);
-  }
-
-  // ---- demux ----
-
-  private static key(laddr: number, lport: number, raddr: number, rport: number): number {
-    let h = Math.imul(raddr ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(laddr, 0xc2b2ae35);
-    h ^= ((lport << 16) | rport) >>> 0;
-    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
-    return (h ^ (h >>> 12)) >>> 0;
-  }
-
-  private hash(tp: TcpSock): void {
-    const k = TcpProto.key(tp.laddr, tp.lport, tp.raddr, tp.rport);
-    tp.hashNext = this.ehash.get(k) ?? null;
-    this.ehash.set(k, tp);
-    tp.hashed = true;
-  }
-
-  private unhash(tp: TcpSock): void {
-    const k = TcpProto.key(tp.laddr, tp.lport, tp.raddr, tp.rport);
-    let cur = this.ehash.get(k) ?? null;
-    let prev: TcpSock | null = null;
-    while (cur !== null && cur !== tp) {
-      prev = cur;
-      cur = cur.hashNext;
-    }
-    if (cur === tp) {
-      if (prev === null) {
-        if (tp.hashNext === null) this.ehash.delete(k);
-        else this.ehash.set(k, tp.hashNext);
-      } else prev.hashNext = tp.hashNext;
-    }
-    tp.hashNext = null;
-    tp.hashed = false;
-  }
-
-  lookupEstablished(laddr: number, lport: number, raddr: number, rport: number): TcpSock | null {
-    let tp = this.ehash.get(TcpProto.key(laddr, lport, raddr, rport)) ?? null;
-    while (tp !== null) {
-      if (tp.lport === lport && tp.rport === rport && tp.raddr === raddr && tp.laddr === laddr) return tp;
-      tp = tp.hashNext;
-    }
-    return null;
-  }
-
-  private lookupListener(laddr: number, lport: number): TcpSock | null {
-    const list = this.listeners.get(lport);
-    if (!list) return null;
-    let any: TcpSock | null = null;
-    for (const l of list) {
-      if (l.laddr === laddr) return l;
-      if (l.laddr === 0) any = l;
-    }
-    return any;
-  }
-
-  private pickEphemeral(laddr: number, raddr: number, rport: number): number {
-    const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
-    for (let i = 0; i < span; i++) {
-      const p = this.nextEphemeral;
-      this.nextEphemeral = p >= EPHEMERAL_HIGH ? EPHEMERAL_LOW : p + 1;
-      if (this.listeners.has(p)) continue;
-      if (raddr === 0 ? !this.ports.has(p) : this.lookupEstablished(laddr, p, raddr, rport) === null && !this.ports.has(p)) return p;
-    }
-    return -1;
+  /** the connection for a 4-tuple (tests, the socket layer) */
+  lookupEstablished(laddr: Addr, lport: number, raddr: Addr, rport: number): TcpSock | null {
+    return this.demux.lookupEstablished(laddr, lport, raddr, rport);
   }
 
   /** number of connections in the established hash (for tests and stats) */
   get connectionCount(): number {
-    let n = 0;
-    for (const tp of this.ehash.values()) {
-      for (let t: TcpSock | null = tp; t !== null; t = t.hashNext) n++;
-    }
-    return n;
+    return this.demux.count;
   }
 }
 

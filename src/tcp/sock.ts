@@ -4,11 +4,12 @@
  * the data. Ownership: the receive and out-of-order queues own their skbs (freeing them drops the
  * frag references); the token table owns one user reference per live devmem token.
  */
+import { InetAddr, type PortUser } from '../inet/index.js';
 import type { Route } from '../net/index.js';
 import type { SkBuff } from '../skb/index.js';
 import { Timer, type TimerTarget } from '../time/index.js';
 import {
-  TCP_CLOSE, TCP_DEFAULT_MSS, TCP_INIT_CWND, TCP_RMEM_DEFAULT, TCP_STATE_NAMES, TCP_TIMEOUT_INIT, TCP_WMEM_DEFAULT,
+  TCP_CLOSE, TCP_DEFAULT_MSS, TCP_LISTEN, TCP_INIT_CWND, TCP_RMEM_DEFAULT, TCP_STATE_NAMES, TCP_TIMEOUT_INIT, TCP_WMEM_DEFAULT,
 } from './constants.js';
 import type { TcpProto } from './proto.js';
 import { SendBuffer } from './send-buffer.js';
@@ -52,16 +53,26 @@ export interface TcpSockStats {
 /** a network device, as the route hands it to transports */
 type NetDevice = Route['dev'];
 
-export class TcpSock implements TimerTarget {
+export class TcpSock implements TimerTarget, PortUser {
   state = TCP_CLOSE;
-  laddr = 0;
+  /** local address (IPv4 v4-mapped; InetAddr.ANY4 / ANY6 until bound or connected) */
+  laddr: InetAddr;
   lport = 0;
-  raddr = 0;
+  /** peer address (the wildcard of the socket's family until connected) */
+  raddr: InetAddr;
   rport = 0;
+  // PortUser (SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY): set before bind / connect
+  reuseAddr = false;
+  reusePort = false;
+  v6only = false;
   /** bound device (SO_BINDTODEVICE), null for any */
   boundDev: NetDevice | null = null;
   /** device of the route to the peer */
   routeDev: NetDevice | null = null;
+  /** output interface for link-local peers (0: chosen by the route) */
+  oif = 0;
+  /** established-hash value of the 4-tuple (valid while hashed) */
+  hashValue = 0;
 
   // send sequence space
   iss = 0;
@@ -86,6 +97,10 @@ export class TcpSock implements TimerTarget {
   userMss = 0;
   /** largest segment seen from the peer */
   rcvMss = TCP_DEFAULT_MSS;
+  /** the peer's MSS option, clamped by TCP_MAXSEG (Linux rx_opt.mss_clamp) */
+  mssClamp = TCP_DEFAULT_MSS;
+  /** path MTU the MSS was computed for (Linux icsk_pmtu_cookie) */
+  pmtu = 0;
 
   // receive sequence space
   irs = 0;
@@ -153,9 +168,14 @@ export class TcpSock implements TimerTarget {
   rcvLowat = 1;
   shutRd = false;
   shutWr = false;
-  /** pending socket error (positive errno), 0 for none */
+  /** soft error (Linux sk_err_soft): an ICMP error in a synchronized state, reported instead of ETIMEDOUT */
   softError = 0;
+  /** pending hard error (Linux sk_err, positive errno), 0 for none */
   error = 0;
+  /** the protocol finished with the connection (tcp_done: sk_shutdown = SHUTDOWN_MASK) */
+  shutdownDone = false;
+  /** a send found host memory short (SOCK_NOSPACE for memory): woken by tcpWritable */
+  memWait = false;
   /** devmem tokens handed to the application */
   readonly tokens = new TokenTable();
   zerocopy = false;
@@ -168,11 +188,15 @@ export class TcpSock implements TimerTarget {
   /** child sockets wait here until accepted */
   inAcceptQueue = false;
 
-  owner: TcpSockOwner | null = null;
+  /** wakeup callbacks of the socket layer */
+  sockOwner: TcpSockOwner | null = null;
   /** closed by the application (orphan): free when the protocol is done */
   orphan = false;
-  /** holds a reference on its local port in the protocol's port table */
+  /** is a user of its local port in the protocol's port table */
   portHeld = false;
+  /** Linux SOCK_BINDADDR_LOCK / SOCK_BINDPORT_LOCK: the user bound the address / port explicitly */
+  bindAddrLock = false;
+  bindPortLock = false;
   /** hashed in the established table */
   hashed = false;
   hashNext: TcpSock | null = null;
@@ -185,11 +209,29 @@ export class TcpSock implements TimerTarget {
     bytesRetrans: 0, retransSegs: 0, fastRetrans: 0, timeouts: 0, dupAcksIn: 0, ofoQueued: 0, dupSegsIn: 0,
   };
 
-  constructor(readonly proto: TcpProto) {
+  constructor(
+    readonly proto: TcpProto,
+    /** AF_INET → 4, AF_INET6 → 6 (dual-stack unless v6only) */
+    readonly sockFamily: 4 | 6 = 4,
+    /** SO_REUSEPORT group key ("uid") */
+    public owner = 0,
+  ) {
+    this.laddr = sockFamily === 4 ? InetAddr.ANY4 : InetAddr.ANY6;
+    this.raddr = this.laddr;
     this.sendBuf = new SendBuffer(proto.mem);
     this.rtoTimer = new Timer(this, TIMER_RTO);
     this.delackTimer = new Timer(this, TIMER_DELACK);
     this.twTimer = new Timer(this, TIMER_TIMEWAIT);
+  }
+
+  /** PortUser: TCP LISTEN */
+  get listening(): boolean {
+    return this.state === TCP_LISTEN;
+  }
+
+  /** network family of the connection on the wire (an AF_INET6 socket may talk IPv4) */
+  get wireFamily(): 4 | 6 {
+    return this.raddr.family;
   }
 
   get stateName(): string {

@@ -1,4 +1,5 @@
-// src/wire: packet and message formats (Ethernet, ARP, IPv4, ICMP, UDP, TCP, pcap, netlink).
+// src/wire: packet and message formats (Ethernet, ARP, IPv4, ICMP, IPv6 + extension headers,
+// ICMPv6 + Neighbor Discovery, UDP, TCP, pcap, netlink).
 //
 // Two levels, like smoltcp:
 // - *View* classes (EthernetView, Ipv4View, TcpView, ...) are allocation-free flyweights that
@@ -25,6 +26,8 @@ export * from './ethernet.js';
 export * from './arp.js';
 export * from './ipv4.js';
 export * from './icmp.js';
+export * from './ipv6.js';
+export * from './icmpv6.js';
 export * from './udp.js';
 export * from './tcp.js';
 export * from './pcap.js';

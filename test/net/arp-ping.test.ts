@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ERRNO, ErrnoError } from '../../src/uapi/index.js';
 import { MAX_HEADER, type IcmpErr } from '../../src/net/index.js';
 import { pskbMayPull, skbFree, skbPut } from '../../src/skb/index.js';
+import { ipv4AddrToString } from '../../src/wire/addr.js';
 import {
   MAC_A, MAC_B, concat, ethHeader, flushMicrotasks, hex, icmpMsg, inject, ipPacket, naiveCsum, pattern, runFor, toHex, track,
   twoHosts, type Host,
@@ -26,7 +27,7 @@ const ECHO_REPLY = concat(
 );
 
 function neighState(h: Host, ip: number): string | undefined {
-  return h.stack.neighbours().find((n) => n.ip === ip)?.state;
+  return h.stack.neighbours().find((n) => n.addr === ipv4AddrToString(ip))?.state;
 }
 
 describe('ARP resolution and ping', () => {
@@ -62,7 +63,7 @@ describe('ARP resolution and ping', () => {
     assert.equal(neighState(a, 0x0a000002), 'reachable');
     // B learned A from the request (stale), used it for the reply (delay)
     assert.equal(neighState(b, 0x0a000001), 'delay');
-    assert.equal(a.stack.neighbours().find((n) => n.ip === 0x0a000002)?.mac, MAC_B);
+    assert.equal(a.stack.neighbours().find((n) => n.addr === ipv4AddrToString(0x0a000002))?.mac, MAC_B);
     assert.deepEqual(
       { req: a.stack.stats.arp.outRequests, rep: a.stack.stats.arp.inReplies, echos: a.stack.stats.icmp.outEchos, reps: a.stack.stats.icmp.inEchoReps },
       { req: 1, rep: 1, echos: 1, reps: 1 },
@@ -158,8 +159,8 @@ describe('ARP resolution and ping', () => {
         00 01 08 00 06 04 00 01 02 00 00 00 00 0a 0a 00 00 01 00 00 00 00 00 00 0a 00 00 63`)));
     }
     assert.equal(neighState(a, 0x0a000063), 'failed');
-    assert.equal(a.stack.stats.arp.resFailed, 1);
-    assert.equal(a.stack.stats.arp.unresDiscards, 1);
+    assert.equal(a.stack.neigh.stats.resFailed, 1);
+    assert.equal(a.stack.neigh.stats.unresDiscards, 1);
     assert.equal(a.stack.stats.arp.outRequests, 3);
     assert.equal(a.stack.icmp.pendingPings, 0);
     assert.equal(sched.pending, 0, 'no timer left');
@@ -179,7 +180,7 @@ describe('ARP resolution and ping', () => {
     const got: number[] = [];
     b.stack.registerProtocol(253, { ipRcv(skb) { assert.ok(pskbMayPull(skb, 1)); got.push(skb.buf[skb.data]!); skbFree(skb); } });
     for (let i = 0; i < 70; i++) assert.equal(send253(a, '10.0.0.2', i), 0);
-    assert.equal(a.stack.stats.arp.unresDiscards, 6);
+    assert.equal(a.stack.neigh.stats.unresDiscards, 6);
     runFor(sched, 1000);
     assert.deepEqual(got, Array.from({ length: 64 }, (_, i) => i + 6));
     assert.equal(a.skbs.live, 0);
@@ -192,7 +193,7 @@ describe('ARP resolution and ping', () => {
     });
     for (let i = 0; i < 70; i++) send253(a, '10.0.0.77', i);
     runFor(sched, 4_000_000);
-    assert.equal(a.stack.stats.arp.unresDiscards, 6 + 6 + 64);
+    assert.equal(a.stack.neigh.stats.unresDiscards, 6 + 6 + 64);
     assert.equal(errs.length, 64);
     assert.deepEqual(errs[0], { errno: ERRNO.EHOSTUNREACH, local: true, first: 6 });
     assert.equal(a.skbs.live, 0);
@@ -221,7 +222,7 @@ describe('ARP resolution and ping', () => {
     // gratuitous ARP from X with a new MAC: entry updated
     inject(a, concat(ethHeader(0xffffffffffff, 0x020000000020, 0x0806),
       hex('00 01 08 00 06 04 00 01 02 00 00 00 00 20 0a 00 00 1f 00 00 00 00 00 00 0a 00 00 1f')));
-    assert.equal(a.stack.neighbours().find((n) => n.ip === 0x0a00001f)?.mac, 0x020000000020);
+    assert.equal(a.stack.neighbours().find((n) => n.addr === ipv4AddrToString(0x0a00001f))?.mac, 0x020000000020);
     assert.equal(a.stack.stats.arp.inRequests, 4);
     assert.equal(a.stack.stats.arp.outReplies, 1);
     // malformed ARP (hlen 8) and a truncated one are counted

@@ -1,9 +1,17 @@
-// Test harness for test/net: hosts (MemSpace + SkbCache + NetDevice + Ipv4Stack) on a virtual
-// clock, a hub link that delivers frames after a fixed delay through Timers and records every
-// frame, frame builders with an independent checksum, and virtual-time drivers. Not a test file.
+// Test harness for test/net: hosts (MemSpace + SkbCache + Netif + NetDevice + Ipv4Stack behind an
+// InetLayer) on a virtual clock, a hub link that delivers frames after a fixed delay through
+// Timers and records every frame, frame builders with an independent checksum, and virtual-time
+// drivers. `Host.stack` is a thin number-address adapter over the real objects so the older
+// tests read as before; new tests use `v4`, `inet`, `cfg`, `netif` directly. Not a test file.
+import { InetAddr } from '../../src/inet/index.js';
 import { MemSpace } from '../../src/mem/index.js';
 import { NetDevice, type LinkPort, type NetDeviceOptions } from '../../src/netdev/index.js';
-import { Ipv4Stack } from '../../src/net/index.js';
+import {
+  InetLayer, IpConfig, Ipv4Stack, ProtocolTable, type IcmpErr, type NeighParams, type OutputOptions, type PingOptions,
+  type PingResult, type ReasmParams,
+} from '../../src/net/index.js';
+import { Netif } from '../../src/netif/index.js';
+import { ICMP_DEST_UNREACH } from '../../src/wire/icmp.js';
 import { SkbCache, skbCopyBits, skbFree, type SkBuff } from '../../src/skb/index.js';
 import { Timer, VirtualScheduler, type TimerTarget } from '../../src/time/index.js';
 
@@ -65,12 +73,61 @@ export class TestLink implements LinkPort, TimerTarget {
   }
 }
 
+/** the pre-InetLayer handler shape, kept for the older tests */
+export interface LegacyHandler {
+  ipRcv(skb: SkBuff, src: number, dst: number, dev: NetDevice): void;
+  ipErr?(e: IcmpErr): void;
+}
+
+/** number-address adapter over the new objects (older tests) */
+export class LegacyStack {
+  constructor(readonly v4: Ipv4Stack, readonly cfg: IpConfig, readonly netif: Netif, readonly protos: ProtocolTable) {}
+  get stats(): Ipv4Stack['stats'] { return this.v4.stats; }
+  get icmp(): Ipv4Stack['icmp'] { return this.v4.icmp; }
+  get neigh(): Ipv4Stack['neigh'] { return this.v4.neigh; }
+  get sched(): Ipv4Stack['sched'] { return this.v4.sched; }
+  addDevice(dev: NetDevice): void { this.netif.addDevice(dev); }
+  addAddress(dev: string, cidr: string): void { this.cfg.addAddress(dev, cidr); }
+  addRoute(r: { dst: string; via?: string; dev?: string }): void { this.cfg.addRoute(r); }
+  routes(): ReturnType<Ipv4Stack['routes']> { return this.v4.routes().filter((r) => r.dev !== 'lo'); }
+  addresses(): ReturnType<Ipv4Stack['addresses']> { return this.v4.addresses().filter((a) => a.dev !== 'lo'); }
+  isLocalAddress(a: number): boolean { return this.v4.isLocalV4(a); }
+  routeOutput(d: number): { dev: NetDevice; src: number; nexthop: number; mtu: number; local: boolean } | null {
+    const r = this.v4.route(InetAddr.v4(d));
+    return r === null ? null : { dev: r.dev, src: r.src.v4, nexthop: r.nexthop.v4, mtu: r.mtu, local: r.local };
+  }
+  registerProtocol(proto: number, h: LegacyHandler): void {
+    this.protos.set(proto, {
+      rcv: (skb, m) => h.ipRcv(skb, m.src.w3, m.dst.w3, m.dev!),
+      err: h.ipErr === undefined ? undefined : (e) => h.ipErr!(e),
+    });
+  }
+  output(skb: SkBuff, src: number, dst: number, proto: number, opts?: OutputOptions): number {
+    return this.v4.output(skb, InetAddr.v4(src), InetAddr.v4(dst), proto, opts);
+  }
+  ping(dst: string | number, opts?: PingOptions): Promise<PingResult> { return this.v4.ping(dst, opts); }
+  addNeighbour(dev: string, ip: string, mac: number): void { this.cfg.addNeighbour(dev, ip, mac); }
+  neighbours(): ReturnType<Ipv4Stack['neighbours']> { return this.v4.neighbours(); }
+  confirmNeighbour(dev: NetDevice, nexthop: number): void { this.v4.confirmNeighbour(dev, InetAddr.v4(nexthop)); }
+  sendDestUnreach(skb: SkBuff, code: number, info = 0): void { this.v4.icmp.sendError(skb, ICMP_DEST_UNREACH, code, info); }
+}
+
 export interface Host {
   name: string;
   mem: MemSpace;
   skbs: SkbCache;
   dev: NetDevice;
-  stack: Ipv4Stack;
+  netif: Netif;
+  protos: ProtocolTable;
+  inet: InetLayer;
+  v4: Ipv4Stack;
+  cfg: IpConfig;
+  stack: LegacyStack;
+}
+
+export interface StackParams {
+  neigh?: Partial<NeighParams>;
+  reasm?: Partial<ReasmParams>;
 }
 
 export const MAC_A = 0x02000000000a;
@@ -79,15 +136,21 @@ export const MAC_C = 0x02000000000c;
 
 export function makeHost(
   sched: VirtualScheduler, name: string, mac: number, cidr: string | null, link: TestLink | null, devOpts: NetDeviceOptions = {},
+  params: StackParams = {},
 ): Host {
   const mem = new MemSpace();
   const skbs = new SkbCache(mem);
+  const netif = new Netif(mem, skbs, sched);
   const dev = new NetDevice(mem, skbs, sched, 'eth0', 2, { mac, ...devOpts });
-  const stack = new Ipv4Stack({ sched, skbs });
-  stack.addDevice(dev);
-  if (cidr !== null) stack.addAddress('eth0', cidr);
+  netif.addDevice(dev);
+  const protos = new ProtocolTable();
+  const inet = new InetLayer(protos);
+  const v4 = new Ipv4Stack({ sched, skbs, netif, protos, neigh: params.neigh, reasm: params.reasm });
+  inet.attach(v4);
+  const cfg = new IpConfig(netif, v4);
+  if (cidr !== null) cfg.addAddress('eth0', cidr);
   if (link !== null) link.attach(dev, name);
-  return { name, mem, skbs, dev, stack };
+  return { name, mem, skbs, dev, netif, protos, inet, v4, cfg, stack: new LegacyStack(v4, cfg, netif, protos) };
 }
 
 /** A (10.0.0.1/24, MAC_A) and B (10.0.0.2/24, MAC_B) on one link */
@@ -236,4 +299,9 @@ export function inject(h: Host, frame: Uint8Array): void {
   const skb = h.skbs.wrap(buf, new DataView(buf.buffer));
   h.dev.receiveFrame(skb);
   skbFree(skb);
+}
+
+/** hands a frame straight to the host's link layer (bypassing the NIC model); takes `skb` */
+export function netifReceive(h: Host, skb: SkBuff): void {
+  h.netif.netifReceive(skb, h.dev);
 }

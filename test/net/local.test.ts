@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ERRNO } from '../../src/uapi/index.js';
 import { MAX_HEADER, type IcmpErr } from '../../src/net/index.js';
 import { pskbMayPull, skbAddFrag, skbFree, skbPut, type SkBuff } from '../../src/skb/index.js';
-import { concat, ethHeader, flushMicrotasks, hex, icmpMsg, ipPacket, MAC_A, MAC_B, naiveCsum, runFor, toHex, track, twoHosts, type Host } from './harness.js';
+import { concat, ethHeader, flushMicrotasks, hex, icmpMsg, ipPacket, MAC_A, MAC_B, naiveCsum, netifReceive, runFor, toHex, track, twoHosts, type Host } from './harness.js';
 
 const ip = (s: string): number => s.split('.').reduce((a, x) => a * 256 + Number(x), 0);
 
@@ -78,7 +78,7 @@ describe('local delivery and protocol demultiplexing', () => {
       ipRcv: skbFree,
       ipErr(e: IcmpErr) {
         errs.push({
-          errno: e.errno, fatal: e.fatal, local: e.local, type: e.type, code: e.code, src: e.src, dst: e.dst,
+          errno: e.errno, fatal: e.fatal, local: e.local, type: e.type, code: e.code, src: e.src.w3, dst: e.dst.w3,
           l4: toHex(e.buf.subarray(e.l4Off, e.l4Off + e.l4Len)),
         });
       },
@@ -139,7 +139,7 @@ describe('local delivery and protocol demultiplexing', () => {
     a.mem.buf(ref).set(frame.subarray(34), a.mem.offset(ref));
     skbAddFrag(skb, ref, 0, 100);
     skb.unreadable = true;
-    a.stack.netifReceive(skb, a.dev);
+    netifReceive(a, skb);
     runFor(sched, 1000);
     const out = link.from('A');
     assert.equal(out.length, 1);

@@ -1,0 +1,260 @@
+/**
+ * One simulated bulk TCP transfer for the bench, driven through a `BenchLib` (any build of the
+ * library): host A sends the ncdevmem pattern to host B over a 100 Gbit/s, 5 µs wire. devmem
+ * mode is what ncdevmem sets up (header split on, RSS away from the last queue, an n-tuple rule
+ * to it, 64 MiB of device memory bound to it, recvmsg(MSG_SOCK_DEVMEM) with an 800 KiB iov and an
+ * 80 000-byte control buffer, every frag validated on the device, tokens returned with
+ * SO_DEVMEM_DONTNEED in coalesced ranges); copy mode receives into a host buffer and validates
+ * there. The figure is the wall clock of the whole run: setup, both hosts, wire, teardown.
+ */
+import type { BenchLib, LibDeviceMemory, LibPattern, LibSocket } from './lib.js';
+
+/** how the receiver calls recvmsg; one method for every build in an invocation */
+export type RecvMethod = 'recvmsgInto' | 'recvmsg';
+
+export interface SimOptions {
+  mode: 'devmem' | 'copy';
+  mtu: number;
+  ipv6: boolean;
+  size: number;
+  recv: RecvMethod;
+  /** called every 8 MiB received (heap sampling) */
+  onProgress?: (bytes: number) => void;
+}
+
+export interface SimResult {
+  bytes: number;
+  wallSeconds: number;
+  validated: boolean;
+  /** error text when not validated */
+  problem: string;
+  /** Ethernet frames A → B on the wire (data, plus the handshake and FIN) */
+  wireFrames: number;
+  hostPayloadBytesRead: number;
+}
+
+const PORT = 5201;
+const RX_QUEUES = 4;
+const DMABUF_SIZE = 64 << 20;
+const PERIOD = 7;
+const IOV_LEN = 800 * 1024;
+const CONTROL_LEN = 80_000;
+const SEND_CHUNK = 256 * 1024;
+
+/** a recvmsg outcome in a reused object */
+interface Got {
+  n: number;
+  controlLen: number;
+  iovUsed: number;
+}
+
+async function recvOnce(s: LibSocket, how: RecvMethod, iov: Uint8Array, control: Uint8Array | undefined, flags: number, got: Got): Promise<void> {
+  if (how === 'recvmsgInto') {
+    const n = await s.recvmsgInto!(iov, control ?? null, flags);
+    if (typeof n !== 'number' || typeof s.lastControlLen !== 'number' || typeof s.lastIovUsed !== 'number') {
+      throw new RecvShapeError('recvmsgInto: this build returns a different result shape');
+    }
+    got.n = n;
+    got.controlLen = s.lastControlLen;
+    got.iovUsed = s.lastIovUsed;
+    return;
+  }
+  const r = await s.recvmsg(control === undefined ? { iov, flags } : { iov, control, flags });
+  got.n = r.length;
+  got.controlLen = r.control.length;
+  got.iovUsed = r.bytes.length;
+}
+
+/** the build does not support the chosen receive method: the caller falls back to `recvmsg` */
+export class RecvShapeError extends Error {}
+
+function isEagain(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'EAGAIN';
+}
+
+export async function simTransfer(lib: BenchLib, o: SimOptions): Promise<SimResult> {
+  const C = lib.constants;
+  const t0 = process.hrtime.bigint();
+  const net = new lib.Network({ seed: 1 });
+  const a = net.addHost('a');
+  const b = net.addHost('b');
+  const ea = a.addDevice('eth0', { rxQueues: RX_QUEUES, mtu: o.mtu });
+  const eb = b.addDevice('eth0', { rxQueues: RX_QUEUES, mtu: o.mtu });
+  const wire = net.connect(ea, eb, { gbps: 100, delayUs: 5, loss: 0 });
+  const addrA = o.ipv6 ? 'fd00::1' : '10.0.0.1';
+  const addrB = o.ipv6 ? 'fd00::2' : '10.0.0.2';
+  const plen = o.ipv6 ? 64 : 24;
+  a.ip.addAddress('eth0', `${addrA}/${plen}`);
+  b.ip.addAddress('eth0', `${addrB}/${plen}`);
+  const devq = RX_QUEUES - 1;
+  const nl = b.netlink();
+  let dmabuf: LibDeviceMemory | null = null;
+  let bindingId = 0;
+  if (o.mode === 'devmem') {
+    b.ethtool.setRings('eth0', { tcpDataSplit: 'on', hdsThresh: 0 });
+    b.ethtool.setRss('eth0', { equal: devq });
+    b.ethtool.addNtupleRule('eth0', { flowType: o.ipv6 ? 'tcp6' : 'tcp4', dstIp: addrB, dstPort: PORT, action: devq });
+    dmabuf = b.allocDeviceMemory(DMABUF_SIZE);
+    bindingId = (await nl.netdev.bindRx({ ifindex: eb.ifindex, fd: dmabuf.fd, queues: [{ id: devq, type: 'rx' }] })).id;
+  }
+  const fam = o.ipv6 ? C.AF_INET6 : C.AF_INET;
+  const ls = b.socket(fam, C.SOCK_STREAM);
+  ls.setsockopt(C.SOL_SOCKET, C.SO_REUSEADDR, 1);
+  ls.bind(o.ipv6 ? '::' : '0.0.0.0', PORT);
+  ls.listen(8);
+  const cs = a.socket(fam, C.SOCK_STREAM);
+
+  const sender = (async () => {
+    await cs.connect(addrB, PORT);
+    const gen = new lib.NcdevmemPattern(PERIOD);
+    const chunk = new Uint8Array(SEND_CHUNK);
+    let sent = 0;
+    while (sent < o.size) {
+      const n = Math.min(chunk.length, o.size - sent);
+      gen.generate(chunk, 0, n);
+      await cs.send(n === chunk.length ? chunk : chunk.subarray(0, n));
+      sent += n;
+    }
+    cs.close();
+  })();
+  // a sender failure surfaces at `await sender` below (or through the caller's watchdog)
+  sender.catch(() => {});
+
+  const conn = await ls.accept();
+  const got = o.mode === 'devmem'
+    ? await receiveDevmem(lib, conn, dmabuf!, bindingId, o)
+    : await receiveCopy(lib, conn, o);
+  conn.close();
+  await sender;
+  ls.close();
+  const wireFrames = wire.stats.aToB.frames;
+  const hostPayloadBytesRead = dmabuf === null ? 0 : dmabuf.stats.hostBytesRead;
+  nl.close();
+  net.close();
+  const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  let problem = '';
+  if (got.bytes !== o.size) problem = `received ${got.bytes} of ${o.size} bytes`;
+  else if (got.mismatches !== 0) problem = `${got.mismatches} bytes differ from the pattern`;
+  else if (got.steeringErrors !== 0) problem = `${got.steeringErrors} receives off the devmem queue`;
+  else if (got.tokensIssued !== got.tokensReturned) problem = `${got.tokensIssued - got.tokensReturned} tokens not returned`;
+  return { bytes: got.bytes, wallSeconds, validated: problem === '', problem, wireFrames, hostPayloadBytesRead };
+}
+
+interface Received {
+  bytes: number;
+  mismatches: number;
+  steeringErrors: number;
+  tokensIssued: number;
+  tokensReturned: number;
+}
+
+/** the ncdevmem server loop: walk the control buffer as C does, validate on the device, DONTNEED */
+async function receiveDevmem(lib: BenchLib, conn: LibSocket, dmabuf: LibDeviceMemory, bindingId: number, o: SimOptions): Promise<Received> {
+  const C = lib.constants;
+  const iov = new Uint8Array(IOV_LEN);
+  const control = new Uint8Array(CONTROL_LEN);
+  const cdv = new DataView(control.buffer);
+  const pattern: LibPattern = new lib.NcdevmemPattern(PERIOD);
+  const dontneed = new Uint8Array(8 * C.MAX_DONTNEED_TOKENS);
+  const ddv = new DataView(dontneed.buffer);
+  const out: Received = { bytes: 0, mismatches: 0, steeringErrors: 0, tokensIssued: 0, tokensReturned: 0 };
+  const got: Got = { n: 0, controlLen: 0, iovUsed: 0 };
+  const giveBack = (ranges: number): void => {
+    const r = conn.setsockopt(C.SOL_SOCKET, C.SO_DEVMEM_DONTNEED, dontneed.subarray(0, ranges * 8));
+    out.tokensReturned += typeof r === 'number' ? r : 0;
+  };
+  let nextProgress = 0;
+  for (;;) {
+    try {
+      await recvOnce(conn, o.recv, iov, control, C.MSG_SOCK_DEVMEM, got);
+    } catch (e) {
+      if (isEagain(e)) continue;
+      throw e;
+    }
+    const n = got.n;
+    if (n === 0) break;
+    const clen = got.controlLen;
+    if (clen === 0) {
+      // readable data without any devmem cmsg: the flow landed on an ordinary queue
+      out.steeringErrors++;
+      out.mismatches += pattern.check(iov, 0, got.iovUsed);
+      out.bytes += n;
+      continue;
+    }
+    let ranges = 0;
+    let runStart = -1;
+    let runLen = 0;
+    let linearOff = 0;
+    for (let off = 0; off + 16 <= clen; ) {
+      const cmsgLen = cdv.getUint32(off, true);
+      const level = cdv.getInt32(off + 8, true);
+      const type = cdv.getInt32(off + 12, true);
+      const p = off + 16;
+      off += (cmsgLen + 7) & ~7;
+      if (level !== C.SOL_SOCKET) continue;
+      const fragSize = cdv.getUint32(p + 8, true);
+      if (type === C.SCM_DEVMEM_LINEAR) {
+        out.mismatches += pattern.check(iov, linearOff, fragSize);
+        linearOff += fragSize;
+        continue;
+      }
+      if (type !== C.SCM_DEVMEM_DMABUF) continue;
+      const fragOffset = cdv.getUint32(p, true) + cdv.getUint32(p + 4, true) * 4294967296;
+      const token = cdv.getUint32(p + 12, true);
+      if (cdv.getUint32(p + 16, true) !== bindingId) out.steeringErrors++;
+      out.mismatches += dmabuf.validate(fragOffset, fragSize, pattern);
+      out.tokensIssued++;
+      if (runStart >= 0 && token === runStart + runLen && runLen < C.MAX_DONTNEED_FRAGS) {
+        runLen++;
+        continue;
+      }
+      if (runStart >= 0) {
+        ddv.setUint32(ranges * 8, runStart, true);
+        ddv.setUint32(ranges * 8 + 4, runLen, true);
+        if (++ranges === C.MAX_DONTNEED_TOKENS) {
+          giveBack(ranges);
+          ranges = 0;
+        }
+      }
+      runStart = token;
+      runLen = 1;
+    }
+    if (runStart >= 0) {
+      ddv.setUint32(ranges * 8, runStart, true);
+      ddv.setUint32(ranges * 8 + 4, runLen, true);
+      ranges++;
+    }
+    if (ranges > 0) giveBack(ranges);
+    out.bytes += n;
+    if (o.onProgress !== undefined && out.bytes >= nextProgress) {
+      o.onProgress(out.bytes);
+      nextProgress = out.bytes + (8 << 20);
+    }
+  }
+  return out;
+}
+
+/** plain receive into a host buffer, validated there */
+async function receiveCopy(lib: BenchLib, conn: LibSocket, o: SimOptions): Promise<Received> {
+  const iov = new Uint8Array(IOV_LEN);
+  const pattern = new lib.NcdevmemPattern(PERIOD);
+  const out: Received = { bytes: 0, mismatches: 0, steeringErrors: 0, tokensIssued: 0, tokensReturned: 0 };
+  const got: Got = { n: 0, controlLen: 0, iovUsed: 0 };
+  let nextProgress = 0;
+  for (;;) {
+    try {
+      await recvOnce(conn, o.recv, iov, undefined, 0, got);
+    } catch (e) {
+      if (isEagain(e)) continue;
+      throw e;
+    }
+    if (got.n === 0) break;
+    out.mismatches += pattern.check(iov, 0, got.n);
+    out.bytes += got.n;
+    if (o.onProgress !== undefined && out.bytes >= nextProgress) {
+      o.onProgress(out.bytes);
+      nextProgress = out.bytes + (8 << 20);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,351 @@
+/**
+ * IPv6 reassembly (RFC 8200 §4.5; Linux `net/ipv6/reassembly.c` + `inet_fragment.c`).
+ *
+ * Queues are keyed by (source, destination, identification) plus the receiving interface for
+ * link-local and multicast destinations. Rules:
+ *  - a non-last fragment whose length is not a multiple of 8 → ICMPv6 parameter problem code 0
+ *    pointing at the payload length; an end beyond 65535 → pointing at the fragment offset;
+ *  - a first fragment that does not hold the whole header chain up to the upper-layer header
+ *    → parameter problem code 3 (RFC 7112), pointer 0;
+ *  - a fragment wholly inside a run of contiguous fragments already held is a duplicate: dropped,
+ *    the queue kept; any other overlap drops the whole datagram (RFC 5722);
+ *  - inconsistent lengths (a second last fragment with another end, data past the end) drop it;
+ *  - `IP6FRAG_TIME_US` (60 s) after the first fragment arrived the queue expires: ICMPv6 time
+ *    exceeded code 1 is sent about the first fragment if it arrived;
+ *  - memory (Linux `ip6frag_high_thresh` / `low_thresh`, 4 MiB / 3 MiB): when a fragment
+ *    arrives with more than the high threshold held, the oldest queues are dropped until at
+ *    most the low threshold is held.
+ * Atomic fragments (offset 0, M clear; RFC 6946) never reach this module: the stack processes
+ * them as whole datagrams.
+ *
+ * On completion the first fragment's skb becomes the datagram: its fragment header is removed
+ * (the headers before it move up by 8 bytes), the previous next-header byte and the payload
+ * length are rewritten, and the other fragments are chained with `skbAppendFragList` (no
+ * payload copy; readability is kept per piece). Ownership: `enqueue` takes the skb.
+ */
+import { InetAddr, addrEquals, fmix, isLinkLocal, isMulticast, mix, type Addr } from '../../inet/index.js';
+import { CHECKSUM_NONE, skbAppendFragList, skbFree, skbPull, skbPush, type SkBuff } from '../../skb/index.js';
+import { Timer, type Scheduler, type TimerTarget } from '../../time/index.js';
+import { ICMPV6_HDR_FIELD } from '../../wire/icmpv6.js';
+import { ETH_HLEN } from '../../wire/ethernet.js';
+import {
+  IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_HOPOPTS, IPPROTO_ICMPV6, IPPROTO_ROUTING, IPV6_FRAG_HLEN, IPV6_FRAG_MF,
+  IPV6_FRAG_OFFMASK, IPV6_HLEN, IPV6_MAX_PAYLOAD,
+} from '../../wire/ipv6.js';
+import type { Ipv6Stats } from './stats.js';
+
+export const IP6FRAG_HIGH_THRESH = 4 * 1024 * 1024;
+export const IP6FRAG_LOW_THRESH = 3 * 1024 * 1024;
+export const IP6FRAG_TIME_US = 60_000_000;
+/** ICMPv6 parameter problem code 3: first fragment has incomplete IPv6 header chain (RFC 7112) */
+export const ICMPV6_HDR_INCOMP = 3;
+/** accounting overhead per held skb (struct sk_buff + shared info, roughly) */
+const SKB_OVERHEAD = 320;
+
+/** what reassembly needs from the stack */
+export interface ReasmHost {
+  readonly sched: Scheduler;
+  readonly stats: Ipv6Stats;
+  /** ICMPv6 parameter problem about `skb` (borrowed; `networkHeader` set) */
+  paramProb(skb: SkBuff, code: number, pointer: number): void;
+  /** ICMPv6 time exceeded code 1 about the first fragment `skb` (borrowed) */
+  fragTimeExceeded(skb: SkBuff): void;
+}
+
+class FragQueue implements TimerTarget {
+  readonly frags: SkBuff[] = [];
+  readonly offs: number[] = [];
+  readonly ends: number[] = [];
+  readonly sizes: number[] = [];
+  /** datagram length (fragmentable part) once the last fragment arrived, else -1 */
+  totalLen = -1;
+  meat = 0;
+  mem = 0;
+  firstIn = false;
+  /** from the first fragment: offset of the next-header byte naming the fragment header, header offset, its next header */
+  nhoff = 0;
+  unfrag = 0;
+  nextHeader = 0;
+  hashNext: FragQueue | null = null;
+  lruPrev: FragQueue | null = null;
+  lruNext: FragQueue | null = null;
+  readonly timer: Timer;
+
+  constructor(readonly r: Ip6Reasm, readonly hash: number, readonly src: InetAddr, readonly dst: InetAddr, readonly ident: number, readonly ifindex: number) {
+    this.timer = new Timer(this, 0);
+  }
+
+  onTimer(_t: Timer): void {
+    this.r.expire(this);
+  }
+}
+
+function truesize(skb: SkBuff): number {
+  return SKB_OVERHEAD + (skb.end - skb.head) + skb.dataLen;
+}
+
+export class Ip6Reasm {
+  private readonly table = new Map<number, FragQueue>();
+  private lruHead: FragQueue | null = null;
+  private lruTail: FragQueue | null = null;
+  /** bytes held (Linux `frag_mem_limit`) */
+  mem = 0;
+  /** queues held */
+  count = 0;
+  highThresh = IP6FRAG_HIGH_THRESH;
+  lowThresh = IP6FRAG_LOW_THRESH;
+  timeoutUs = IP6FRAG_TIME_US;
+  /** set by a completing `enqueue`: the fragment header's next header, its offset, and the nhoff of the byte that named it */
+  outNextHeader = 0;
+  outOff = 0;
+  outNhoff = 0;
+
+  constructor(private readonly host: ReasmHost, private readonly seed: number) {}
+
+  private keyHash(src: Addr, dst: Addr, ident: number, ifindex: number): number {
+    let h = this.seed >>> 0;
+    h = mix(h, src.w0); h = mix(h, src.w1); h = mix(h, src.w2); h = mix(h, src.w3);
+    h = mix(h, dst.w0); h = mix(h, dst.w1); h = mix(h, dst.w2); h = mix(h, dst.w3);
+    h = mix(h, ident);
+    h = mix(h, ifindex);
+    return fmix(h);
+  }
+
+  private find(src: Addr, dst: Addr, ident: number, ifindex: number): FragQueue | null {
+    let q = this.table.get(this.keyHash(src, dst, ident, ifindex)) ?? null;
+    while (q !== null) {
+      if (q.ident === ident && q.ifindex === ifindex && addrEquals(q.src, src) && addrEquals(q.dst, dst)) return q;
+      q = q.hashNext;
+    }
+    return null;
+  }
+
+  private create(src: Addr, dst: Addr, ident: number, ifindex: number): FragQueue {
+    const h = this.keyHash(src, dst, ident, ifindex);
+    const q = new FragQueue(this, h, InetAddr.from(src), InetAddr.from(dst), ident, ifindex);
+    q.hashNext = this.table.get(h) ?? null;
+    this.table.set(h, q);
+    q.lruPrev = this.lruTail;
+    if (this.lruTail === null) this.lruHead = q;
+    else this.lruTail.lruNext = q;
+    this.lruTail = q;
+    this.count++;
+    const sched = this.host.sched;
+    sched.arm(q.timer, sched.now() + this.timeoutUs);
+    return q;
+  }
+
+  /** unlinks `q` and frees what it holds */
+  private kill(q: FragQueue): void {
+    this.host.sched.cancel(q.timer);
+    let p = this.table.get(q.hash) ?? null;
+    if (p === q) {
+      if (q.hashNext === null) this.table.delete(q.hash);
+      else this.table.set(q.hash, q.hashNext);
+    } else {
+      while (p !== null && p.hashNext !== q) p = p.hashNext;
+      if (p !== null) p.hashNext = q.hashNext;
+    }
+    q.hashNext = null;
+    if (q.lruPrev === null) this.lruHead = q.lruNext;
+    else q.lruPrev.lruNext = q.lruNext;
+    if (q.lruNext === null) this.lruTail = q.lruPrev;
+    else q.lruNext.lruPrev = q.lruPrev;
+    q.lruPrev = q.lruNext = null;
+    for (let i = 0; i < q.frags.length; i++) skbFree(q.frags[i]!);
+    q.frags.length = q.offs.length = q.ends.length = q.sizes.length = 0;
+    this.mem -= q.mem;
+    q.mem = 0;
+    this.count--;
+  }
+
+  private fail(q: FragQueue): void {
+    this.host.stats.reasmFails++;
+    this.kill(q);
+  }
+
+  /** Linux `ip6frag_expire_frag_queue` */
+  expire(q: FragQueue): void {
+    const st = this.host.stats;
+    st.reasmTimeout++;
+    if (q.firstIn && q.frags.length > 0 && q.offs[0] === 0) this.host.fragTimeExceeded(q.frags[0]!);
+    this.fail(q);
+  }
+
+  /** drops the oldest queues until at most `lowThresh` bytes are held */
+  private evict(): void {
+    while (this.mem > this.lowThresh && this.lruHead !== null) {
+      this.host.stats.reasmEvictions++;
+      this.fail(this.lruHead);
+    }
+  }
+
+  /**
+   * A fragment: `skb.data` at the IPv6 header (= `networkHeader`), trimmed to the datagram,
+   * the fragment header linear at `fhOff`; `nhoff` is the offset of the next-header byte that
+   * named it. Takes `skb`. Returns the reassembled datagram (data at the IPv6 header, fragment
+   * header removed; `outNextHeader` / `outOff` / `outNhoff` say where the walk continues) or null.
+   */
+  enqueue(skb: SkBuff, src: Addr, dst: Addr, ifindex: number, fhOff: number, nhoff: number): SkBuff | null {
+    const st = this.host.stats;
+    st.reasmReqds++;
+    const d = skb.data;
+    const dv = skb.dv;
+    const nexthdr = dv.getUint8(d + fhOff);
+    const fo = dv.getUint16(d + fhOff + 2);
+    const ident = dv.getUint32(d + fhOff + 4);
+    const offset = fo & IPV6_FRAG_OFFMASK;
+    const more = (fo & IPV6_FRAG_MF) !== 0;
+    const fragStart = fhOff + IPV6_FRAG_HLEN;
+    const fragLen = skb.len - fragStart;
+    const end = offset + fragLen;
+    if (end > IPV6_MAX_PAYLOAD) {
+      st.inHdrErrors++;
+      this.host.paramProb(skb, ICMPV6_HDR_FIELD, fhOff + 2);
+      skbFree(skb);
+      return null;
+    }
+    if (more && (fragLen & 7) !== 0) {
+      st.inHdrErrors++;
+      this.host.paramProb(skb, ICMPV6_HDR_FIELD, 4);
+      skbFree(skb);
+      return null;
+    }
+    if (offset === 0 && headersTruncated(skb, fragStart, nexthdr)) {
+      st.inHdrErrors++;
+      this.host.paramProb(skb, ICMPV6_HDR_INCOMP, 0);
+      skbFree(skb);
+      return null;
+    }
+    if (this.mem > this.highThresh) this.evict();
+    const ifx = isLinkLocal(dst) || isMulticast(dst) ? ifindex : 0;
+    let q = this.find(src, dst, ident, ifx);
+    if (fragLen === 0) {
+      st.reasmFails++;
+      if (q !== null) this.kill(q);
+      skbFree(skb);
+      return null;
+    }
+    if (q === null) q = this.create(src, dst, ident, ifx);
+    // lengths: the last fragment fixes the end; nothing may lie past it
+    if (!more) {
+      const maxEnd = q.ends.length > 0 ? q.ends[q.ends.length - 1]! : 0;
+      if ((q.totalLen >= 0 && end !== q.totalLen) || maxEnd > end) {
+        this.fail(q);
+        skbFree(skb);
+        return null;
+      }
+    } else if (q.totalLen >= 0 && end > q.totalLen) {
+      this.fail(q);
+      skbFree(skb);
+      return null;
+    }
+    // place it: duplicates are dropped, overlaps kill the queue (RFC 5722)
+    const offs = q.offs;
+    const ends = q.ends;
+    let j = 0;
+    while (j < offs.length && ends[j]! <= offset) j++;
+    if (j < offs.length && offs[j]! < end) {
+      let covered = offs[j]! <= offset;
+      let k = j;
+      while (covered && ends[k]! < end) {
+        if (k + 1 >= offs.length || offs[k + 1] !== ends[k]) covered = false;
+        k++;
+      }
+      skbFree(skb);
+      if (covered) {
+        st.reasmDuplicates++;
+      } else {
+        st.reasmOverlaps++;
+        this.fail(q);
+      }
+      return null;
+    }
+    if (!more) q.totalLen = end;
+    if (offset === 0) {
+      q.firstIn = true;
+      q.nhoff = nhoff;
+      q.unfrag = fhOff;
+      q.nextHeader = nexthdr;
+    }
+    skbPull(skb, fragStart);
+    skb.next = null;
+    const size = truesize(skb);
+    q.frags.splice(j, 0, skb);
+    offs.splice(j, 0, offset);
+    ends.splice(j, 0, end);
+    q.sizes.splice(j, 0, size);
+    q.meat += fragLen;
+    q.mem += size;
+    this.mem += size;
+    if (q.firstIn && q.totalLen >= 0 && q.meat === q.totalLen) return this.reassemble(q);
+    return null;
+  }
+
+  private reassemble(q: FragQueue): SkBuff | null {
+    const st = this.host.stats;
+    const unfrag = q.unfrag;
+    const payload = unfrag - IPV6_HLEN + q.totalLen;
+    if (payload > IPV6_MAX_PAYLOAD) {
+      this.fail(q);
+      return null;
+    }
+    const head = q.frags[0]!;
+    const nh = head.networkHeader;
+    const start = head.macHeader >= 0 && head.macHeader + ETH_HLEN === nh ? head.macHeader : nh;
+    head.buf.copyWithin(start + IPV6_FRAG_HLEN, start, nh + unfrag);
+    head.macHeader = start !== nh ? head.macHeader + IPV6_FRAG_HLEN : -1;
+    const nnh = nh + IPV6_FRAG_HLEN;
+    head.networkHeader = nnh;
+    skbPush(head, unfrag);
+    head.buf[nnh + q.nhoff] = q.nextHeader;
+    head.dv.setUint16(nnh + 4, payload);
+    // hand the skbs over before killing the queue (kill frees what it still holds)
+    const frags = q.frags.slice();
+    q.frags.length = 0;
+    for (let i = 1; i < frags.length; i++) skbAppendFragList(head, frags[i]!);
+    head.ipSummed = CHECKSUM_NONE;
+    head.transportHeader = -1;
+    this.outNextHeader = q.nextHeader;
+    this.outOff = unfrag;
+    this.outNhoff = q.nhoff;
+    this.kill(q);
+    st.reasmOKs++;
+    return head;
+  }
+
+  /** drops every queue (device down, stack close) */
+  flush(): void {
+    while (this.lruHead !== null) this.kill(this.lruHead);
+  }
+}
+
+/**
+ * RFC 7112 / Linux `ipv6frag_thdr_truncated`: walks the extension headers after the fragment
+ * header of a first fragment (`off` relative to `skb.data`, linear bytes only) and returns true
+ * when they, or the upper-layer header's first bytes, are not all in the fragment.
+ */
+function headersTruncated(skb: SkBuff, off: number, nh: number): boolean {
+  const len = skb.len;
+  const lin = skb.tail - skb.data;
+  const b = skb.buf;
+  const d = skb.data;
+  for (let i = 0; i < 16; i++) {
+    if (nh === IPPROTO_HOPOPTS || nh === IPPROTO_ROUTING || nh === IPPROTO_DSTOPTS) {
+      if (off + 8 > len || off + 2 > lin) return true;
+      const hl = (b[d + off + 1]! + 1) << 3;
+      nh = b[d + off]!;
+      off += hl;
+      continue;
+    }
+    if (nh === IPPROTO_FRAGMENT) {
+      if (off + 8 > len || off + 2 > lin) return true;
+      nh = b[d + off]!;
+      off += 8;
+      continue;
+    }
+    break;
+  }
+  const need = nh === 6 ? 20 : nh === 17 ? 8 : nh === IPPROTO_ICMPV6 ? 8 : 1;
+  return nh !== 59 && off + need > len;
+}

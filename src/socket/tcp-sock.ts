@@ -1,0 +1,556 @@
+/**
+ * `TcpSockFile`: the socket side of TCP (Linux `inet_stream_ops` + the socket half of
+ * `tcp_prot`): sock->state transitions of connect (EINPROGRESS / EALREADY / EISCONN), accept,
+ * shutdown as `inet_shutdown`, `tcp_poll`, recvmsg as `tcp_recvmsg` (devmem included) resumable
+ * across waits through the call's MsgHdr, sendmsg as `tcp_sendmsg_locked` (EPIPE after
+ * SHUT_WR, waiting for memory), TCP socket options, SIOCINQ / SIOCOUTQ.
+ *
+ * The protocol control block (`TcpSock`) belongs to TCP; this file holds it from socket() to
+ * close() and hears about progress through `TcpSockOwner`, which wakes the wait queue.
+ */
+import { InetAddr } from '../inet/index.js';
+import {
+  TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, tcpAtEof, tcpDevmemDontneed,
+  tcpPoll, tcpRecvmsg, tcpSockError, type TcpProto, type TcpSock, type TcpSockOwner,
+} from '../tcp/index.js';
+import {
+  AF_INET6, AF_UNSPEC, ERRNO, IPPROTO_TCP, IP_TOS, IP_TTL, MSG_DONTWAIT, MSG_MORE, MSG_PEEK, MSG_WAITALL,
+  POLLHUP, POLLIN, POLLRDHUP, POLLRDNORM, SHUT_RD, SHUT_RDWR, SHUT_WR, SIOCINQ, SIOCOUTQ,
+  SIOCOUTQNSD, SOCK_STREAM, SOL_IP, SOL_SOCKET, SOL_TCP, SO_DEVMEM_DMABUF, SO_DEVMEM_DONTNEED, SO_DEVMEM_LINEAR,
+  SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_PEEK_OFF, SO_RCVBUF, SO_RCVLOWAT, SO_SNDBUF, SO_ZEROCOPY, TCP_CORK, TCP_INFO,
+  TCP_MAXSEG, TCP_NODELAY, IPV6_V6ONLY, SOL_IPV6, SO_REUSEADDR, SO_REUSEPORT,
+} from '../uapi/index.js';
+import type { MsgHdr } from './msghdr.js';
+import {
+  RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SS_CONNECTED, SS_CONNECTING, SS_DISCONNECTING, SS_UNCONNECTED,
+  SockFile, WAKE_ALL, WAKE_IN, WAKE_OUT, type SockOptVal,
+} from './sock.js';
+import type { SockAddr } from './sockaddr.js';
+import { tcpBind, tcpConnect, tcpDisconnect, tcpLocal, tcpPeer, tcpSocket } from './tcp-glue.js';
+
+/** a subset of Linux `struct tcp_info` */
+export interface TcpInfo {
+  state: string;
+  rto: number;
+  rtt: number;
+  rttvar: number;
+  sndMss: number;
+  rcvMss: number;
+  sndCwnd: number;
+  sndSsthresh: number;
+  totalRetrans: number;
+  bytesAcked: number;
+  bytesReceived: number;
+  segsIn: number;
+  segsOut: number;
+  devmemTokens: number;
+  devmemTokensHighWater: number;
+  [k: string]: number | string;
+}
+
+export class TcpSockFile extends SockFile implements TcpSockOwner {
+  readonly tp: TcpSock;
+  private lingerOn = false;
+  private lingerSecs = 0;
+  private tos = 0;
+  private ttl = -1;
+
+  constructor(readonly tcp: TcpProto, family: number, tp?: TcpSock) {
+    super(family, SOCK_STREAM, IPPROTO_TCP);
+    this.tp = tp ?? tcpSocket(tcp, family);
+    this.tp.sockOwner = this;
+    if (tp !== undefined) {
+      // an accepted child
+      this.sockState = SS_CONNECTED;
+      this.v6only = tp.v6only;
+      this.reuseAddr = tp.reuseAddr;
+      this.reusePort = tp.reusePort;
+    }
+  }
+
+  // ---- TcpSockOwner: protocol callbacks wake the queue ----
+
+  tcpReadable(): void {
+    this.wq.wake(WAKE_IN);
+  }
+  tcpWritable(): void {
+    this.wq.wake(WAKE_OUT);
+  }
+  tcpStateChange(): void {
+    this.wq.wake(WAKE_ALL);
+  }
+  tcpAcceptable(): void {
+    this.wq.wake(WAKE_IN);
+  }
+
+  /** sk_shutdown: the user's shutdown bits, RCV_SHUTDOWN once a FIN arrived, both after tcp_done */
+  private get shut(): number {
+    const tp = this.tp;
+    if (tp.shutdownDone) return SHUTDOWN_MASK;
+    return this.shutdownBits | (tp.finReceived || tp.shutRd ? RCV_SHUTDOWN : 0) | (tp.shutWr ? SEND_SHUTDOWN : 0);
+  }
+
+  protected get bound(): boolean {
+    return this.tp.portHeld;
+  }
+
+  protected get listening(): boolean {
+    return this.tp.state === TCP_LISTEN;
+  }
+
+  // ---- addresses and connection setup ----
+
+  bind(sa: SockAddr, len: number): number {
+    const e = this.checkBindAddr(sa, len);
+    if (e < 0) return e;
+    if (this.tp.portHeld || this.tp.state !== TCP_CLOSE) return -ERRNO.EINVAL;
+    return tcpBind(this.tcp, this.tp, this, sa.addr, sa.port);
+  }
+
+  listen(backlog: number): number {
+    if (this.sockState !== SS_UNCONNECTED) return -ERRNO.EINVAL;
+    const st = this.tp.state;
+    if (st !== TCP_CLOSE && st !== TCP_LISTEN) return -ERRNO.EINVAL;
+    if (!this.tp.portHeld) {
+      // autobind (inet_autobind): an ephemeral port on the wildcard of the socket's family
+      const r = tcpBind(this.tcp, this.tp, this, this.family === AF_INET6 ? InetAddr.ANY6 : InetAddr.ANY4, 0);
+      if (r < 0) return r;
+    }
+    const r = this.tcp.userListen(this.tp, backlog);
+    if (r < 0) return r;
+    this.shutdownBits = 0;
+    return 0;
+  }
+
+  accept(): SockFile | number {
+    const tp = this.tp;
+    if (tp.state !== TCP_LISTEN) return -ERRNO.EINVAL;
+    const child = this.tcp.userAccept(tp);
+    if (child === null) {
+      if (this.tp.error !== 0) return -tcpSockError(this.tp, false);
+      return -ERRNO.EAGAIN;
+    }
+    return new TcpSockFile(this.tcp, this.family, child);
+  }
+
+  /**
+   * __inet_stream_connect. Non-blocking semantics: a connect that started returns -EINPROGRESS;
+   * the caller that blocks waits for WAIT_TX and calls `connectResult()`.
+   */
+  connect(sa: SockAddr, len: number): number {
+    if (len < 2) return -ERRNO.EINVAL;
+    if (sa.family === AF_UNSPEC) {
+      // disconnect
+      const r = this.disconnect();
+      this.sockState = r < 0 ? SS_DISCONNECTING : SS_UNCONNECTED;
+      return r;
+    }
+    switch (this.sockState) {
+      case SS_CONNECTED:
+        return -ERRNO.EISCONN;
+      case SS_CONNECTING:
+        return this.connectResult(-ERRNO.EALREADY);
+      case SS_DISCONNECTING:
+        return -ERRNO.EINVAL;
+      default: {
+        if (this.tp.state !== TCP_CLOSE) return -ERRNO.EISCONN;
+        const e = this.checkPeerAddr(sa, len);
+        if (e < 0) return e;
+        const r = tcpConnect(this.tcp, this.tp, this, sa.addr, sa.port);
+        if (r < 0) return r;
+        this.shutdownBits = 0;
+        this.sockState = SS_CONNECTING;
+        return this.connectResult(-ERRNO.EINPROGRESS);
+      }
+    }
+  }
+
+  /**
+   * The end of __inet_stream_connect: `pending` while the handshake runs, 0 once established
+   * (sock->state becomes SS_CONNECTED), or the socket error when the attempt failed.
+   */
+  override connectResult(pending: number): number {
+    const st = this.tp.state;
+    if (st === TCP_SYN_SENT || st === TCP_SYN_RECV) return pending;
+    if (st === TCP_CLOSE) {
+      const e = tcpSockError(this.tp, false);
+      this.sockState = SS_UNCONNECTED;
+      return e !== 0 ? -e : -ERRNO.ECONNABORTED;
+    }
+    this.sockState = SS_CONNECTED;
+    return 0;
+  }
+
+  /** tcp_disconnect */
+  private disconnect(): number {
+    const r = tcpDisconnect(this.tcp, this.tp);
+    this.shutdownBits = 0;
+    this.wq.wake(WAKE_ALL);
+    return r;
+  }
+
+  getsockname(): SockAddr {
+    const l = tcpLocal(this.tp);
+    return this.nameOf(l.addr, l.port);
+  }
+
+  getpeername(): SockAddr | number {
+    const st = this.tp.state;
+    if (this.tp.rport === 0 || st === TCP_CLOSE || st === TCP_SYN_SENT || st === TCP_LISTEN) return -ERRNO.ENOTCONN;
+    const p = tcpPeer(this.tp);
+    return this.nameOf(p.addr, p.port);
+  }
+
+  /** inet_shutdown */
+  shutdown(how: number): number {
+    if (how !== SHUT_RD && how !== SHUT_WR && how !== SHUT_RDWR) return -ERRNO.EINVAL;
+    const bits = how + 1;
+    const tp = this.tp;
+    if (this.sockState === SS_CONNECTING) {
+      const st = tp.state;
+      this.sockState = st === TCP_SYN_SENT || st === TCP_SYN_RECV || st === TCP_CLOSE ? SS_DISCONNECTING : SS_CONNECTED;
+    }
+    let err = 0;
+    switch (tp.state) {
+      case TCP_LISTEN:
+        if ((bits & RCV_SHUTDOWN) === 0) break;
+        err = this.disconnect();
+        this.sockState = err < 0 ? SS_DISCONNECTING : SS_UNCONNECTED;
+        break;
+      case TCP_SYN_SENT:
+        err = this.disconnect();
+        this.sockState = err < 0 ? SS_DISCONNECTING : SS_UNCONNECTED;
+        break;
+      case TCP_CLOSE:
+        err = -ERRNO.ENOTCONN;
+        this.shutdownBits |= bits;
+        break;
+      default:
+        this.shutdownBits |= bits;
+        if (bits & RCV_SHUTDOWN) tp.shutRd = true;
+        if (bits & SEND_SHUTDOWN) this.tcp.userShutdownWrite(tp);
+    }
+    this.wq.wake(WAKE_ALL);
+    return err;
+  }
+
+  // ---- data ----
+
+  /**
+   * tcp_sendmsg_locked over `msg.iov[iovOff, iovOff + iovLen)`, resuming at `msg.done`. Returns
+   * the bytes sent when the call is over, or (blocking callers) -EAGAIN to wait for space,
+   * -ENOBUFS to wait for memory. Non-blocking: what fit, or -EAGAIN.
+   */
+  sendmsg(msg: MsgHdr, flags: number, nonblock: boolean): number {
+    const tp = this.tp;
+    nonblock = nonblock || (flags & MSG_DONTWAIT) !== 0;
+    msg.started = true;
+    const st = tp.state;
+    if (st !== TCP_ESTABLISHED && st !== TCP_CLOSE_WAIT) {
+      // sk_stream_wait_connect
+      const e = this.takeError();
+      if (e !== 0) return this.sendDone(msg, -e);
+      if (st !== TCP_SYN_SENT && st !== TCP_SYN_RECV) return this.sendDone(msg, -ERRNO.EPIPE);
+      if (nonblock) return this.sendDone(msg, -ERRNO.EAGAIN);
+      return -ERRNO.EAGAIN;
+    }
+    if (tp.error !== 0 || (this.shut & SEND_SHUTDOWN) !== 0 || tp.shutWr) {
+      const e = tp.error !== 0 ? this.takeError() : ERRNO.EPIPE;
+      return this.sendDone(msg, -e);
+    }
+    const data = msg.iov!;
+    const end = msg.iovOff + msg.iovLen;
+    const more = (flags & MSG_MORE) !== 0;
+    while (msg.done < msg.iovLen) {
+      const r = this.tcp.userSend(tp, data, msg.iovOff + msg.done, end - msg.iovOff - msg.done, more);
+      if (r > 0) {
+        msg.done += r;
+        continue;
+      }
+      if (r === -ERRNO.EAGAIN || r === -ERRNO.ENOBUFS) {
+        if (nonblock) return this.sendDone(msg, -ERRNO.EAGAIN);
+        return r;
+      }
+      // a pending hard error is reported once (sk_stream_error → sock_error)
+      if (tp.error !== 0 && r === -tp.error) this.takeError();
+      return this.sendDone(msg, r);
+    }
+    return msg.done;
+  }
+
+  /** the end of a send: bytes already sent win over the error (sk_stream_error otherwise) */
+  private sendDone(msg: MsgHdr, err: number): number {
+    return msg.done > 0 ? msg.done : err;
+  }
+
+  /**
+   * tcp_recvmsg over the call's MsgHdr. Returns the bytes covered when the call is over (0 at
+   * end of stream) or -errno; a blocking call gets -EAGAIN while it must wait for more.
+   */
+  recvmsg(msg: MsgHdr, flags: number, nonblock: boolean): number {
+    const tp = this.tp;
+    nonblock = nonblock || (flags & MSG_DONTWAIT) !== 0;
+    if (tp.state === TCP_LISTEN) return -ERRNO.ENOTCONN;
+    const st = msg.tcpState();
+    const len = msg.iovLen;
+    if (!msg.started) {
+      msg.started = true;
+      // sock_rcvlowat(): the whole length under MSG_WAITALL (MSG_PEEK included), else SO_RCVLOWAT
+      msg.target = flags & MSG_WAITALL ? len : Math.min(tp.rcvLowat, len);
+    }
+    const peek = (flags & MSG_PEEK) !== 0;
+    const r = tcpRecvmsg(tp, msg.iov, len, flags, st);
+    let ret: number;
+    if (r < 0) {
+      ret = r;
+    } else if (st.copied >= msg.target || st.boundary || st.stopped) {
+      ret = st.copied;
+    } else if (st.copied > 0) {
+      // Linux stops a call that covered something on an error, close, shutdown, or non-blocking
+      if (tp.error !== 0 || tp.state === TCP_CLOSE || (this.shut & RCV_SHUTDOWN) !== 0 || nonblock) ret = st.copied;
+      else return -ERRNO.EAGAIN;
+    } else if (tcpAtEof(tp) && !peek) {
+      ret = 0;
+    } else if (tp.error !== 0) {
+      ret = -this.takeError();
+    } else if ((this.shut & RCV_SHUTDOWN) !== 0) {
+      ret = 0;
+    } else if (tp.state === TCP_CLOSE) {
+      ret = -ERRNO.ENOTCONN;
+    } else if (nonblock) {
+      ret = -ERRNO.EAGAIN;
+    } else {
+      return -ERRNO.EAGAIN;
+    }
+    msg.controlLen = st.control.len;
+    msg.iovUsed = st.iovUsed;
+    return ret;
+  }
+
+  /** takes the pending hard socket error (sock_error): positive errno or 0 */
+  takeError(): number {
+    return tcpSockError(this.tp, false);
+  }
+
+  // ---- readiness ----
+
+  /** tcp_poll, with the shutdown bits a shutdown() of an unconnected socket leaves */
+  override poll(): number {
+    let mask = tcpPoll(this.tp);
+    const bits = this.shutdownBits;
+    if (bits !== 0 && this.tp.state !== TCP_LISTEN) {
+      if (bits & RCV_SHUTDOWN) mask |= POLLIN | POLLRDNORM | POLLRDHUP;
+      if (bits === SHUTDOWN_MASK) mask |= POLLHUP;
+    }
+    return mask;
+  }
+
+  ioctl(cmd: number, out: SockOptVal): number {
+    const tp = this.tp;
+    switch (cmd) {
+      case SIOCINQ:
+        if (tp.state === TCP_LISTEN) return -ERRNO.EINVAL;
+        out.value = tp.state === TCP_SYN_SENT || tp.state === TCP_SYN_RECV ? 0 : Math.max(0, tp.readableBytes);
+        return 0;
+      case SIOCOUTQ:
+        if (tp.state === TCP_LISTEN) return -ERRNO.EINVAL;
+        out.value = tp.state === TCP_SYN_SENT || tp.state === TCP_SYN_RECV || tp.state === TCP_CLOSE ? 0 : (tp.sendBuf.endSeq - tp.sndUna) | 0;
+        return 0;
+      case SIOCOUTQNSD:
+        if (tp.state === TCP_LISTEN) return -ERRNO.EINVAL;
+        out.value = tp.state === TCP_SYN_SENT || tp.state === TCP_SYN_RECV || tp.state === TCP_CLOSE ? 0 : (tp.sendBuf.endSeq - tp.sndNxt) | 0;
+        return 0;
+    }
+    return -ERRNO.ENOTTY;
+  }
+
+  // ---- options ----
+
+  protected setProtoOpt(level: number, name: number, v: number, raw: Uint8Array | null): number {
+    const tp = this.tp;
+    if (level === SOL_SOCKET) {
+      switch (name) {
+        case SO_DEVMEM_DONTNEED:
+          return raw === null ? -ERRNO.EINVAL : tcpDevmemDontneed(tp, raw);
+        case SO_REUSEADDR:
+          tp.reuseAddr = v !== 0;
+          return 0;
+        case SO_REUSEPORT:
+          tp.reusePort = v !== 0;
+          return 0;
+        case SO_RCVBUF:
+          tp.rcvBuf = Math.max(2304, Math.min(v, 64 << 20) * 2); // Linux doubles the value
+          return 0;
+        case SO_SNDBUF:
+          tp.sndBuf = Math.max(4608, Math.min(v, 64 << 20) * 2);
+          this.wq.wake(WAKE_OUT);
+          return 0;
+        case SO_KEEPALIVE:
+          tp.keepalive = v !== 0;
+          return 0;
+        case SO_RCVLOWAT:
+          tp.rcvLowat = Math.max(1, v);
+          return 0;
+        case SO_PEEK_OFF:
+          tp.peekOff = v;
+          return 0;
+        case SO_ZEROCOPY:
+          tp.zerocopy = v !== 0;
+          return 0;
+        case SO_LINGER: {
+          // struct linger { int l_onoff; int l_linger; }
+          if (raw === null || raw.length < 8) return -ERRNO.EINVAL;
+          const dv = new DataView(raw.buffer, raw.byteOffset, 8);
+          this.lingerOn = dv.getInt32(0, true) !== 0;
+          this.lingerSecs = Math.max(0, dv.getInt32(4, true));
+          return 0;
+        }
+        case SO_DEVMEM_LINEAR:
+        case SO_DEVMEM_DMABUF:
+          return -ERRNO.ENOPROTOOPT;
+      }
+      return -ERRNO.ENOPROTOOPT;
+    }
+    if (level === SOL_TCP) {
+      switch (name) {
+        case TCP_NODELAY:
+          tp.nodelay = v !== 0;
+          if (tp.nodelay) this.tcp.push(tp);
+          return 0;
+        case TCP_CORK:
+          tp.cork = v !== 0;
+          if (!tp.cork) this.tcp.push(tp);
+          return 0;
+        case TCP_MAXSEG:
+          if (v < 88 || v > 65535 - 40) return -ERRNO.EINVAL;
+          tp.userMss = v;
+          return 0;
+      }
+      return -ERRNO.ENOPROTOOPT;
+    }
+    if (level === SOL_IP) {
+      switch (name) {
+        case IP_TOS:
+          this.tos = v & 0xff;
+          return 0;
+        case IP_TTL:
+          if (v !== -1 && (v < 1 || v > 255)) return -ERRNO.EINVAL;
+          this.ttl = v;
+          return 0;
+      }
+      return -ERRNO.ENOPROTOOPT;
+    }
+    if (level === SOL_IPV6 && name === IPV6_V6ONLY) {
+      tp.v6only = v !== 0;
+      return 0;
+    }
+    return -ERRNO.ENOPROTOOPT;
+  }
+
+  protected getProtoOpt(level: number, name: number, out: SockOptVal): number {
+    const tp = this.tp;
+    if (level === SOL_SOCKET) {
+      switch (name) {
+        case SO_ERROR:
+          out.value = tcpSockError(this.tp, true);
+          return 0;
+        case SO_RCVBUF:
+          out.value = tp.rcvBuf;
+          return 0;
+        case SO_SNDBUF:
+          out.value = tp.sndBuf;
+          return 0;
+        case SO_KEEPALIVE:
+          out.value = tp.keepalive ? 1 : 0;
+          return 0;
+        case SO_RCVLOWAT:
+          out.value = tp.rcvLowat;
+          return 0;
+        case SO_ZEROCOPY:
+          out.value = tp.zerocopy ? 1 : 0;
+          return 0;
+        case SO_PEEK_OFF:
+          out.value = tp.peekOff;
+          return 0;
+        case SO_LINGER: {
+          const b = new Uint8Array(8);
+          const dv = new DataView(b.buffer);
+          dv.setInt32(0, this.lingerOn ? 1 : 0, true);
+          dv.setInt32(4, this.lingerSecs, true);
+          out.bytes = b;
+          out.data = { onoff: this.lingerOn, linger: this.lingerSecs };
+          out.value = this.lingerOn ? 1 : 0;
+          return 0;
+        }
+      }
+      // SO_DEVMEM_DONTNEED has no getsockopt
+      return -ERRNO.ENOPROTOOPT;
+    }
+    if (level === SOL_TCP) {
+      switch (name) {
+        case TCP_NODELAY:
+          out.value = tp.nodelay ? 1 : 0;
+          return 0;
+        case TCP_CORK:
+          out.value = tp.cork ? 1 : 0;
+          return 0;
+        case TCP_MAXSEG:
+          out.value = tp.state === TCP_ESTABLISHED ? tp.mss : tp.userMss || 536;
+          return 0;
+        case TCP_INFO:
+          out.data = this.info();
+          out.value = 0;
+          return 0;
+      }
+      return -ERRNO.ENOPROTOOPT;
+    }
+    if (level === SOL_IP) {
+      switch (name) {
+        case IP_TOS:
+          out.value = this.tos;
+          return 0;
+        case IP_TTL:
+          out.value = this.ttl < 0 ? 64 : this.ttl;
+          return 0;
+      }
+    }
+    return -ERRNO.ENOPROTOOPT;
+  }
+
+  /** TCP_INFO as an object */
+  info(): TcpInfo {
+    const tp = this.tp;
+    return {
+      state: tp.stateName, rto: tp.rto, rtt: tp.srtt, rttvar: tp.rttvar, sndMss: tp.mss, rcvMss: tp.rcvMss,
+      sndCwnd: Math.floor(tp.cwnd / Math.max(tp.mss, 1)), sndSsthresh: tp.ssthresh, totalRetrans: tp.stats.retransSegs,
+      bytesAcked: tp.stats.bytesAcked, bytesReceived: tp.stats.bytesReceived, segsIn: tp.stats.segsIn,
+      segsOut: tp.stats.segsOut, devmemTokens: tp.tokens.size, devmemTokensHighWater: tp.tokens.highWater,
+      rcvQueued: Math.max(0, tp.readableBytes), sndQueued: tp.sendBuf.bytes, timeouts: tp.stats.timeouts,
+      fastRetrans: tp.stats.fastRetrans, dupSegsIn: tp.stats.dupSegsIn,
+    };
+  }
+
+  // ---- teardown ----
+
+  /** tcp_close: returns every devmem token, then FIN (or RST: unread data, SO_LINGER 0) */
+  protected closeProto(): void {
+    const tp = this.tp;
+    if (this.lingerOn && this.lingerSecs === 0 && tp.state !== TCP_LISTEN) {
+      tp.sockOwner = null;
+      this.tcp.userAbort(tp);
+      this.tcp.userClose(tp);
+      return;
+    }
+    this.tcp.userClose(tp);
+  }
+
+  protected abortProto(errno: number): void {
+    const tp = this.tp;
+    // a listener keeps its queue: close() resets the children
+    if (tp.state !== TCP_CLOSE && tp.state !== TCP_LISTEN) this.tcp.userAbort(tp);
+    if (tp.state !== TCP_LISTEN) {
+      tp.error = errno;
+      this.shutdownBits = SHUTDOWN_MASK;
+    }
+  }
+}
