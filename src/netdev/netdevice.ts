@@ -758,8 +758,14 @@ export class NetDevice implements TimerTarget {
 
   /** DMA `n` frame bytes at `frameOff` into net_iov `ref` at `pageOff` (no intermediate host copy) */
   private dmaFrameToNetIov(frame: SkBuff, frameOff: number, ref: number, pageOff: number, n: number): void {
-    const it = this.rxIter.reset(frame, frameOff, n);
     const mem = this.mem;
+    const headlen = frame.tail - frame.data;
+    if (frameOff + n <= headlen) {
+      // the common case: a linear frame from the link
+      mem.dmaToNetIov(ref, pageOff, frame.buf, frame.data + frameOff, n);
+      return;
+    }
+    const it = this.rxIter.reset(frame, frameOff, n);
     let dst = pageOff;
     while (it.next()) {
       if (it.netIov) {

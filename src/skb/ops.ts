@@ -426,7 +426,43 @@ export function skbFragIsNetIov(skb: SkBuff, i: number): boolean {
  */
 export function skbCopyBits(skb: SkBuff, offset: number, dst: Uint8Array, dstOff: number, len: number): number {
   if (offset < 0 || len < 0 || offset + len > skb.len) return -ERRNO.EFAULT;
-  if (skb.fragList === null) return copyOwn(skb, offset, dst, dstOff, len, skb.unreadable);
+  if (skb.fragList !== null) return copyBitsFragList(skb, offset, dst, dstOff, len);
+  // the common case, kept as one flat loop (hot on every received frame)
+  const headlen = skb.tail - skb.data;
+  if (offset < headlen) {
+    const n = Math.min(headlen - offset, len);
+    const s = skb.data + offset;
+    dst.set(skb.buf.subarray(s, s + n), dstOff);
+    dstOff += n;
+    len -= n;
+    offset = headlen;
+  }
+  if (len === 0) return 0;
+  if (skb.unreadable) {
+    skbWarnings.unreadableCopy++;
+    return -ERRNO.EFAULT;
+  }
+  const mem = skb.mem;
+  let start = headlen;
+  for (let i = 0; i < skb.nrFrags && len > 0; i++) {
+    const flen = skb.fragLen[i]!;
+    const end = start + flen;
+    if (offset < end) {
+      const inFrag = offset - start;
+      const n = Math.min(flen - inFrag, len);
+      const ref = skb.fragRef[i]!;
+      const s = mem.offset(ref) + skb.fragOff[i]! + inFrag;
+      dst.set(mem.buf(ref).subarray(s, s + n), dstOff);
+      dstOff += n;
+      len -= n;
+      offset += n;
+    }
+    start = end;
+  }
+  return 0;
+}
+
+function copyBitsFragList(skb: SkBuff, offset: number, dst: Uint8Array, dstOff: number, len: number): number {
   const own = skb.len - skbFragListLen(skb);
   if (offset < own) {
     const n = Math.min(own - offset, len);
@@ -494,7 +530,44 @@ function copyOwn(skb: SkBuff, offset: number, dst: Uint8Array, dstOff: number, l
  * are counted as a warning), exactly like the kernel; head bytes are always summed.
  */
 export function skbChecksum(skb: SkBuff, offset: number, len: number, sum: number): number {
-  if (skb.fragList === null) return csumOwn(skb, offset, len, sum, 0, skb.unreadable);
+  if (skb.fragList !== null) return checksumFragList(skb, offset, len, sum);
+  // the common case, kept as one flat loop (hot on every received frame)
+  const headlen = skb.tail - skb.data;
+  let pos = 0;
+  if (offset < headlen) {
+    const n = Math.min(headlen - offset, len);
+    sum = csumPartial(skb.buf, skb.dv, skb.data + offset, n, sum);
+    pos = n;
+    len -= n;
+    offset = headlen;
+  }
+  if (len === 0) return sum;
+  if (skb.unreadable) {
+    skbWarnings.unreadableChecksum++;
+    return sum;
+  }
+  const mem = skb.mem;
+  let start = headlen;
+  for (let i = 0; i < skb.nrFrags && len > 0; i++) {
+    const flen = skb.fragLen[i]!;
+    const end = start + flen;
+    if (offset < end) {
+      const inFrag = offset - start;
+      const n = Math.min(flen - inFrag, len);
+      const ref = skb.fragRef[i]!;
+      const s = mem.offset(ref) + skb.fragOff[i]! + inFrag;
+      const part = csumPartial(mem.buf(ref), mem.dv(ref), s, n, 0);
+      sum = csumBlockAdd(sum, part, pos);
+      pos += n;
+      len -= n;
+      offset += n;
+    }
+    start = end;
+  }
+  return sum;
+}
+
+function checksumFragList(skb: SkBuff, offset: number, len: number, sum: number): number {
   const own = skb.len - skbFragListLen(skb);
   let pos = 0;
   if (offset < own) {
