@@ -6,7 +6,7 @@
  * and ARP (registered with `Netif` for ETH_P_ARP next to ETH_P_IP).
  *
  * Local destinations (our addresses and 127.0.0.0/8, which `lo` holds as 127.0.0.1/8) are
- * routed out of the loopback device `lo` (MTU 65536); they come back through `rcv` on `lo` in a
+ * routed out of the loopback device `lo` (route MTU 65520, Linux `IP_MAX_MTU`); they come back through `rcv` on `lo` in a
  * later scheduler turn, never inside `output`.
  *
  * Addresses are `Addr` (v4-mapped) at every boundary; internally IPv4 numbers. Transports get
@@ -96,6 +96,12 @@ export interface Ipv4StackOptions {
 }
 
 const LOOPBACK_NET = 0x7f000000;
+/** largest IPv4 route MTU (Linux `IP_MAX_MTU`): the 65536-byte loopback MTU does not fit tot_len */
+export const IP_MAX_MTU = 0xfff0;
+
+function ipMtu(dev: NetDevice): number {
+  return dev.mtu < IP_MAX_MTU ? dev.mtu : IP_MAX_MTU;
+}
 
 export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
   readonly family = 4 as const;
@@ -134,15 +140,14 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
     this.netif = opts.netif;
     this.protos = opts.protos;
     this.ipId = this.rng !== null ? this.rng.fork('ipv4-ident').nextU32() & 0xffff : 0;
-    const self = this;
     this.arp = new Arp({
       sched: this.sched,
       rng: this.rng,
       skbs: this.skbs,
-      isLocalV4: (a) => self.isLocalV4(a),
-      isBroadcastOn: (dev, a) => self.isBroadcastOn(dev, a),
-      selectSource: (dev, dst) => self.selectSource(dev, dst),
-      linkFailure: (skb) => self.linkFailure(skb),
+      isLocalV4: (a) => this.isLocalV4(a),
+      isBroadcastOn: (dev, a) => this.isBroadcastOn(dev, a),
+      selectSource: (dev, dst) => this.selectSource(dev, dst),
+      linkFailure: (skb) => this.linkFailure(skb),
     }, opts.neigh);
     this.stats.arp = this.arp.stats;
     this.neigh = this.arp.tbl;
@@ -150,7 +155,7 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
     this.reasm = new Ipv4Reasm({
       sched: this.sched,
       stats: this.stats,
-      sendFragTimeExceeded: (skb) => self.icmp.sendError(skb, ICMP_TIME_EXCEEDED, ICMP_EXC_FRAGTIME, 0),
+      sendFragTimeExceeded: (skb) => this.icmp.sendError(skb, ICMP_TIME_EXCEEDED, ICMP_EXC_FRAGTIME, 0),
     }, opts.reasm);
     this.pmtu = new PmtuCache(this.sched);
     this.frag = new Ipv4Fragmenter(this.skbs, this.skbs.mem, this.stats);
@@ -176,7 +181,8 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
     const net = (addr & mask) >>> 0;
     this.ifaddrs.push({ dev, address: addr, prefixLen, mask, bcast: prefixLen >= 31 ? -1 : (net | ~mask) >>> 0 });
     this.localOwner.set(addr, dev);
-    if (!this.rtable.some((r) => r.dst === net && r.prefixLen === prefixLen && r.gateway === 0 && r.dev === dev)) {
+    // the loopback's prefix lives in Linux's local table only (local delivery covers it)
+    if (dev !== this.netif.lo && !this.rtable.some((r) => r.dst === net && r.prefixLen === prefixLen && r.gateway === 0 && r.dev === dev)) {
       this.insertRoute({ dst: net, prefixLen, mask, gateway: 0, dev, prefsrc: addr });
     }
   }
@@ -290,13 +296,13 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
     if (this.isLocalV4(d)) {
       const lo = this.netif.lo;
       const a = InetAddr.v4(d);
-      return { family: 4, dev: lo, src: a, nexthop: a, mtu: lo.mtu, local: true };
+      return { family: 4, dev: lo, src: a, nexthop: a, mtu: ipMtu(lo), local: true };
     }
     const e = this.lookupRoute(d, oif ?? 0);
     if (e === null) return null;
     const nexthop = e.gateway !== 0 ? e.gateway : d;
     const src = e.prefsrc !== 0 ? e.prefsrc : this.selectSource(e.dev, nexthop);
-    return { family: 4, dev: e.dev, src: InetAddr.v4(src), nexthop: InetAddr.v4(nexthop), mtu: this.pmtu.mtu(d, e.dev.mtu), local: false };
+    return { family: 4, dev: e.dev, src: InetAddr.v4(src), nexthop: InetAddr.v4(nexthop), mtu: this.pmtu.mtu(d, ipMtu(e.dev)), local: false };
   }
 
   // ---- neighbours ----
@@ -321,7 +327,9 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
     return this.icmp.ping(dst, opts);
   }
 
-  sendPortUnreach(skb: SkBuff, _meta: RxMeta): void {
+  /** ICMP port unreachable about a datagram no socket wanted (borrowed); never for link broadcasts (RFC 1122) */
+  sendPortUnreach(skb: SkBuff, meta: RxMeta): void {
+    if (meta.linkBcast) return;
     this.icmp.sendError(skb, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0);
   }
 
@@ -434,7 +442,7 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
     const local = this.isLocalV4(d);
     if (local) {
       dev = this.netif.lo;
-      mtu = dev.mtu;
+      mtu = ipMtu(dev);
       if (s === 0) s = d;
     } else {
       const e = this.lookupRoute(d);
@@ -446,7 +454,7 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
       dev = e.dev;
       if (e.gateway !== 0) nexthop = e.gateway;
       if (s === 0) s = e.prefsrc !== 0 ? e.prefsrc : this.selectSource(dev, nexthop);
-      mtu = this.pmtu.mtu(d, dev.mtu);
+      mtu = this.pmtu.mtu(d, ipMtu(dev));
       if (df && this.pmtu.locked(d)) df = false;
     }
     const tl = skb.len + IPV4_HLEN;
@@ -557,8 +565,8 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
     if (type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED && !local) {
       const e = this.lookupRoute(odst);
       if (e !== null) {
-        const mtu = this.pmtu.update(odst, info, e.dev.mtu);
-        info = mtu !== 0 ? mtu : this.pmtu.mtu(odst, e.dev.mtu);
+        const mtu = this.pmtu.update(odst, info, ipMtu(e.dev));
+        info = mtu !== 0 ? mtu : this.pmtu.mtu(odst, ipMtu(e.dev));
       }
     }
     const e = this.errInfo;

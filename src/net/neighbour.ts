@@ -490,7 +490,7 @@ export class NeighTable implements TimerTarget {
     if ((st & NUD_IN_TIMER) === 0) return;
     let next = now + p.retransTimeUs;
     if ((st & NUD_REACHABLE) !== 0) {
-      if (now <= n.confirmed + this.reachableTime) {
+      if (now < n.confirmed + this.reachableTime) {
         next = n.confirmed + this.reachableTime;
       } else if (now <= n.used + p.delayFirstProbeTimeUs) {
         n.state = NUD_DELAY;
@@ -578,7 +578,7 @@ export class NeighTable implements TimerTarget {
         } else {
           return;
         }
-      } else if (mac === n.mac && nw === NUD_STALE && (flags & NEIGH_UPDATE_F_WEAK_OVERRIDE) === 0) {
+      } else if (mac === n.mac && nw === NUD_STALE && !admin) {
         nw = old;
       }
     }

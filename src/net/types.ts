@@ -1,6 +1,7 @@
 /**
- * Types and constants shared by the IPv4 stack, ARP and ICMP: the L4 protocol interface, the
- * route handed to transports, the ICMP-error notification and the SNMP-style counters.
+ * The network layer's shared contract: the transport interface (`Transport`, `RxMeta`,
+ * `IcmpErr`), the route handed to transports, `IpLayer` / `FamilyStack` / `ProtocolTable` (one
+ * face for IPv4 and IPv6), and the IPv4 SNMP-style counters.
  */
 import type { SkBuff } from '../skb/index.js';
 import type { NetDevice } from '../netdev/index.js';

@@ -175,14 +175,15 @@ describe('ARP resolution and ping', () => {
     assert.equal(neighState(a, 0x0a000063), 'incomplete');
   });
 
-  it('the unresolved queue keeps the newest 64 packets, flushes them in order, and reports failures', () => {
+  it('the unresolved queue keeps the newest 101 packets (unres_qlen), flushes them in order, and reports failures', () => {
     const { sched, a, b } = twoHosts(10);
     const got: number[] = [];
     b.stack.registerProtocol(253, { ipRcv(skb) { assert.ok(pskbMayPull(skb, 1)); got.push(skb.buf[skb.data]!); skbFree(skb); } });
-    for (let i = 0; i < 70; i++) assert.equal(send253(a, '10.0.0.2', i), 0);
-    assert.equal(a.stack.neigh.stats.unresDiscards, 6);
+    for (let i = 0; i < 110; i++) assert.equal(send253(a, '10.0.0.2', i), 0);
+    assert.equal(a.stack.neigh.stats.unresDiscards, 9);
+    assert.equal(a.stack.stats.arp.outRequests, 1, 'one request, not one per queued packet');
     runFor(sched, 1000);
-    assert.deepEqual(got, Array.from({ length: 64 }, (_, i) => i + 6));
+    assert.deepEqual(got, Array.from({ length: 101 }, (_, i) => i + 9));
     assert.equal(a.skbs.live, 0);
     assert.equal(b.skbs.live, 0);
 
@@ -191,11 +192,11 @@ describe('ARP resolution and ping', () => {
       ipRcv(skb) { skbFree(skb); },
       ipErr(e: IcmpErr) { errs.push({ errno: e.errno, local: e.local, first: e.buf[e.l4Off]! }); },
     });
-    for (let i = 0; i < 70; i++) send253(a, '10.0.0.77', i);
+    for (let i = 0; i < 110; i++) send253(a, '10.0.0.77', i);
     runFor(sched, 4_000_000);
-    assert.equal(a.stack.neigh.stats.unresDiscards, 6 + 6 + 64);
-    assert.equal(errs.length, 64);
-    assert.deepEqual(errs[0], { errno: ERRNO.EHOSTUNREACH, local: true, first: 6 });
+    assert.equal(a.stack.neigh.stats.unresDiscards, 9 + 9 + 101);
+    assert.equal(errs.length, 101);
+    assert.deepEqual(errs[0], { errno: ERRNO.EHOSTUNREACH, local: true, first: 9 });
     assert.equal(a.skbs.live, 0);
   });
 

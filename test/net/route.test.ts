@@ -44,9 +44,9 @@ describe('routing and output', () => {
     assert.deepEqual(r('10.1.5.5'), { dev: 'eth1', src: ip('10.1.0.1'), nexthop: ip('10.1.5.5'), mtu: 9000, local: false });
     assert.deepEqual(r('10.1.2.9'), { dev: 'eth0', src: ip('10.0.0.1'), nexthop: ip('10.0.0.3'), mtu: 1500, local: false });
     assert.deepEqual(r('8.8.8.8'), { dev: 'eth0', src: ip('10.0.0.1'), nexthop: ip('10.0.0.2'), mtu: 1500, local: false });
-    // local destinations go over lo (MTU 65536), as Linux's local table routes them
-    assert.deepEqual(r('10.1.0.1'), { dev: 'lo', src: ip('10.1.0.1'), nexthop: ip('10.1.0.1'), mtu: 65536, local: true });
-    assert.deepEqual(r('127.0.0.9'), { dev: 'lo', src: ip('127.0.0.9'), nexthop: ip('127.0.0.9'), mtu: 65536, local: true });
+    // local destinations go over lo (MTU 65536; the IPv4 route MTU is capped at IP_MAX_MTU 65520), as Linux routes them
+    assert.deepEqual(r('10.1.0.1'), { dev: 'lo', src: ip('10.1.0.1'), nexthop: ip('10.1.0.1'), mtu: 65520, local: true });
+    assert.deepEqual(r('127.0.0.9'), { dev: 'lo', src: ip('127.0.0.9'), nexthop: ip('127.0.0.9'), mtu: 65520, local: true });
     assert.deepEqual(a.stack.routes(), [
       { dst: '10.0.0.0/24', dev: 'eth0', src: '10.0.0.1' },
       { dst: '10.1.2.0/24', dev: 'eth0', src: '', via: '10.0.0.3' },
@@ -126,18 +126,19 @@ describe('routing and output', () => {
     assert.equal(a.stack.stats.arp.outRequests, 0);
   });
 
-  it('MTU: a packet over the route MTU fails with EMSGSIZE', async () => {
+  it('MTU: a packet over the route MTU fails with EMSGSIZE when DF is set, is fragmented when not', async () => {
     const { sched, link, a } = twoHosts();
     a.stack.addNeighbour('eth0', '10.0.0.2', MAC_B);
     assert.equal(a.stack.output(l4(a, 1480), 0, ip('10.0.0.2'), 253), 0);
     assert.equal(a.stack.output(l4(a, 1481), 0, ip('10.0.0.2'), 253), -ERRNO.EMSGSIZE);
-    assert.equal(a.stack.output(l4(a, 1481), 0, ip('10.0.0.2'), 253, { df: false }), -ERRNO.EMSGSIZE);
-    assert.equal(a.stack.stats.fragFails, 2);
+    assert.equal(a.stack.output(l4(a, 1481), 0, ip('10.0.0.2'), 253, { df: false }), 0, 'DF clear: fragmented');
+    assert.deepEqual([a.stack.stats.fragFails, a.stack.stats.fragOKs, a.stack.stats.fragCreates], [1, 1, 2]);
     const big = track(a.stack.ping('10.0.0.2', { size: 1473 }));
     const ok = track(a.stack.ping('10.0.0.2', { size: 1472 }));
     runFor(sched, 1000);
     await flushMicrotasks();
     assert.equal((big.error as ErrnoError).errno, ERRNO.EMSGSIZE);
+    assert.deepEqual(link.from('A').slice(0, 3).map((f) => f.bytes.length), [1514, 1514, 35]);
     assert.equal(ok.value?.bytes, 1480);
     assert.equal(link.from('A')[0]!.bytes.length, 1514);
     assert.equal(a.skbs.live, 0);
