@@ -77,8 +77,9 @@ export async function runTransfer(o: TransferOptions): Promise<TransferResult> {
   const addrA = o.ipv6 === true ? 'fd00::1' : '10.0.0.1';
   const addrB = o.ipv6 === true ? 'fd00::2' : '10.0.0.2';
   const plen = o.ipv6 === true ? 64 : 24;
-  a.ip.addAddress('eth0', `${addrA}/${plen}`);
-  b.ip.addAddress('eth0', `${addrB}/${plen}`);
+  // IPv6 addresses as test setups add them (`ip -6 addr add … nodad`): usable at once
+  a.ip.addAddress('eth0', `${addrA}/${plen}`, { nodad: true });
+  b.ip.addAddress('eth0', `${addrB}/${plen}`, { nodad: true });
   const devq = o.rxQueues - 1;
 
   let dmabuf: DeviceMemory | null = null;

@@ -17,7 +17,7 @@ import type { Ipv4Stats } from './types.js';
 
 /** what `IpConfig` needs of the IPv6 stack (NET-B's `Ipv6Stack`) */
 export interface Ipv6ConfigTarget {
-  addAddress(dev: NetDevice, addr: InetAddr, prefixLen: number): void;
+  addAddress(dev: NetDevice, addr: InetAddr, prefixLen: number, opts?: { nodad?: boolean }): void;
   addresses(): { dev: string; address: InetAddr | string; prefixLen: number }[];
   addRoute?(dst: InetAddr, prefixLen: number, via: InetAddr | null, dev: NetDevice | null): void;
   routes?(): RouteInfo[];
@@ -79,13 +79,17 @@ export class IpConfig {
     return this.v6;
   }
 
-  /** `ip addr add CIDR dev DEV` (IPv4 or IPv6; the prefix defaults to the full width) */
-  addAddress(devName: string, cidr: string): void {
+  /**
+   * `ip addr add CIDR dev DEV [nodad]` (IPv4 or IPv6; the prefix defaults to the full width). An
+   * IPv6 address is tentative — not usable as a source — until duplicate address detection
+   * passes (about 1 s), unless `nodad` is given, as with `ip -6 addr add … nodad`.
+   */
+  addAddress(devName: string, cidr: string, opts: { nodad?: boolean } = {}): void {
     const sc = 'addAddress';
     const dev = this.dev(devName, sc);
     const { addr, prefixLen } = parseCidrOrThrow(cidr, sc);
     if (addr.family === 4) this.v4.addAddress(dev, addr.v4, prefixLen);
-    else this.need6(sc).addAddress(dev, addr, prefixLen);
+    else this.need6(sc).addAddress(dev, addr, prefixLen, opts);
   }
 
   /** `ip addr show`: every address of both families (the loopback's included) */
