@@ -88,6 +88,21 @@ describe('icmpv6', () => {
     assert.deepEqual([1, 2, 3, 4, 127, 128, 129, 135].map(icmpv6IsError), [true, true, true, true, true, false, false, false]);
   });
 
+  it('errors: destination unreachable, time exceeded and parameter problem carry code and pointer (byte-exact checksums)', () => {
+    const quote = new Uint8Array(40).map((_, i) => 0x40 + i);
+    // checksums computed independently over the pseudo-header 2001:db8::2 > 2001:db8::1
+    const cases: [number, number, number, number][] = [[1, 4, 0, 0x2086], [3, 1, 0, 0x1e89], [4, 1, 6, 0x1d83], [4, 2, 42, 0x1d5e]];
+    for (const [type, code, info, csum] of cases) {
+      const r = { type, code, info, quote };
+      const out = new Uint8Array(icmpv6ErrorLen(r));
+      emitIcmpv6Error(r, out, dataViewOf(out), 0, ps('2001:db8::2', '2001:db8::1', out.length));
+      assert.equal(toHex(out.subarray(0, 8)), toHex(Uint8Array.of(type, code, csum >> 8, csum & 0xff, 0, 0, 0, info)));
+      const v = view(out);
+      assert.equal(v.info, info);
+      assert.deepEqual([parseIcmpv6Error(v).type, parseIcmpv6Error(v).code, parseIcmpv6Error(v).quote.length], [type, code, 40]);
+    }
+  });
+
   it('neighbour solicitation / advertisement / DAD: parse and emit byte-exact', () => {
     const ns = parseNdisc(view(NS));
     assert.deepEqual(typeof ns === 'object' && ns.kind === 'ns' ? [words(ns.target), ns.sourceLl] : ns, ['fe80::2', 0x02000000000a]);

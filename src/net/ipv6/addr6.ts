@@ -79,6 +79,11 @@ export function commonPrefixLen(a: Addr, b: Addr): number {
   return x3 !== 0 ? 96 + Math.clz32(x3) : 128;
 }
 
+/** the first `len` bits of `a` and `b` agree (allocation-free, unlike src/inet's `prefixMatch`) */
+export function prefixEquals(a: Addr, b: Addr, len: number): boolean {
+  return len <= 0 || commonPrefixLen(a, b) >= len;
+}
+
 /** `a` masked to its first `len` bits */
 export function maskAddr(a: Addr, len: number): InetAddr {
   const m = (bits: number): number => (bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : ~(0xffffffff >>> bits) >>> 0);

@@ -14,7 +14,7 @@
  * Ownership: `Inet6Ifaddr` objects are owned by this table; timers are theirs. Lookups used per
  * packet (`lookup`, `isJoined`, `selectSource`) allocate nothing.
  */
-import { InetAddr, addrEquals, isLinkLocal, isLoopback, isMulticast, isUnspecified, prefixMatch, type Addr } from '../../inet/index.js';
+import { InetAddr, addrEquals, isLinkLocal, isLoopback, isMulticast, isUnspecified, type Addr } from '../../inet/index.js';
 import type { NetDevice } from '../../netdev/index.js';
 import type { Rng } from '../../rand/index.js';
 import { Timer, type Scheduler, type TimerTarget } from '../../time/index.js';
@@ -211,12 +211,6 @@ export class Addrconf {
       }
     }
     return best !== null ? best.addr : null;
-  }
-
-  /** the on-link prefix of `dst` among our addresses' prefixes on `dev` (no allocation) */
-  onLinkPrefix(dev: NetDevice, dst: Addr): boolean {
-    for (const a of this.list) if (a.dev === dev && prefixMatch(a.addr, dst, a.prefixLen)) return true;
-    return false;
   }
 
   /** every address of `dev` */

@@ -203,7 +203,7 @@ export class Ndisc implements NeighProto {
       ? stack.neigh.update(dev, meta.src, slla >= 0 ? slla : null, NUD_STALE, flags | NEIGH_UPDATE_F_CREATE)
       : stack.neigh.lookup(dev, meta.src);
     if (n === null) return;
-    this.sendNa(dev, InetAddr.from(meta.src), ifa.addr, true, inc, inc);
+    this.sendNa(dev, meta.src, ifa.addr, true, inc, inc);
   }
 
   private recvNa(skb: SkBuff, meta: RxMeta, dev: NetDevice): void {

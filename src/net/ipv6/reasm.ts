@@ -24,7 +24,7 @@
  * payload copy; readability is kept per piece). Ownership: `enqueue` takes the skb.
  */
 import { InetAddr, addrEquals, fmix, isLinkLocal, isMulticast, mix, type Addr } from '../../inet/index.js';
-import { CHECKSUM_NONE, skbAppendFragList, skbFree, skbPull, skbPush, type SkBuff } from '../../skb/index.js';
+import { CHECKSUM_NONE, pskbMayPull, skbAppendFragList, skbFree, skbPull, skbPush, type SkBuff } from '../../skb/index.js';
 import { Timer, type Scheduler, type TimerTarget } from '../../time/index.js';
 import { ICMPV6_HDR_FIELD } from '../../wire/icmpv6.js';
 import { ETH_HLEN } from '../../wire/ethernet.js';
@@ -327,24 +327,17 @@ export class Ip6Reasm {
  */
 function headersTruncated(skb: SkBuff, off: number, nh: number): boolean {
   const len = skb.len;
-  const lin = skb.tail - skb.data;
-  const b = skb.buf;
-  const d = skb.data;
   for (let i = 0; i < 16; i++) {
-    if (nh === IPPROTO_HOPOPTS || nh === IPPROTO_ROUTING || nh === IPPROTO_DSTOPTS) {
-      if (off + 8 > len || off + 2 > lin) return true;
-      const hl = (b[d + off + 1]! + 1) << 3;
-      nh = b[d + off]!;
-      off += hl;
-      continue;
-    }
-    if (nh === IPPROTO_FRAGMENT) {
-      if (off + 8 > len || off + 2 > lin) return true;
-      nh = b[d + off]!;
-      off += 8;
-      continue;
-    }
-    break;
+    const ext = nh === IPPROTO_HOPOPTS || nh === IPPROTO_ROUTING || nh === IPPROTO_DSTOPTS;
+    if (!ext && nh !== IPPROTO_FRAGMENT) break;
+    if (off + 8 > len) return true;
+    // bytes in unreadable frags cannot be looked at: not provably truncated (Linux: skb_header_pointer fails)
+    if (!pskbMayPull(skb, off + 2)) return false;
+    const b = skb.buf;
+    const d = skb.data;
+    const hl = ext ? (b[d + off + 1]! + 1) << 3 : 8;
+    nh = b[d + off]!;
+    off += hl;
   }
   const need = nh === 6 ? 20 : nh === 17 ? 8 : nh === IPPROTO_ICMPV6 ? 8 : 1;
   return nh !== 59 && off + need > len;

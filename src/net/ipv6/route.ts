@@ -10,11 +10,11 @@
  * lowered by a PTB; an entry expires `ip6_rt_mtu_expires` (600 s) after it was learned, lazily
  * on lookup (no timer: the stack goes quiet). At most `PMTU_MAX` entries: the oldest goes first.
  */
-import { InetAddr, prefixMatch, type Addr } from '../../inet/index.js';
+import type { InetAddr, Addr } from '../../inet/index.js';
 import type { NetDevice } from '../../netdev/index.js';
 import type { Scheduler } from '../../time/index.js';
 import { IPV6_MIN_MTU } from '../../wire/ipv6.js';
-import { AddrMap } from './addr6.js';
+import { AddrMap, prefixEquals } from './addr6.js';
 
 export const RT6_METRIC_CONNECTED = 256;
 export const RT6_METRIC_STATIC = 1024;
@@ -63,7 +63,7 @@ export class Route6Table {
     for (let i = 0; i < t.length; i++) {
       const e = t[i]!;
       if (!e.dev.up || (oif !== null && e.dev !== oif)) continue;
-      if (prefixMatch(dst, e.dst, e.prefixLen)) return e;
+      if (prefixEquals(dst, e.dst, e.prefixLen)) return e;
     }
     return null;
   }

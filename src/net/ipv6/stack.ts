@@ -691,9 +691,10 @@ export class Ipv6Stack implements FamilyStack, PacketHandler, Frag6Sink, Addrcon
     this.neigh.confirm(dev, nexthop);
   }
 
-  /** drops reassembly state and pending pings (host close) */
-  close(): void {
+  /** host shutdown: drops reassembly state, stops DAD, rejects pending pings with `errno` */
+  close(errno: number = ERRNO.ENETDOWN): void {
     this.reasm.flush();
-    this.icmp.abortPings(ERRNO.ENETDOWN);
+    for (const ifa of this.addrconf.list) this.sched.cancel(ifa.timer);
+    this.icmp.abortPings(errno);
   }
 }

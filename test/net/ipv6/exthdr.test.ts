@@ -118,7 +118,7 @@ describe('IPv6 extension headers (RFC 8200 §4)', () => {
     send(b, 60, concat(opts(17, '9e 00 01 02 00 00'), udp6(A, 'ff02::1', 1, 2, new Uint8Array(0))), mc);
     assert.deepEqual(errors(hub)[2], [4, 2, 42]);
     assert.equal(rec.got.length, 1);
-    assert.equal(st.inHdrErrors, 4);
+    assert.equal(st.inHdrErrors, 5);
   });
 
   it('malformed options are dropped silently: PadN with data, too much padding, overrun, too many options', () => {
@@ -171,7 +171,7 @@ describe('IPv6 extension headers (RFC 8200 §4)', () => {
     send(b, 43, hex('11 00 00'));
     send(b, 44, hex('11 00 00'));
     assert.equal(st.inHdrErrors, 4);
-    let chain = new Uint8Array(0);
+    let chain: Uint8Array = new Uint8Array(0);
     for (let i = 0; i < 17; i++) chain = concat(chain, opts(i === 16 ? 17 : 60, '01 04 00 00 00 00'));
     send(b, 60, concat(chain, UDP));
     assert.equal(st.inHdrErrors, 5);
