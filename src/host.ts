@@ -8,6 +8,7 @@ import {
 } from './mem/index.js';
 import { NetDevice, type NetDeviceOptions, type NtupleRule, type TcpDataSplit } from './netdev/index.js';
 import { InetLayer, IpConfig, Ipv4Stack, ProtocolTable } from './net/index.js';
+import { Ipv6Stack } from './net/ipv6/index.js';
 import { Netif } from './netif/index.js';
 import { NetlinkSocket, type FdObject, type NetdevKernel } from './netlink/index.js';
 import type { Rng } from './rand/index.js';
@@ -19,6 +20,9 @@ import {
 } from './socket/index.js';
 import { TcpProto } from './tcp/index.js';
 import { UdpProto } from './udp/index.js';
+import {
+  createSocket as createDgramSocket, type DgramSocket, type DgramSocketOptions, type DgramType, type RemoteInfo,
+} from './socket/dgram.js';
 import type { Scheduler } from './time/index.js';
 import { ERRNO, ErrnoError, fail } from './uapi/index.js';
 import type { Network } from './network.js';
@@ -146,9 +150,15 @@ export class Host implements NetdevKernel, SyscallHost, SocketHost {
   /** what transports see of IPv4 + IPv6 */
   readonly inet: InetLayer;
   readonly ipv4: Ipv4Stack;
+  /** IPv6: addresses (link-local + DAD), NDP, ICMPv6, routes, fragments */
+  readonly ipv6: Ipv6Stack;
   readonly tcp: TcpProto;
   /** UDP over IPv4 and IPv6 (the syscall layer's SOCK_DGRAM sockets and `dgram` sit on it) */
   readonly udp: UdpProto;
+  /** `node:dgram`-style UDP sockets over this host's UDP */
+  readonly dgram: {
+    createSocket(type: DgramType | DgramSocketOptions, onMessage?: (msg: Buffer, rinfo: RemoteInfo) => void): DgramSocket;
+  };
   readonly bindings = new BindingTable();
   readonly ethtool: Ethtool;
   /** Node `net`-style streams over this host's TCP (readable traffic) */
@@ -177,9 +187,13 @@ export class Host implements NetdevKernel, SyscallHost, SocketHost {
     this.inet = new InetLayer(new ProtocolTable());
     this.ipv4 = new Ipv4Stack({ sched, skbs: this.skbs, rng: rng.fork('ip'), netif: this.netif, protos: this.inet.protos });
     this.inet.attach(this.ipv4);
+    this.ipv6 = new Ipv6Stack({ sched, skbs: this.skbs, rng: rng.fork('ipv6'), netif: this.netif, protos: this.inet.protos });
+    this.inet.attach(this.ipv6);
     this.ip = new IpConfig(this.netif, this.ipv4);
+    this.ip.attachV6(this.ipv6);
     this.tcp = new TcpProto(this.inet, this.skbs, this.mem, sched, rng.fork('tcp'));
     this.udp = new UdpProto(this.inet, this.skbs, rng.fork('udp').nextU32());
+    this.dgram = { createSocket: (type, onMessage) => createDgramSocket({ sys: this.sys, sched }, type, onMessage) };
     this.ethtool = new Ethtool(this);
     this.net = {
       createServer: (onConnection) => createServer(this, onConnection),
@@ -200,6 +214,7 @@ export class Host implements NetdevKernel, SyscallHost, SocketHost {
     const dev = new NetDevice(this.mem, this.skbs, this.sched, name, ifindex, { ...opts, mac });
     this.devs.push(dev);
     this.netif.addDevice(dev);
+    this.ipv6.addDevice(dev);
     return dev;
   }
 
@@ -271,6 +286,7 @@ export class Host implements NetdevKernel, SyscallHost, SocketHost {
    */
   shutdown(errno: number = ERRNO.ENETDOWN): void {
     this.sys.shutdownAll(errno);
+    this.ipv6.close(errno);
     for (const nl of this.netlinks) nl.close();
     this.netlinks.clear();
   }

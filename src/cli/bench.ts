@@ -241,10 +241,10 @@ export async function runBench(argv: string[]): Promise<number> {
   if (v6rows.length > 0) {
     let why = '';
     try {
-      // a build without IPv6 may fail at once or wait forever (no route, no neighbour): 5 s
+      // a build without IPv6 may fail at once or wait forever (no route, no neighbour): 10 s
       for (const mtu of [1500, 65535]) {
         const probe = simTransfer(cur, { mode: 'devmem', mtu, ipv6: true, size: Math.min(size, 4 << 20), recv });
-        const s = await withTimeout(probe, 5, `IPv6 devmem MTU ${mtu}`);
+        const s = await withTimeout(probe, 10, `IPv6 devmem MTU ${mtu}`);
         if (!s.validated) {
           why = s.problem;
           break;

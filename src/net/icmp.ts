@@ -18,6 +18,7 @@ import { csumFinish, csumFold } from '../wire/checksum.js';
 import { ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_HLEN, ICMP_TIME_EXCEEDED, IcmpView } from '../wire/icmp.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { IPPROTO_ICMP, IPV4_HLEN, IP_OFFMASK } from '../wire/ipv4.js';
+import { IcmpRateLimit } from './icmp-ratelimit.js';
 import type { Ipv4Stack } from './ipv4.js';
 import { MAX_HEADER, type IcmpErr, type IcmpStats, type OutputOptions, type RxMeta } from './types.js';
 
@@ -49,6 +50,15 @@ export function icmpErrno(type: number, code: number): number {
 
 export function icmpErrFatal(type: number, code: number): boolean {
   return type === ICMP_DEST_UNREACH ? (UNREACH_FATAL[code] ?? false) : false;
+}
+
+/** Linux `icmp_ratemask` default: destination unreachable, source quench, time exceeded, parameter problem */
+export const ICMP_RATEMASK = 0x1818;
+
+/** Linux `icmpv4_mask_allow` negated: the message is subject to rate limiting */
+function icmpRateLimited(type: number, code: number): boolean {
+  if (type > 18 || (type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED)) return false;
+  return ((ICMP_RATEMASK >>> type) & 1) !== 0;
 }
 
 /** ICMP error types (an error is never sent about one of these) */
@@ -107,6 +117,8 @@ class PendingPing implements TimerTarget {
 
 export class Icmp {
   readonly stats: IcmpStats;
+  /** outgoing error rate limits (global and per destination) */
+  readonly rateLimit: IcmpRateLimit;
   private readonly view = new IcmpView();
   private readonly pending = new Map<number, PendingPing>();
   private readonly defaultIdent: number;
@@ -118,6 +130,7 @@ export class Icmp {
 
   constructor(private readonly stack: Ipv4Stack) {
     this.stats = stack.stats.icmp;
+    this.rateLimit = new IcmpRateLimit(stack.sched, stack.rng !== null ? stack.rng.fork('icmp-ratelimit') : null);
     this.defaultIdent = stack.rng !== null ? stack.rng.fork('icmp-ident').nextU32() & 0xffff : 1;
   }
 
@@ -257,6 +270,9 @@ export class Icmp {
    * datagram `skb` (borrowed; `networkHeader` set), quoting its IP header and as much of the
    * rest as fits in 576 bytes and is readable (Linux `icmp_send`). Nothing is sent about
    * non-first fragments, ICMP errors, or datagrams from/to broadcast or multicast addresses.
+   * Rate limited as Linux `icmp_send` does: types in `ICMP_RATEMASK` (never "fragmentation
+   * needed") must pass the global budget unless the datagram came in on `lo`, then the
+   * destination's unless the error goes out over `lo` (`stats.rateLimitGlobal` / `rateLimitHost`).
    */
   sendError(skb: SkBuff, type: number, code: number, info = 0): void {
     const nh = skb.networkHeader;
@@ -273,6 +289,20 @@ export class Icmp {
     if (osrc === 0 || osrc >>> 28 === 0xe || stack.isBroadcastAddr(osrc)) return;
     if (buf[nh + 9] === IPPROTO_ICMP) {
       if (nh + ihl >= skb.tail || isIcmpError(buf[nh + ihl]!)) return;
+    }
+    // rate limits (Linux icmpv4_global_allow, then icmpv4_xrlim_allow)
+    const rl = this.rateLimit;
+    const apply = skb.ifindex !== stack.lo.ifindex && icmpRateLimited(type, code);
+    if (apply) {
+      if (!rl.globalAllow()) {
+        this.stats.rateLimitGlobal++;
+        return;
+      }
+      if (!stack.isLocalV4(osrc) && !rl.peerAllow(osrc)) {
+        this.stats.rateLimitHost++;
+        return;
+      }
+      rl.globalConsume();
     }
     // bytes from the network header to the end, readable ones only
     let avail = skb.data - nh + skb.len;

@@ -343,7 +343,7 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
     const v = this.ipv.rebind(skb.buf, skb.dv, skb.data, skb.tail - skb.data);
     const rc = v.check();
     if (rc === WIRE_BAD_VERSION || rc === WIRE_BAD_LENGTH) return this.drop(skb, 'hdr');
-    const hl = v.headerLen;
+    let hl = v.headerLen;
     if (hl > skb.tail - skb.data) {
       if (!pskbMayPull(skb, hl)) return this.drop(skb, 'hdr');
       v.rebind(skb.buf, skb.dv, skb.data, skb.tail - skb.data);
@@ -376,6 +376,8 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
       const whole = this.reasm.defrag(skb);
       if (whole === null) return;
       skb = whole;
+      // the datagram's header is fragment 0's, whose options the completing fragment may lack
+      hl = (skb.buf[skb.data]! & 0x0f) << 2;
     }
     const nh = skb.data;
     const proto = skb.buf[nh + 9]!;

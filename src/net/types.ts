@@ -188,6 +188,9 @@ export interface IcmpStats {
   outTimeExcds: number;
   outEchos: number;
   outEchoReps: number;
+  /** errors not sent: the global budget (Linux ICMP_MIB_RATELIMITGLOBAL) / the destination's (RATELIMITHOST) */
+  rateLimitGlobal: number;
+  rateLimitHost: number;
 }
 
 export interface Ipv4Stats extends IpStats {
@@ -204,6 +207,7 @@ export function newIpv4Stats(): Ipv4Stats {
     icmp: {
       inMsgs: 0, inErrors: 0, inCsumErrors: 0, inDestUnreachs: 0, inTimeExcds: 0, inEchos: 0, inEchoReps: 0,
       outMsgs: 0, outErrors: 0, outDestUnreachs: 0, outTimeExcds: 0, outEchos: 0, outEchoReps: 0,
+      rateLimitGlobal: 0, rateLimitHost: 0,
     },
   };
 }

@@ -96,6 +96,10 @@ export class RxQueue {
   groSegs = 0;
   /** absolute offset of the held skb's TCP header */
   groTh = 0;
+  /** IPv4: the IP ID of the train's first segment, its DF bit, and whether the flow keeps a fixed ID (DF set, ID repeated) */
+  groIpId = 0;
+  groDf = 0;
+  groFixedId = false;
 
   constructor(readonly dev: NetDevice, readonly idx: number) {
     this.napiId = dev.napiBase + idx;
@@ -455,11 +459,14 @@ export class NetDevice implements TimerTarget {
    * Software GRO (Linux `inet_gro_receive` / `ipv6_gro_receive` + `tcp_gro_receive`): merges
    * consecutive segments of one TCP flow into one skb by moving frag references (never bytes, so
    * unreadable payload merges too). Only IPv4 without options (IHL 5) and IPv6 without extension
-   * headers reach here; anything else flushes the train and is delivered on its own. A segment
-   * joins when it is the same flow (family, addresses, ports), continues the sequence, has the
-   * same ACK, flags (but PSH), window and options, the same TOS/TTL (IPv4) or traffic class, flow
-   * label and hop limit (IPv6), is no longer than the first, shares readability, the frags fit
-   * and the merged datagram stays within 64 KiB; PSH or a short segment closes the train.
+   * headers reach here; anything else flushes the train and is delivered on its own, and so is
+   * an IPv4 segment whose header checksum is wrong (`ip_fast_csum`: the IP layer must see and
+   * drop it). A segment joins when it is the same flow (family, addresses, ports), continues the
+   * sequence, has the same ACK, flags (but PSH; never CWR on a joining segment), window and
+   * options, the same TOS/TTL/DF and an IP ID that increments by one per segment or, with DF,
+   * stays fixed (Linux `inet_gro_flush`) for IPv4, or the same traffic class, flow label and hop
+   * limit (IPv6), is no longer than the first, shares readability, the frags fit and the merged
+   * datagram stays within 64 KiB; PSH or a short segment closes the train.
    */
   private groReceive(rxq: RxQueue, skb: SkBuff, fd: FlowDissect, payload: number): void {
     const b = skb.buf;
@@ -471,12 +478,27 @@ export class NetDevice implements TimerTarget {
     const seq = dv.getUint32(th + 4);
     const ack = dv.getUint32(th + 8);
     const ports = ((fd.sport << 16) | fd.dport) >>> 0;
+    const v4 = fd.family === 4;
+    const ip = skb.data + fd.l3;
+    let ipId = 0;
+    let df = 0;
+    if (v4) {
+      if (csumFold(csumPartial(b, dv, ip, 20, 0)) !== 0xffff) {
+        // a bad IPv4 header checksum: not for GRO (inet_gro_receive), the IP layer drops it
+        if (rxq.groSkb !== null) this.groFlush(rxq);
+        this.deliver(skb);
+        return;
+      }
+      ipId = dv.getUint16(ip + 4);
+      df = dv.getUint16(ip + 6) & 0x4000;
+    }
     const held = rxq.groSkb;
     if (held !== null) {
       if (
         payload > 0 && rxq.groFamily === fd.family && rxq.groPorts === ports && addrEquals(rxq.groSrc, fd.src) &&
         addrEquals(rxq.groDst, fd.dst) && rxq.groNextSeq === seq && rxq.groAck === ack && rxq.groDoff === doff &&
-        (flags & ~0x08) === (rxq.groFlags & ~0x08) && payload <= rxq.groMss &&
+        (flags & 0x80) === 0 && (flags & ~0x88) === (rxq.groFlags & ~0x88) && payload <= rxq.groMss &&
+        (!v4 || (df === rxq.groDf && this.groIpIdOk(rxq, ipId, df))) &&
         fd.tos === rxq.groTos && fd.ttl === rxq.groTtl && fd.flowLabel === rxq.groFlowLabel &&
         dv.getUint16(th + 14) === held.dv.getUint16(rxq.groTh + 14) &&
         held.unreadable === skb.unreadable && held.nrFrags + skb.nrFrags <= held.fragRef.length &&
@@ -513,8 +535,22 @@ export class NetDevice implements TimerTarget {
     rxq.groMss = payload;
     rxq.groSegs = 1;
     rxq.groTh = th;
+    rxq.groIpId = ipId;
+    rxq.groDf = df;
+    rxq.groFixedId = false;
     if (flags & 0x08) this.groFlush(rxq);
     else if (!this.groTimer.armed) this.sched.arm(this.groTimer, this.sched.now());
+  }
+
+  /**
+   * IPv4 ID rule of a joining segment (Linux `inet_gro_flush`): the ID is the first one plus the
+   * segments held so far; with DF set, the second segment may instead repeat the first ID and
+   * the train then keeps that fixed ID.
+   */
+  private groIpIdOk(rxq: RxQueue, id: number, df: number): boolean {
+    const delta = (id - rxq.groIpId) & 0xffff;
+    if (rxq.groSegs === 1 && df !== 0 && delta === 0) rxq.groFixedId = true;
+    return delta === (rxq.groFixedId ? 0 : rxq.groSegs & 0xffff);
   }
 
   /** completes and delivers the merged skb of `rxq` (Linux `napi_gro_complete`) */
@@ -575,9 +611,9 @@ export class NetDevice implements TimerTarget {
    * TSO (Linux `skb_segment` done by the NIC): cuts a GSO TCP skb (IPv4 or IPv6, headers in the
    * head as the dissector finds them) into MSS-sized frames. Each frame gets a copy of the
    * headers with its IPv4 total length, id and header checksum (IPv4) or payload length (IPv6,
-   * no id), TCP sequence number, flags (FIN/PSH only on the last) and pseudo-header sum, and frag
-   * references to its slice of the payload (frags and frag-list members alike). Takes ownership
-   * of `skb`.
+   * no id), TCP sequence number, flags (CWR only on the first, FIN/PSH only on the last) and
+   * pseudo-header sum, and frag references to its slice of the payload (frags and frag-list
+   * members alike). Takes ownership of `skb`.
    */
   private xmitGso(skb: SkBuff, q: TxQueue): void {
     const headlen = skb.tail - skb.data;
@@ -631,7 +667,10 @@ export class NetDevice implements TimerTarget {
         sdv.setUint16(sip + 4, ipFixed + n);
       }
       sdv.setUint32(sth + 4, (seq0 + off) >>> 0);
-      if (off + n < payload) seg.buf[sth + 13] = flags0 & ~0x09; // no FIN, no PSH before the end
+      // CWR only on the first frame (tcp_gso_segment), FIN and PSH only on the last
+      let segFlags = i > 0 ? flags0 & ~0x80 : flags0;
+      if (off + n < payload) segFlags &= ~0x09;
+      seg.buf[sth + 13] = segFlags;
       sdv.setUint16(sth + 16, csumFold(pseudo0 + l4hdr + n));
       let left = n;
       let ok = true;

@@ -83,6 +83,19 @@ function ownFragsUnreadable(skb: SkBuff): boolean {
 }
 
 /**
+ * Recomputes `unreadable` of an skb that had a frag list, after members were freed, trimmed,
+ * pulled or moved into its slots: while members exist the flag is the OR of the own slots and
+ * every member, so it must not outlive an unreadable member that is gone. Left as it was it
+ * would describe readable slots as device memory (checksums silently skipping host bytes) and
+ * let `skbTryCoalesce` put net_iovs next to host pages.
+ */
+function refreshUnreadable(skb: SkBuff): void {
+  let u = skb.nrFrags > 0 && netmemIsNetIov(skb.fragRef[0]!);
+  for (let m: SkBuff | null = skb.fragList; m !== null && !u; m = m.next) u = m.unreadable;
+  skb.unreadable = u;
+}
+
+/**
  * Appends `child` to `parent`'s frag list (Linux `skb_shinfo(parent)->frag_list` chaining as
  * IP reassembly does): the child's bytes (its head from `data`, then its frags) follow
  * everything `parent` already holds. Takes ownership of `child`, which must be unlinked
@@ -160,6 +173,7 @@ export function skbFlattenFragList(skb: SkBuff): boolean {
     skbFree(m);
     m = n;
   }
+  refreshUnreadable(skb);
   return true;
 }
 
@@ -314,6 +328,7 @@ export function pskbMayPull(skb: SkBuff, n: number): boolean {
   }
   skb.tail += need;
   skb.dataLen -= need;
+  const hadList = skb.fragList !== null;
   let left = eatOwnFrags(skb, need);
   while (left > 0) {
     const m = skb.fragList!;
@@ -335,6 +350,7 @@ export function pskbMayPull(skb: SkBuff, n: number): boolean {
       left = eatOwnFrags(m, left);
     }
   }
+  if (hadList) refreshUnreadable(skb);
   return true;
 }
 
@@ -396,6 +412,8 @@ function rangeReadable(skb: SkBuff, offset: number, len: number): boolean {
 export function skbAddFrag(skb: SkBuff, ref: NetmemRef, off: number, len: number): boolean {
   if (skb.nrFrags >= skb.fragRef.length) return false;
   const niov = netmemIsNetIov(ref);
+  // an skb without frags or members: a sticky flag describes nothing (no mix is possible)
+  if (skb.nrFrags === 0 && skb.fragList === null) skb.unreadable = false;
   const mixed = skb.nrFrags > 0
     ? niov !== skb.unreadable || niov !== netmemIsNetIov(skb.fragRef[0]!)
     : skb.fragList !== null && niov !== skb.unreadable;
@@ -632,12 +650,14 @@ function csumOwn(skb: SkBuff, offset: number, len: number, sum: number, pos: num
 /**
  * Trims the skb to `len` bytes: frag-list members past the cut are freed and the member holding
  * it trimmed; a cut before the frag list frees every member, then drops frag bytes past it, then
- * linear bytes. Readability stays as it was (Linux keeps `unreadable` too).
+ * linear bytes. Readability of the own slots stays as it was (Linux keeps `unreadable` too);
+ * members cut away no longer count.
  */
 export function skbTrim(skb: SkBuff, len: number): void {
   if (len >= skb.len) return;
   if (len < 0) len = 0;
   if (skb.fragList !== null) {
+    const ownUnreadable = ownFragsUnreadable(skb);
     const own = skb.len - skbFragListLen(skb);
     let keep: SkBuff | null = null;
     let rest: SkBuff | null = skb.fragList;
@@ -667,7 +687,12 @@ export function skbTrim(skb: SkBuff, len: number): void {
     }
     skb.len = len > own ? len : own;
     skb.dataLen = skb.len - (skb.tail - skb.data);
-    if (len >= own) return;
+    if (len >= own) {
+      refreshUnreadable(skb);
+      return;
+    }
+    // the cut is in the own bytes: the flag describes the own slots again once they are cut
+    skb.unreadable = ownUnreadable;
   }
   const headlen = skb.tail - skb.data;
   if (len <= headlen) {
@@ -708,7 +733,8 @@ export function skbTryCoalesce(to: SkBuff, from: SkBuff): boolean {
   if (from.tail - from.data !== 0) return false;
   if (to.fragList !== null) return false;
   if (to.nrFrags + from.nrFrags > to.fragRef.length) return false;
-  if (from.fragList !== null && from.nrFrags > 0 && (to.nrFrags > 0 || to.unreadable) && ownFragsUnreadable(from) !== to.unreadable) return false;
+  // the slots themselves must agree (the flags alone may include frag-list members)
+  if (from.nrFrags > 0 && (to.nrFrags > 0 ? netmemIsNetIov(to.fragRef[0]!) : to.unreadable) !== netmemIsNetIov(from.fragRef[0]!)) return false;
   for (let i = 0; i < from.nrFrags; i++) {
     const j = to.nrFrags++;
     to.fragRef[j] = from.fragRef[i]!;

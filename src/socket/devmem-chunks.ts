@@ -11,7 +11,7 @@ import {
   CMSG_HDR_LEN, MAX_DONTNEED_FRAGS, MAX_DONTNEED_TOKENS, MSG_SOCK_DEVMEM, SCM_DEVMEM_DMABUF, SCM_DEVMEM_LINEAR,
   SOL_SOCKET, SO_DEVMEM_DONTNEED,
 } from '../uapi/index.js';
-import type { Socket } from './socket.js';
+import { RecvInfo, type Socket } from './socket.js';
 
 export interface DevmemChunk {
   kind: 'dmabuf' | 'linear';
@@ -84,14 +84,15 @@ export async function* devmemChunks(socket: Socket, opts: DevmemChunksOptions = 
   const iov = new Uint8Array(opts.iovLen ?? 800 * 1024);
   const control = new Uint8Array(opts.controlLen ?? 80_000);
   const dv = new DataView(control.buffer);
+  const info = new RecvInfo();
   let prev: DevmemBatch | null = null;
   for (;;) {
     if (opts.autoRelease && prev !== null) prev.release();
-    const n = await socket.recvmsgInto(iov, control, MSG_SOCK_DEVMEM);
+    const n = await socket.recvmsgInto(iov, control, MSG_SOCK_DEVMEM, info);
     if (n === 0) return;
     const chunks: DevmemChunk[] = [];
     let linearOff = 0;
-    for (let off = 0; off + CMSG_HDR_LEN <= socket.lastControlLen; ) {
+    for (let off = 0; off + CMSG_HDR_LEN <= info.controlLen; ) {
       const len = dv.getUint32(off, true);
       const level = dv.getInt32(off + 8, true);
       const type = dv.getInt32(off + 12, true);
@@ -111,7 +112,7 @@ export async function* devmemChunks(socket: Socket, opts: DevmemChunksOptions = 
     }
     if (chunks.length === 0 && n > 0) {
       // readable data (the flow is not on a devmem queue): hand it over as one linear chunk
-      chunks.push({ kind: 'linear', offset: 0, size: socket.lastIovUsed, token: 0, dmabufId: 0, bytes: iov.slice(0, socket.lastIovUsed) });
+      chunks.push({ kind: 'linear', offset: 0, size: info.iovUsed, token: 0, dmabufId: 0, bytes: iov.slice(0, info.iovUsed) });
     }
     prev = new DevmemBatch(socket, chunks, n);
     yield prev;

@@ -6,9 +6,12 @@
  * `address`, `remoteAddress`, `setRecvBufferSize` / `getRecvBufferSize`, `setSendBufferSize` /
  * `getSendBufferSize`, `setBroadcast`, `setTTL`, `ref` / `unref`.
  *
- * Built directly on `UdpProto`'s user calls (not on the fd-level syscall layer). Addresses are
- * IP literals ('localhost' is the loopback address; other names fail with ENOTFOUND): there is
- * no resolver. System errors are `ErrnoError`s (positive `.errno`, `.code`, `.syscall`, and
+ * Built on the host's syscall layer like a libuv handle: one non-blocking SOCK_DGRAM fd (created
+ * with the object; Node's "no fd before bind" answers, EBADF from `address()`, are kept),
+ * `bind`/`connect`/`sendto`/`recvfrom`/`setsockopt`, and a wait-queue entry on the file that
+ * drains it when it becomes readable or gets an error. When the host closes the fd underneath
+ * (host shutdown) the socket reports the error and closes. Addresses are IP literals
+ * ('localhost' is the loopback address; other names fail with ENOTFOUND): there is no resolver. System errors are `ErrnoError`s (positive `.errno`, `.code`, `.syscall`, and
  * `.address` / `.port` where Node gives them) with Node's message text; argument errors are
  * TypeError / RangeError / Error with Node's `ERR_*` codes. Events are emitted on
  * `process.nextTick`, never from inside the packet path; received datagrams are drained on the
@@ -17,12 +20,22 @@
 import { EventEmitter } from 'node:events';
 import { InetAddr, addrToString, isV4, type Addr } from '../inet/index.js';
 import type { Scheduler } from '../time/index.js';
-import { ERRNO, ErrnoError, errnoName } from '../uapi/index.js';
-import { UdpRecvInfo, type UdpProto, type UdpSock, type UdpSockOwner } from '../udp/index.js';
+import {
+  AF_INET, AF_INET6, AF_UNSPEC, ERRNO, ErrnoError, IPV6_V6ONLY, IP_TTL, POLLERR, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK,
+  SOL_IPV6, SOL_IP, SOL_SOCKET, SO_BROADCAST, SO_RCVBUF, SO_REUSEADDR, SO_REUSEPORT, SO_SNDBUF, errnoName,
+} from '../uapi/index.js';
+import type { File } from './file.js';
+import type { SockAddr } from './sockaddr.js';
+import type { AddrOut, Syscalls } from './syscalls.js';
+import { UdpSockFile } from './udp-sock.js';
+import { WaitEntry } from './waitqueue.js';
+
+/** IPV6_UNICAST_HOPS (Linux uapi) */
+const IPV6_UNICAST_HOPS = 16;
 
 /** what a host gives its dgram sockets */
 export interface DgramEnv {
-  readonly udp: UdpProto;
+  readonly sys: Syscalls;
   /** told when a datagram is ready for the application (the virtual-time driver yields then) */
   readonly sched: Pick<Scheduler, 'noteWakeup'>;
 }
@@ -136,9 +149,22 @@ function gather(msg: unknown): Uint8Array {
 /** the largest datagram a receive can return */
 const RECV_BUF = 65536;
 
-export class DgramSocket extends EventEmitter implements UdpSockOwner {
+/** the socket's entry on its file's wait queue: a wake schedules a drain */
+class DrainEntry extends WaitEntry {
+  constructor(private readonly owner: DgramSocket) {
+    super();
+  }
+
+  wake(): void {
+    this.owner.queueDrain();
+  }
+}
+
+export class DgramSocket extends EventEmitter {
   readonly type: DgramType;
-  private us: UdpSock | null;
+  /** the fd, and the file it must still name (the host may close it underneath) */
+  private fd: number;
+  private file: File | null;
   private bindState = BIND_UNBOUND;
   /** the handle has a file descriptor (libuv creates it at the first bind) */
   private hasFd = false;
@@ -147,33 +173,52 @@ export class DgramSocket extends EventEmitter implements UdpSockOwner {
   private drainQueued = false;
   private refed = true;
   private readonly opts: DgramSocketOptions;
-  private readonly info = new UdpRecvInfo();
+  private readonly entry = new DrainEntry(this);
+  private readonly from: AddrOut = { addr: null };
   private readonly rbuf = new Uint8Array(RECV_BUF);
 
   constructor(private readonly env: DgramEnv, opts: DgramSocketOptions) {
     super();
     this.type = opts.type;
     this.opts = opts;
-    const us = env.udp.socket(opts.type === 'udp4' ? 4 : 6);
-    us.reuseAddr = opts.reuseAddr === true;
-    us.reusePort = opts.reusePort === true;
-    us.v6only = opts.ipv6Only === true && opts.type === 'udp6';
-    us.sockOwner = this;
-    this.us = us;
+    const sys = env.sys;
+    const fd = sys.socket(opts.type === 'udp4' ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    if (fd < 0) throw sysError(-fd, 'socket');
+    this.fd = fd;
+    this.file = sys.file(fd);
+    if (opts.reuseAddr === true) sys.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    if (opts.reusePort === true) sys.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, 1);
+    if (opts.type === 'udp6') sys.setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, opts.ipv6Only === true ? 1 : 0);
+    this.file?.wq?.add(this.entry);
   }
 
-  // ---- UdpSockOwner (called from the packet path: defer everything) ----
-
-  udpReadable(): void {
-    this.queueDrain();
+  /** the fd while it still names our file; -1 once closed (by us or by the host) */
+  private liveFd(): number {
+    if (this.file === null) return -1;
+    if (this.env.sys.file(this.fd) !== this.file) {
+      // closed underneath (host shutdown): report the socket's error as Node reports a handle
+      // error, then close
+      const f = this.file;
+      const errno = f instanceof UdpSockFile && f.us.err !== 0 ? f.us.err : ERRNO.EBADF;
+      this.detach();
+      process.nextTick(() => {
+        this.emit('error', sysError(errno, 'recvmsg'));
+        this.emit('close');
+      });
+      return -1;
+    }
+    return this.fd;
   }
 
-  udpError(): void {
-    this.queueDrain();
+  private detach(): void {
+    if (this.entry.wqHead !== null) this.entry.wqHead.remove(this.entry);
+    this.file = null;
+    this.receiving = false;
   }
 
-  private queueDrain(): void {
-    if (!this.receiving || this.drainQueued) return;
+  /** @internal the file became readable or got an error */
+  queueDrain(): void {
+    if (this.drainQueued || (!this.receiving && this.file !== null && this.env.sys.file(this.fd) === this.file)) return;
     this.drainQueued = true;
     this.env.sched.noteWakeup();
     process.nextTick(this.drain);
@@ -181,27 +226,26 @@ export class DgramSocket extends EventEmitter implements UdpSockOwner {
 
   private readonly drain = (): void => {
     this.drainQueued = false;
-    const us = this.us;
-    if (us === null || !this.receiving) return;
-    const udp = this.env.udp;
-    const info = this.info;
-    for (;;) {
-      if (us.err === 0 && us.rxq.count === 0) return;
-      const r = udp.userRecvmsg(us, this.rbuf, 0, RECV_BUF, 0, info);
+    const fd = this.liveFd();
+    if (fd < 0 || !this.receiving) return;
+    const sys = this.env.sys;
+    const file = this.file!;
+    const from = this.from;
+    while ((file.poll() & (POLLIN | POLLERR)) !== 0) {
+      from.addr = null;
+      const r = sys.recvfrom(fd, this.rbuf, 0, from);
+      if (r === -ERRNO.EAGAIN) return;
       if (r < 0) {
         this.emit('error', sysError(-r, 'recvmsg'));
-        if (this.us === null) return;
+        if (this.file === null || !this.receiving) return;
         continue;
       }
+      const sa = from.addr as SockAddr | null;
+      if (sa === null) return; // end of stream after a shutdown: nothing more will come
       const msg = Buffer.from(this.rbuf.subarray(0, r));
-      const rinfo: RemoteInfo = {
-        address: this.addrText(info.addr),
-        family: this.type === 'udp4' ? 'IPv4' : 'IPv6',
-        port: info.port,
-        size: r,
-      };
+      const rinfo: RemoteInfo = { address: this.addrText(sa.addr), family: this.type === 'udp4' ? 'IPv4' : 'IPv6', port: sa.port, size: r };
       this.emit('message', msg, rinfo);
-      if (this.us === null || !this.receiving) return;
+      if (this.file === null || !this.receiving) return;
     }
   };
 
@@ -209,6 +253,11 @@ export class DgramSocket extends EventEmitter implements UdpSockOwner {
   private addrText(a: Addr): string {
     const s = addrToString(a);
     return this.type === 'udp6' && isV4(a) ? `::ffff:${s}` : s;
+  }
+
+  /** a sockaddr of this socket's family for `a` */
+  private sockaddr(a: InetAddr, port: number): SockAddr {
+    return { family: this.type === 'udp4' ? AF_INET : AF_INET6, addr: a, port };
   }
 
   // ---- address literals ----
@@ -236,16 +285,18 @@ export class DgramSocket extends EventEmitter implements UdpSockOwner {
     return e;
   }
 
-  private healthCheck(): UdpSock {
-    if (this.us === null) throw nodeError(Error, 'ERR_SOCKET_DGRAM_NOT_RUNNING', 'Not running');
-    return this.us;
+  /** the live fd, or Node's ERR_SOCKET_DGRAM_NOT_RUNNING */
+  private healthCheck(): number {
+    const fd = this.liveFd();
+    if (fd < 0) throw nodeError(Error, 'ERR_SOCKET_DGRAM_NOT_RUNNING', 'Not running');
+    return fd;
   }
 
   // ---- bind ----
 
   /** bind([port][, address][, callback]) or bind(options[, callback]) */
   bind(...args: unknown[]): this {
-    const us = this.healthCheck();
+    const fd = this.healthCheck();
     if (this.bindState !== BIND_UNBOUND) throw nodeError(Error, 'ERR_SOCKET_ALREADY_BOUND', 'Socket is already bound');
     const last = args.length > 0 ? args[args.length - 1] : undefined;
     if (typeof last === 'function') {
@@ -271,11 +322,11 @@ export class DgramSocket extends EventEmitter implements UdpSockOwner {
       address = typeof args[1] === 'function' ? '' : args[1];
     }
     if (typeof port === 'function' || port === undefined || port === null) port = 0;
-    this.doBind(us, typeof address === 'string' ? address : '', port);
+    this.doBind(fd, typeof address === 'string' ? address : '', port);
     return this;
   }
 
-  private doBind(us: UdpSock, address: string, port: unknown): void {
+  private doBind(fd: number, address: string, port: unknown): void {
     const p = Number(port);
     const a = this.parse(address, true);
     if (a === null) {
@@ -287,7 +338,7 @@ export class DgramSocket extends EventEmitter implements UdpSockOwner {
     let r: number;
     if (a === 'EINVAL') r = -ERRNO.EINVAL;
     else if (!Number.isInteger(p) || p < 0 || p > 65535) r = -ERRNO.EINVAL;
-    else r = this.env.udp.userBind(us, a, p);
+    else r = this.env.sys.bind(fd, this.sockaddr(a, p));
     if (r < 0) {
       const ex = sysError(-r, 'bind', address === '' ? (this.type === 'udp4' ? '0.0.0.0' : '::') : address, p);
       process.nextTick(() => this.emit('error', ex));
@@ -298,12 +349,12 @@ export class DgramSocket extends EventEmitter implements UdpSockOwner {
     if (this.opts.recvBufferSize !== undefined) this.setRecvBufferSize(this.opts.recvBufferSize);
     if (this.opts.sendBufferSize !== undefined) this.setSendBufferSize(this.opts.sendBufferSize);
     process.nextTick(() => this.emit('listening'));
-    if (us.rxq.count > 0) this.queueDrain();
+    this.queueDrain();
   }
 
   /** binds to an ephemeral port on the wildcard, as Node does before a send or connect */
-  private implicitBind(us: UdpSock): void {
-    if (this.bindState === BIND_UNBOUND) this.doBind(us, '', 0);
+  private implicitBind(fd: number): void {
+    if (this.bindState === BIND_UNBOUND) this.doBind(fd, '', 0);
   }
 
   // ---- connect ----
@@ -321,9 +372,9 @@ export class DgramSocket extends EventEmitter implements UdpSockOwner {
     if (typeof addr !== 'string') {
       throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "address" argument must be of type string. Received ${describeValue(addr)}`);
     }
-    const us = this.healthCheck();
+    const fd = this.healthCheck();
     if (this.connected) throw nodeError(Error, 'ERR_SOCKET_DGRAM_IS_CONNECTED', 'Already connected');
-    this.implicitBind(us);
+    this.implicitBind(fd);
     if (typeof cb === 'function') this.once('connect', cb as () => void);
     const fail = (ex: Error): void => {
       process.nextTick(() => {
@@ -337,16 +388,16 @@ export class DgramSocket extends EventEmitter implements UdpSockOwner {
     };
     const a = this.parse(addr, false);
     if (a === null) return fail(this.lookupError(addr));
-    const r = a === 'EINVAL' ? -ERRNO.EINVAL : this.env.udp.userConnect(us, a, p);
+    const r = a === 'EINVAL' ? -ERRNO.EINVAL : this.env.sys.connect(fd, this.sockaddr(a, p));
     if (r < 0) return fail(sysError(-r, 'connect', addr, p));
     this.connected = true;
     process.nextTick(() => this.emit('connect'));
   }
 
   disconnect(): void {
-    const us = this.healthCheck();
+    const fd = this.healthCheck();
     if (!this.connected) throw nodeError(Error, 'ERR_SOCKET_DGRAM_NOT_CONNECTED', 'Not connected');
-    const r = this.env.udp.userConnect(us, null, 0);
+    const r = this.env.sys.connect(fd, { family: AF_UNSPEC, addr: InetAddr.ANY4, port: 0 });
     if (r < 0) throw sysError(-r, 'connect');
     this.connected = false;
   }
@@ -400,8 +451,8 @@ export class DgramSocket extends EventEmitter implements UdpSockOwner {
     } else if (addr !== undefined && addr !== null && typeof addr !== 'string') {
       throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "address" argument must be of type string. Received ${describeValue(addr)}`);
     }
-    const us = this.healthCheck();
-    this.implicitBind(us);
+    const fd = this.healthCheck();
+    this.implicitBind(fd);
     const text = typeof addr === 'string' ? addr : '';
     let dst: InetAddr | null = null;
     if (!this.connected) {
@@ -418,7 +469,7 @@ export class DgramSocket extends EventEmitter implements UdpSockOwner {
       }
       dst = a;
     }
-    const r = this.env.udp.userSendmsg(us, data, 0, data.length, dst, p, 0);
+    const r = this.env.sys.sendto(fd, data, 0, dst === null ? null : this.sockaddr(dst, p));
     if (done === undefined) return;
     if (r < 0) {
       const ex = this.connected ? sysError(-r, 'send') : sysError(-r, 'send', text === '' ? (this.type === 'udp4' ? '127.0.0.1' : '::1') : text, p);
@@ -432,10 +483,9 @@ export class DgramSocket extends EventEmitter implements UdpSockOwner {
 
   close(callback?: () => void): this {
     if (typeof callback === 'function') this.on('close', callback);
-    const us = this.healthCheck();
-    this.receiving = false;
-    this.env.udp.userClose(us);
-    this.us = null;
+    const fd = this.healthCheck();
+    this.detach();
+    this.env.sys.close(fd);
     process.nextTick(() => this.emit('close'));
     return this;
   }
@@ -443,31 +493,36 @@ export class DgramSocket extends EventEmitter implements UdpSockOwner {
   // ---- addresses ----
 
   address(): AddressInfo {
-    const us = this.healthCheck();
+    const fd = this.healthCheck();
     if (!this.hasFd) throw sysError(ERRNO.EBADF, 'getsockname');
-    return { address: this.addrText(us.laddr), family: this.type === 'udp4' ? 'IPv4' : 'IPv6', port: us.lport };
+    const out: AddrOut = { addr: null };
+    const r = this.env.sys.getsockname(fd, out);
+    if (r < 0 || out.addr === null) throw sysError(r < 0 ? -r : ERRNO.EBADF, 'getsockname');
+    return { address: this.addrText(out.addr.addr), family: this.type === 'udp4' ? 'IPv4' : 'IPv6', port: out.addr.port };
   }
 
   remoteAddress(): AddressInfo {
-    const us = this.healthCheck();
+    const fd = this.healthCheck();
     if (!this.connected) throw nodeError(Error, 'ERR_SOCKET_DGRAM_NOT_CONNECTED', 'Not connected');
-    return { address: this.addrText(us.raddr), family: this.type === 'udp4' ? 'IPv4' : 'IPv6', port: us.rport };
+    const out: AddrOut = { addr: null };
+    const r = this.env.sys.getpeername(fd, out);
+    if (r < 0 || out.addr === null) throw sysError(r < 0 ? -r : ERRNO.ENOTCONN, 'getpeername');
+    return { address: this.addrText(out.addr.addr), family: this.type === 'udp4' ? 'IPv4' : 'IPv6', port: out.addr.port };
   }
 
   // ---- options ----
 
   private bufferSize(size: number, recv: boolean): number {
     if (size >>> 0 !== size) throw nodeError(TypeError, 'ERR_SOCKET_BAD_BUFFER_SIZE', 'Buffer size must be a positive integer');
-    const us = this.us;
-    if (us === null || !this.hasFd) {
-      throw nodeError(Error, 'ERR_SOCKET_BUFFER_SIZE', `Could not get or set buffer size: ${recv ? 'uv_recv_buffer_size' : 'uv_send_buffer_size'} returned EBADF (bad file descriptor)`);
+    const fd = this.liveFd();
+    const sys = this.env.sys;
+    const opt = recv ? SO_RCVBUF : SO_SNDBUF;
+    const r = fd < 0 || !this.hasFd ? -ERRNO.EBADF : size !== 0 ? sys.setsockopt(fd, SOL_SOCKET, opt, size) : sys.getsockoptInt(fd, SOL_SOCKET, opt);
+    if (r < 0) {
+      const fn = recv ? 'uv_recv_buffer_size' : 'uv_send_buffer_size';
+      throw nodeError(Error, 'ERR_SOCKET_BUFFER_SIZE', `Could not get or set buffer size: ${fn} returned ${errnoName(-r)}`);
     }
-    if (size !== 0) {
-      if (recv) this.env.udp.setRcvbuf(us, size);
-      else this.env.udp.setSndbuf(us, size);
-      return size;
-    }
-    return recv ? us.rcvbuf : us.sndbuf;
+    return size !== 0 ? size : r;
   }
 
   setRecvBufferSize(size: number): void {
@@ -488,19 +543,23 @@ export class DgramSocket extends EventEmitter implements UdpSockOwner {
   }
 
   setBroadcast(flag: boolean): void {
-    const us = this.healthCheck();
-    if (!this.hasFd) throw sysError(ERRNO.EBADF, 'setBroadcast');
-    us.broadcast = !!flag;
+    const fd = this.healthCheck();
+    const r = this.hasFd ? this.env.sys.setsockopt(fd, SOL_SOCKET, SO_BROADCAST, flag ? 1 : 0) : -ERRNO.EBADF;
+    if (r < 0) throw sysError(-r, 'setBroadcast');
   }
 
   setTTL(ttl: number): number {
     if (typeof ttl !== 'number') {
       throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "ttl" argument must be of type number. Received ${describeValue(ttl)}`);
     }
-    const us = this.healthCheck();
+    const fd = this.healthCheck();
     if (!this.hasFd) throw sysError(ERRNO.EBADF, 'setTTL');
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) throw sysError(ERRNO.EINVAL, 'setTTL');
-    us.ttl = ttl;
+    const sys = this.env.sys;
+    let r = this.type === 'udp4' ? sys.setsockopt(fd, SOL_IP, IP_TTL, ttl) : sys.setsockopt(fd, SOL_IPV6, IPV6_UNICAST_HOPS, ttl);
+    // a socket layer without IPV6_UNICAST_HOPS: UDP keeps one hop limit for both families
+    if (r === -ERRNO.ENOPROTOOPT) r = sys.setsockopt(fd, SOL_IP, IP_TTL, ttl);
+    if (r < 0) throw sysError(-r, 'setTTL');
     return ttl;
   }
 
@@ -517,7 +576,7 @@ export class DgramSocket extends EventEmitter implements UdpSockOwner {
 
   /** whether `ref()` is in effect (Node's handle.hasRef) */
   hasRef(): boolean {
-    return this.refed && this.us !== null;
+    return this.refed && this.file !== null;
   }
 }
 

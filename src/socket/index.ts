@@ -20,3 +20,4 @@ export * from './syscalls.js';
 export * from './socket.js';
 export * from './devmem-chunks.js';
 export * from './streams.js';
+export * from './udp-sock.js';

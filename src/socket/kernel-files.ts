@@ -5,7 +5,6 @@
  * unbinds what it bound. Neither can be polled here (epoll_ctl answers EPERM).
  */
 import type { DeviceMemory } from '../mem/index.js';
-import type { NetlinkSocket } from '../netlink/index.js';
 import { File } from './file.js';
 import type { WaitQueue } from './waitqueue.js';
 
@@ -23,9 +22,15 @@ export class DmabufFile extends File {
   }
 }
 
+/** what the fd table needs of a netlink socket (the netlink layer sits beside this one) */
+export interface NetlinkEndpoint {
+  readonly closed: boolean;
+  close(): void;
+}
+
 export class NetlinkFile extends File {
   readonly kind = 'netlink';
-  constructor(readonly nl: NetlinkSocket) {
+  constructor(readonly nl: NetlinkEndpoint) {
     super();
   }
   get wq(): WaitQueue | null {

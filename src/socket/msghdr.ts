@@ -6,7 +6,7 @@
  * previous one returned (`begin` resets it); the hot path allocates nothing.
  */
 import { RecvState } from '../tcp/index.js';
-import type { SockAddr } from './sockaddr.js';
+import { sockaddrLen, type SockAddr } from './sockaddr.js';
 
 export class MsgHdr {
   /** data: the iov (recvmsg fills it; sendmsg reads iov[iovOff, iovOff + iovLen)) */
@@ -18,6 +18,8 @@ export class MsgHdr {
   private controlDv: DataView | null = null;
   /** msg_name: destination for sendmsg; source filled by recvmsg when `wantName` */
   name: SockAddr | null = null;
+  /** msg_namelen of `name` on a send */
+  nameLen = 0;
   wantName = false;
 
   // ---- results ----
@@ -57,6 +59,7 @@ export class MsgHdr {
     this.iovOff = off;
     this.iovLen = len;
     this.name = name;
+    this.nameLen = name === null ? 0 : sockaddrLen(name);
     return this.begin();
   }
 

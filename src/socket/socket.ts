@@ -264,6 +264,8 @@ export class Socket {
   /** accept4: waits for a connection (FIFO among concurrent accepts) */
   async accept(flags = 0): Promise<Socket> {
     this.check('accept');
+    // a non-blocking call never queues behind a blocked one (whose wait means nothing is ready)
+    if (this.nonblocking && this.rx.busy) fail('EAGAIN', 'accept');
     const turn = this.rx.take();
     if (turn !== null) await turn;
     try {
@@ -336,6 +338,7 @@ export class Socket {
 
   private async sendmsgTo(data: Uint8Array, to: SockAddr | null, flags: number, op: string): Promise<number> {
     this.check(op);
+    if (this.dontwait(flags) && this.tx.busy) fail('EAGAIN', op);
     const turn = this.tx.take();
     if (turn !== null) await turn;
     try {
@@ -393,6 +396,7 @@ export class Socket {
    */
   async recvmsgInto(iov: Uint8Array, control: Uint8Array | null, flags = 0, info: RecvInfo | null = null): Promise<number> {
     this.check('recvmsg');
+    if (this.dontwait(flags) && this.rx.busy) fail('EAGAIN', 'recvmsg');
     const turn = this.rx.take();
     if (turn !== null) await turn;
     try {
@@ -493,6 +497,10 @@ export class Socket {
     this.check('setsockopt');
     let v = 0;
     let raw: Uint8Array | null = null;
+    if (value instanceof Uint8Array && level === SOL_SOCKET && name === SO_DEVMEM_DONTNEED) {
+      // the token-return hot path: the bytes go straight to the protocol
+      return this.throwIf(this.file.setsockopt(level, name, 0, value), 'setsockopt');
+    }
     if (value instanceof Uint8Array) {
       raw = value;
       if (raw.length >= 4) v = new DataView(raw.buffer, raw.byteOffset, 4).getInt32(0, true);

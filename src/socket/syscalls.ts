@@ -9,27 +9,30 @@
  */
 import { InetAddr } from '../inet/index.js';
 import type { TcpProto } from '../tcp/index.js';
+import type { UdpProto } from '../udp/index.js';
 import {
   AF_INET, AF_INET6, EPOLL_CLOEXEC, ERRNO, FD_CLOEXEC, FIONBIO, F_GETFD, F_GETFL, F_SETFD, F_SETFL, IPPROTO_IP,
   IPPROTO_TCP, IPPROTO_UDP, MSG_NOSIGNAL, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM,
   POLLWRNORM, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_DEVMEM_DONTNEED, SOCK_NONBLOCK, SOCK_STREAM, SOCK_TYPE_MASK,
 } from '../uapi/index.js';
+import { Timer, type Scheduler } from '../time/index.js';
 import { EpollFile, type EpollEvent } from './epoll.js';
+import { WaitEntry } from './waitqueue.js';
 import { type File, type FdTable } from './file.js';
 import { MsgHdr } from './msghdr.js';
 import { SockFile, SockOptVal } from './sock.js';
 import { decodeSockaddr, sockaddrLen, type SockAddr } from './sockaddr.js';
 import { TcpSockFile } from './tcp-sock.js';
-
-/** builds a SOCK_DGRAM socket file (UDP lives with the UDP protocol) */
-export type DgramFactory = (family: number) => SockFile | number;
+import { UdpSockFile } from './udp-sock.js';
 
 /** what the syscall layer needs from its host */
 export interface SyscallHost {
   readonly files: FdTable;
+  /** clock for the waiting forms (`pollWait`, `epollWaitFor`) */
+  readonly sched?: Scheduler;
   readonly tcp: TcpProto;
-  /** UDP sockets, when the host has UDP */
-  readonly dgram?: DgramFactory | null;
+  /** UDP, when the host has it (SOCK_DGRAM sockets) */
+  readonly udp?: UdpProto | null;
 }
 
 /** `struct pollfd` */
@@ -47,6 +50,19 @@ export interface AddrOut {
 /** files without a poll method report this (DEFAULT_POLLMASK) */
 const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
 const SOCK_MAX = 11;
+
+/** a wait-queue entry that fires its callback once */
+class OnceEntry extends WaitEntry {
+  private fired = false;
+  constructor(private readonly fn: () => void) {
+    super();
+  }
+  wake(): void {
+    if (this.fired) return;
+    this.fired = true;
+    this.fn();
+  }
+}
 
 export class Syscalls {
   /** sends that failed with EPIPE without MSG_NOSIGNAL (each would have raised SIGPIPE) */
@@ -100,11 +116,9 @@ export class Syscalls {
       f = new TcpSockFile(this.host.tcp, family);
     } else if (type === SOCK_DGRAM) {
       if (protocol !== IPPROTO_IP && protocol !== IPPROTO_UDP) return -ERRNO.EPROTONOSUPPORT;
-      const mk = this.host.dgram;
-      if (mk === undefined || mk === null) return -ERRNO.EPROTONOSUPPORT;
-      const r = mk(family);
-      if (typeof r === 'number') return r;
-      f = r;
+      const udp = this.host.udp;
+      if (udp === undefined || udp === null) return -ERRNO.EPROTONOSUPPORT;
+      f = new UdpSockFile(udp, family);
     } else {
       return -ERRNO.ESOCKTNOSUPPORT;
     }
@@ -181,14 +195,24 @@ export class Syscalls {
     const s = this.sock(fd);
     if (typeof s === 'number') return s;
     msg.begin();
+    if (msg.name !== null && msg.nameLen === 0) msg.nameLen = sockaddrLen(msg.name);
     const r = s.sendmsg(msg, flags, true);
     if (r === -ERRNO.EPIPE && (flags & MSG_NOSIGNAL) === 0) this.sigpipes++;
     return r;
   }
 
-  /** send / sendto on a buffer */
-  sendto(fd: number, buf: Uint8Array, flags = 0, to: SockAddr | null = null): number {
-    return this.sendmsg(fd, this.scratch.setSend(buf, 0, buf.length, to), flags);
+  /** send / sendto on a buffer; `to` as an object or raw sockaddr bytes (`tolen` of them) */
+  sendto(fd: number, buf: Uint8Array, flags = 0, to: SockAddr | Uint8Array | null = null, tolen?: number): number {
+    if (to === null) return this.sendmsg(fd, this.scratch.setSend(buf, 0, buf.length, null), flags);
+    const a = this.addrArg(to, tolen);
+    if (a === null) return -ERRNO.EINVAL;
+    const m = this.scratch.setSend(buf, 0, buf.length, a.sa);
+    m.nameLen = a.len;
+    const s = this.sock(fd);
+    if (typeof s === 'number') return s;
+    const r = s.sendmsg(m, flags, true);
+    if (r === -ERRNO.EPIPE && (flags & MSG_NOSIGNAL) === 0) this.sigpipes++;
+    return r;
   }
 
   send(fd: number, buf: Uint8Array, flags = 0): number {
@@ -233,6 +257,7 @@ export class Syscalls {
     let raw: Uint8Array | null = null;
     if (value instanceof Uint8Array) {
       raw = value;
+      if (level === SOL_SOCKET && name === SO_DEVMEM_DONTNEED) return s.setsockopt(level, name, 0, raw);
       if (raw.length >= 4) v = new DataView(raw.buffer, raw.byteOffset, 4).getInt32(0, true);
       else if (!(level === SOL_SOCKET && name === SO_DEVMEM_DONTNEED)) return -ERRNO.EINVAL;
     } else {
@@ -345,6 +370,78 @@ export class Syscalls {
     const files = this.host.files;
     for (const [, f] of files.entries()) if (f instanceof SockFile) f.abort(errno);
     files.closeAll();
+  }
+
+  // ---- waiting forms (the only calls that sleep) ----
+
+  /**
+   * poll(fds, timeout): resolves with the number of ready fds as soon as one is ready, or 0
+   * after `timeoutUs` (virtual or real µs; negative waits forever). Never rejects.
+   */
+  async pollWait(fds: PollFd[], timeoutUs: number): Promise<number> {
+    const deadline = this.deadline(timeoutUs);
+    for (;;) {
+      const n = this.poll(fds);
+      if (n > 0 || timeoutUs === 0 || this.deadErrno !== 0) return n;
+      const left = this.left(timeoutUs, deadline);
+      if (left === 0) return 0;
+      const files: File[] = [];
+      for (const p of fds) {
+        const f = p.fd >= 0 ? this.file(p.fd) : null;
+        if (f !== null && f.wq !== null) files.push(f);
+      }
+      if (await this.sleepOn(files, left)) return this.poll(fds);
+    }
+  }
+
+  /** epoll_wait(epfd, out, max, timeout): as `epollWait`, waiting up to `timeoutUs` for an event */
+  async epollWaitFor(epfd: number, out: EpollEvent[], max: number, timeoutUs: number): Promise<number> {
+    const deadline = this.deadline(timeoutUs);
+    for (;;) {
+      const n = this.epollWait(epfd, out, max);
+      if (n !== 0 || timeoutUs === 0 || this.deadErrno !== 0) return n;
+      const left = this.left(timeoutUs, deadline);
+      if (left === 0) return 0;
+      if (await this.sleepOn([this.file(epfd)!], left)) return this.epollWait(epfd, out, max);
+    }
+  }
+
+  private deadline(timeoutUs: number): number {
+    const sched = this.host.sched;
+    return timeoutUs >= 0 && sched !== undefined ? sched.now() + timeoutUs : -1;
+  }
+
+  /** µs left before `deadline` (-1: forever, 0: over) */
+  private left(timeoutUs: number, deadline: number): number {
+    if (timeoutUs < 0) return -1;
+    const sched = this.host.sched;
+    return sched === undefined ? 0 : Math.max(0, deadline - sched.now());
+  }
+
+  /** waits for a wake of any of `files` (→ false) or the timeout (→ true) */
+  private sleepOn(files: File[], timeoutUs: number): Promise<boolean> {
+    const sched = this.host.sched;
+    return new Promise<boolean>((resolve) => {
+      const entries: OnceEntry[] = [];
+      let timer: Timer | null = null;
+      const finish = (timedOut: boolean): void => {
+        for (const e of entries) if (e.wqHead !== null) e.wqHead.remove(e);
+        if (timer !== null && sched !== undefined) sched.cancel(timer);
+        if (sched !== undefined) sched.noteWakeup();
+        resolve(timedOut);
+      };
+      for (const f of files) {
+        const e = new OnceEntry(() => finish(false));
+        entries.push(e);
+        f.wq!.add(e);
+      }
+      if (timeoutUs >= 0 && sched !== undefined) {
+        timer = new Timer({ onTimer: () => finish(true) }, 0);
+        sched.arm(timer, sched.now() + timeoutUs);
+      } else if (timeoutUs >= 0) {
+        queueMicrotask(() => finish(true));
+      }
+    });
   }
 
   // ---- helpers ----

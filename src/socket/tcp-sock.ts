@@ -526,7 +526,9 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
       bytesAcked: tp.stats.bytesAcked, bytesReceived: tp.stats.bytesReceived, segsIn: tp.stats.segsIn,
       segsOut: tp.stats.segsOut, devmemTokens: tp.tokens.size, devmemTokensHighWater: tp.tokens.highWater,
       rcvQueued: Math.max(0, tp.readableBytes), sndQueued: tp.sendBuf.bytes, timeouts: tp.stats.timeouts,
-      fastRetrans: tp.stats.fastRetrans, dupSegsIn: tp.stats.dupSegsIn,
+      fastRetrans: tp.stats.fastRetrans, dupSegsIn: tp.stats.dupSegsIn, dataSegsOut: tp.stats.dataSegsOut,
+      dataSegsIn: tp.stats.dataSegsIn, retransSegs: tp.stats.retransSegs, bytesSent: tp.stats.bytesSent,
+      bytesRetrans: tp.stats.bytesRetrans, memWait: tp.memWait ? 1 : 0,
     };
   }
 

@@ -10,6 +10,7 @@ export { TcpSock, type TcpSockOwner, type TcpSockStats } from './sock.js';
 export { TcpProto, type TcpMib, type TcpBindFlags } from './proto.js';
 export { TcpDemux } from './demux.js';
 export { tcpPoll, tcpSockError } from './poll.js';
+export { TcpMemWait, MEM_WAIT_RETRY } from './mem-wait.js';
 export { SendBuffer } from './send-buffer.js';
 export { TokenTable, TOKEN_MAX } from './token-table.js';
 export { CmsgWriter, RecvState, tcpRecvmsg, tcpDevmemDontneed, tcpAtEof, tcpConnecting } from './recv.js';

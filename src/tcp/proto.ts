@@ -23,7 +23,7 @@ import {
   CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, pskbMayPull, skbChecksum, skbFree, skbPull, skbPush, skbTryCoalesce,
   type SkBuff, type SkbCache,
 } from '../skb/index.js';
-import { Timer, type Scheduler, type TimerTarget } from '../time/index.js';
+import type { Scheduler } from '../time/index.js';
 import { ERRNO } from '../uapi/index.js';
 import { csumFold } from '../wire/checksum.js';
 import { IPPROTO_TCP } from '../wire/ipv4.js';
@@ -38,6 +38,11 @@ import {
   TCP_SYN_RECV, TCP_SYN_RETRIES, TCP_SYN_SENT, TCP_TIMEOUT_INIT, TCP_TIMEWAIT_LEN, TCP_TIME_WAIT,
 } from './constants.js';
 import { TcpDemux } from './demux.js';
+import {
+  TCP_HDR4, TCP_HDR6, TCP_ICMP_ERROR, TCP_ICMP_IGNORE, TCP_ICMP_PMTU, TCP_MIN_SND_MSS, mssForPmtu, pmtuFloor,
+  tcpIcmpKind, tcpReqErrAborts,
+} from './icmp-err.js';
+import { TcpMemWait } from './mem-wait.js';
 import { TIMER_DELACK, TIMER_RTO, TIMER_TIMEWAIT, TcpSock } from './sock.js';
 
 /** Linux `Tcp` MIB counters (camelCase) */
@@ -78,35 +83,8 @@ export interface TcpBindFlags {
   v6only?: boolean;
 }
 
-/** IPv4 / IPv6 + TCP header bytes without options */
-const HDR4 = 40;
-const HDR6 = 60;
-/** Linux net.ipv4.route.min_pmtu / IPV6_MIN_MTU, and TCP_MIN_SND_MSS */
-const MIN_PMTU4 = 552;
-const MIN_PMTU6 = 1280;
-const TCP_MIN_SND_MSS = 48;
 /** host pages a send never takes (headers, ACKs, retransmissions need them) */
 const TCP_MEM_RESERVE_PAGES = 32;
-/** retry period for sends waiting on host memory (Linux vm_wait is up to HZ/5) */
-const MEM_WAIT_RETRY = 200_000;
-
-const ICMP_DEST_UNREACH = 3;
-const ICMP_TIME_EXCEEDED = 11;
-const ICMP_PARAMETERPROB = 12;
-const ICMP_SOURCE_QUENCH = 4;
-const ICMP_NET_UNREACH = 0;
-const ICMP_HOST_UNREACH = 1;
-const ICMP_FRAG_NEEDED = 4;
-const ICMPV6_PKT_TOOBIG = 2;
-
-/** the proto-level timer that retries sends waiting for memory */
-class MemWaitTimer implements TimerTarget {
-  readonly timer = new Timer(this, 0);
-  constructor(private readonly proto: TcpProto) {}
-  onTimer(): void {
-    this.proto.wakeMemWaiters(true);
-  }
-}
 
 export class TcpProto implements Transport {
   readonly stats: TcpMib = {
@@ -121,8 +99,7 @@ export class TcpProto implements Transport {
   private readonly opts = new TcpOptions();
   private readonly txOpts = new TcpOptions();
   /** sockets whose last send found host memory short */
-  private readonly memWaiters = new Set<TcpSock>();
-  private readonly memTimer = new MemWaitTimer(this);
+  readonly memWait: TcpMemWait;
 
   constructor(
     readonly ip: IpLayer,
@@ -131,6 +108,7 @@ export class TcpProto implements Transport {
     readonly sched: Scheduler,
     readonly rng: Rng,
   ) {
+    this.memWait = new TcpMemWait(sched);
     const secrets = rng.fork('tcp-secrets');
     this.demux = new TcpDemux(secrets.nextU32(), secrets.nextU32());
     this.ports = new PortTable(secrets.nextU32(), EPHEMERAL_LOW, EPHEMERAL_HIGH);
@@ -202,6 +180,8 @@ export class TcpProto implements Transport {
     const oif = !v4 && isLinkLocal(addr) && tp.boundDev !== null ? tp.boundDev.ifindex : 0;
     const rt = oif !== 0 ? this.ip.route(addr, oif) : this.ip.route(addr);
     if (rt === null) return -ERRNO.ENETUNREACH;
+    // no usable source address (IPv6: every candidate still tentative): Linux ip6_dst_lookup
+    if (isUnspecified(rt.src) && (!tp.portHeld || isUnspecified(tp.laddr))) return -ERRNO.EADDRNOTAVAIL;
     if (!tp.portHeld) {
       tp.lport = 0;
       const laddr = tp.bindAddrLock ? tp.laddr : rt.src;
@@ -263,34 +243,13 @@ export class TcpProto implements Transport {
     if (n < asked) {
       // host memory short: wait for memory (never ENOBUFS)
       if (!tp.memWait) this.stats.memWaits++;
-      tp.memWait = true;
-      this.memWaiters.add(tp);
-      if (!this.memTimer.timer.armed) this.sched.arm(this.memTimer.timer, this.sched.now() + MEM_WAIT_RETRY);
-    } else if (tp.memWait) {
-      tp.memWait = false;
-      this.memWaiters.delete(tp);
+      this.memWait.add(tp);
+    } else {
+      this.memWait.remove(tp);
     }
     if (n === 0) return -ERRNO.EAGAIN;
     this.push(tp, more);
     return n;
-  }
-
-  /**
-   * Wakes every socket waiting for host memory (their owners retry the send). Called when this
-   * TCP freed send-buffer pages and by the retry timer (`fromTimer`), which re-arms itself while
-   * waiters remain.
-   */
-  wakeMemWaiters(fromTimer = false): void {
-    if (this.memWaiters.size === 0) return;
-    // a snapshot: a writer that retries synchronously and fails again re-joins the set
-    const waiters = [...this.memWaiters];
-    for (const tp of waiters) {
-      // the writer retries (poll reports POLLOUT again); it comes back if memory is still short
-      tp.memWait = false;
-      this.memWaiters.delete(tp);
-      if (tp.state !== TCP_CLOSE && tp.sockOwner !== null) tp.sockOwner.tcpWritable(tp);
-    }
-    if (!fromTimer && this.memWaiters.size === 0) this.sched.cancel(this.memTimer.timer);
   }
 
   /** sends what the windows allow; `more` (MSG_MORE) holds back a trailing partial segment */
@@ -397,10 +356,7 @@ export class TcpProto implements Transport {
     this.purgeRcv(tp);
     this.purgeOfo(tp);
     tp.sendBuf.release();
-    if (tp.memWait) {
-      tp.memWait = false;
-      this.memWaiters.delete(tp);
-    }
+    this.memWait.remove(tp);
     tp.finReceived = tp.finQueued = tp.finSent = false;
     tp.shutRd = tp.shutWr = false;
     tp.shutdownDone = false;
@@ -725,7 +681,7 @@ export class TcpProto implements Transport {
       if (tp.finQueued && !tp.finSent && seqGt(ack, tp.finSndSeq)) tp.finSent = true;
       if (tp.rttTime >= 0 && seqGe(ack, tp.rttSeq)) this.rttSample(tp);
       tp.sendBuf.ackTo(seqGt(ack, tp.sendBuf.endSeq) ? tp.sendBuf.endSeq : ack);
-      if (this.memWaiters.size !== 0) this.wakeMemWaiters();
+      if (this.memWait.size !== 0) this.memWait.wake();
       tp.sndUna = ack;
       tp.stats.bytesAcked += acked;
       tp.retransmits = 0;
@@ -1209,8 +1165,7 @@ export class TcpProto implements Transport {
       return;
     }
     if (tp.state === TCP_TIME_WAIT) return;
-    const v6 = e.family === 6;
-    const pmtu = v6 ? e.type === ICMPV6_PKT_TOOBIG : e.type === ICMP_DEST_UNREACH && e.code === ICMP_FRAG_NEEDED;
+    const kind = tcpIcmpKind(e);
     if (tp.state === TCP_SYN_RECV && tp.parent !== null) {
       // a passive open still in the SYN queue (Linux request sock, tcp_req_err): only the
       // SYN-ACK's sequence counts, and only errors that say the peer is gone drop it, silently
@@ -1218,12 +1173,7 @@ export class TcpProto implements Transport {
         this.stats.outOfWindowIcmps++;
         return;
       }
-      if (pmtu) return;
-      const abort = v6 || e.local
-        ? e.fatal || e.local
-        : e.type === ICMP_PARAMETERPROB || e.type === ICMP_TIME_EXCEEDED ||
-          (e.type === ICMP_DEST_UNREACH && (e.code === ICMP_NET_UNREACH || e.code === ICMP_HOST_UNREACH));
-      if (abort) {
+      if (kind === TCP_ICMP_ERROR && tcpReqErrAborts(e)) {
         tp.orphan = true;
         this.done(tp);
       }
@@ -1235,14 +1185,12 @@ export class TcpProto implements Transport {
       this.stats.outOfWindowIcmps++;
       return;
     }
-    if (pmtu) {
-      if (v6 && e.info < MIN_PMTU6) return;
+    if (kind === TCP_ICMP_PMTU) {
       this.mtuReduced(tp, e.info);
       return;
     }
-    if (!v6 && e.type === ICMP_SOURCE_QUENCH) return;
+    if (kind === TCP_ICMP_IGNORE) return;
     const errno = e.errno;
-    if (errno === 0) return;
     if (tp.state === TCP_SYN_SENT || tp.state === TCP_SYN_RECV) {
       if (tp.state === TCP_SYN_SENT) this.stats.attemptFails++;
       this.fail(tp, errno);
@@ -1256,7 +1204,7 @@ export class TcpProto implements Transport {
   private mtuReduced(tp: TcpSock, mtu: number): void {
     if (tp.state === TCP_LISTEN || tp.state === TCP_CLOSE) return;
     const v4 = isV4(tp.raddr);
-    const min = v4 ? MIN_PMTU4 : MIN_PMTU6;
+    const min = pmtuFloor(v4);
     let pmtu = mtu < min ? min : mtu;
     // the IP layer's path MTU cache may know a smaller value
     const rt = tp.oif !== 0 ? this.ip.route(tp.raddr, tp.oif) : this.ip.route(tp.raddr);
@@ -1272,9 +1220,7 @@ export class TcpProto implements Transport {
   /** Linux tcp_sync_mss: the send MSS for path MTU `pmtu` (never above the peer's clamp) */
   private syncMss(tp: TcpSock, pmtu: number): void {
     tp.pmtu = pmtu;
-    let mss = pmtu - (isV4(tp.raddr) ? HDR4 : HDR6);
-    if (mss > tp.mssClamp) mss = tp.mssClamp;
-    if (mss < TCP_MIN_SND_MSS) mss = TCP_MIN_SND_MSS;
+    const mss = mssForPmtu(pmtu, isV4(tp.raddr), tp.mssClamp);
     if (mss >= tp.mss) return;
     // cwnd counts segments in Linux: keep the count, in bytes of the new MSS
     const old = tp.mss;
@@ -1418,7 +1364,7 @@ export class TcpProto implements Transport {
     tp.routeDev = rt.dev;
     tp.pmtu = rt.mtu;
     // MSS = route MTU − IP header − TCP header (IPv4 40, IPv6 60: Linux tcp_mtu_to_mss)
-    tp.advMss = Math.max(rt.mtu - (isV4(tp.raddr) ? HDR4 : HDR6), 88);
+    tp.advMss = Math.max(rt.mtu - (isV4(tp.raddr) ? TCP_HDR4 : TCP_HDR6), 88);
     if (tp.userMss > 0 && tp.userMss < tp.advMss) tp.advMss = tp.userMss;
     tp.mss = TCP_DEFAULT_MSS;
     tp.rto = TCP_TIMEOUT_INIT;
@@ -1445,6 +1391,9 @@ export class TcpProto implements Transport {
     if (tp.userMss > 0 && tp.userMss < peerMss) peerMss = tp.userMss;
     tp.mssClamp = peerMss;
     tp.mss = Math.max(Math.min(peerMss, tp.advMss), 64);
+    // a path MTU learned while the handshake ran (Linux tcp_sync_mss with icsk_pmtu_cookie)
+    const pmtuMss = tp.pmtu - (isV4(tp.raddr) ? TCP_HDR4 : TCP_HDR6);
+    if (pmtuMss < tp.mss) tp.mss = Math.max(pmtuMss, TCP_MIN_SND_MSS);
     tp.rcvMss = Math.min(tp.mss, tp.advMss);
     if (o.wscale >= 0) {
       tp.wscaleOk = true;
@@ -1514,10 +1463,7 @@ export class TcpProto implements Transport {
     this.sched.cancel(tp.twTimer);
     if (wasListen) this.demux.removeListener(tp);
     if (tp.hashed) this.demux.remove(tp);
-    if (tp.memWait) {
-      tp.memWait = false;
-      this.memWaiters.delete(tp);
-    }
+    this.memWait.remove(tp);
     if (tp.parent !== null && !tp.inAcceptQueue) {
       tp.parent.synQueueLen--;
       tp.parent = null;

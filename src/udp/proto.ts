@@ -59,6 +59,8 @@ export function newUdpMib(): UdpMib {
 }
 
 const LIMITED_BROADCAST = 0xffffffff;
+/** `xmit`: no memory for the datagram (distinct from the IP layer's -ENOBUFS, a local drop) */
+const XMIT_NOMEM = -0x10000;
 
 /** the IPv4 limited broadcast 255.255.255.255 */
 function isLimitedBroadcast(a: Addr): boolean {
@@ -198,6 +200,7 @@ export class UdpProto implements Transport {
     if (us === null) return;
     const pmtu = (e.family === 4 && e.type === ICMP_DEST_UNREACH && e.code === ICMP_FRAG_NEEDED) ||
       (e.family === 6 && e.type === ICMPV6_PKT_TOOBIG);
+    if (pmtu) us.dstMtu = 0; // the IP layer learned the new path MTU: look it up again
     const hard = e.fatal || pmtu;
     if (!hard || !us.connected || e.errno === 0) return;
     us.err = e.errno;
@@ -272,6 +275,7 @@ export class UdpProto implements Transport {
     if (rt === null) return -ERRNO.ENETUNREACH;
     if (isLimitedBroadcast(dst) && !us.broadcast) return -ERRNO.EACCES;
     if (isUnspecified(us.laddr)) us.laddr = rt.src; // Linux rehashes the socket under its new address
+    us.dstMtu = rt.mtu;
     us.raddr = InetAddr.from(dst);
     us.rport = port;
     us.connected = true;
@@ -281,6 +285,7 @@ export class UdpProto implements Transport {
   /** Linux __udp_disconnect: forget the peer; unbind what was bound implicitly */
   private disconnect(us: UdpSock): number {
     us.connected = false;
+    us.dstMtu = 0;
     us.raddr = this.wildcard(us);
     us.rport = 0;
     if (!us.bindAddrLock) us.laddr = this.wildcard(us);
@@ -315,34 +320,59 @@ export class UdpProto implements Transport {
     }
     const v4 = isV4(to);
     if (!v4 && isV4(us.laddr) && !isUnspecified(us.laddr)) return -ERRNO.ENETUNREACH;
-    const rt = this.ip.route(to);
-    if (rt === null) return -ERRNO.ENETUNREACH;
+    // a connected socket sends from its bound address with its cached path MTU (Linux keeps the
+    // route in sk_dst_cache); anything else looks the route up per datagram
+    const cached = dst === null && !isUnspecified(us.laddr);
+    let src: Addr = us.laddr;
+    let mtu = cached ? us.dstMtu : 0;
+    if (mtu === 0) {
+      const rt = this.ip.route(to);
+      if (rt === null) return -ERRNO.ENETUNREACH;
+      if (isUnspecified(us.laddr) || isV4(us.laddr) !== v4) src = rt.src;
+      mtu = rt.mtu;
+      if (cached) us.dstMtu = mtu;
+    }
     if (isLimitedBroadcast(to) && !us.broadcast) return -ERRNO.EACCES;
     if (len > (v4 ? UDP_MAX_PAYLOAD_V4 : UDP_MAX_PAYLOAD_V6)) return -ERRNO.EMSGSIZE;
     // sock_alloc_send_skb: the pending error, then the shutdown state
     if (us.err !== 0) return -this.takeError(us);
     if (us.shutdownMask & SEND_SHUTDOWN) return -ERRNO.EPIPE;
-    const skb = udpAllocPayload(this.skbs, data, off, len);
-    if (skb === null) {
-      this.mib.sndbufErrors++;
+    let r = this.xmit(us, data, off, len, src, to, dport, mtu);
+    if (r === -ERRNO.EMSGSIZE && cached) {
+      // the path MTU shrank since it was cached: look it up again and resend once
+      const rt = this.ip.route(to);
+      if (rt === null) return -ERRNO.ENETUNREACH;
+      us.dstMtu = rt.mtu;
+      r = this.xmit(us, data, off, len, src, to, dport, rt.mtu);
+    }
+    if (r === XMIT_NOMEM) {
+      this.mib.sndbufErrors++; // sock_alloc_send_skb failed: the caller may wait for memory
       return -ERRNO.ENOBUFS;
     }
-    const src: Addr = isUnspecified(us.laddr) || (isV4(us.laddr) !== v4) ? rt.src : us.laddr;
+    if (r === -ERRNO.ENOBUFS) {
+      this.mib.sndbufErrors++; // Linux udp_send_skb: dropped locally, not an error to the caller
+      return len;
+    }
+    if (r < 0) {
+      us.dstMtu = 0;
+      return r;
+    }
+    this.mib.outDatagrams++;
+    us.stats.datagramsOut++;
+    return len;
+  }
+
+  /** builds one datagram and hands it to IP: the output's result, or XMIT_NOMEM */
+  private xmit(us: UdpSock, data: Uint8Array, off: number, len: number, src: Addr, to: Addr, dport: number, mtu: number): number {
+    const skb = udpAllocPayload(this.skbs, data, off, len);
+    if (skb === null) return XMIT_NOMEM;
     const ulen = udpPushHeader(skb, src, us.lport, to, dport);
     const o = this.outOpts;
     o.tos = us.tos;
     o.ttl = us.ttl >= 0 ? us.ttl : 64;
     // IP_PMTUDISC_WANT: DF on what fits the path MTU; larger datagrams are fragmented
-    o.df = ulen + (v4 ? 20 : 40) <= rt.mtu;
-    const r = this.ip.output(skb, src, to, IPPROTO_UDP, o);
-    if (r === -ERRNO.ENOBUFS) {
-      this.mib.sndbufErrors++; // Linux udp_send_skb: dropped locally, not an error to the caller
-      return len;
-    }
-    if (r < 0) return r;
-    this.mib.outDatagrams++;
-    us.stats.datagramsOut++;
-    return len;
+    o.df = ulen + (isV4(to) ? 20 : 40) <= mtu;
+    return this.ip.output(skb, src, to, IPPROTO_UDP, o);
   }
 
   /**
@@ -351,6 +381,7 @@ export class UdpProto implements Transport {
    * pending error is reported first; an empty queue gives -EAGAIN, or 0 after SHUT_RD.
    */
   userRecvmsg(us: UdpSock, buf: Uint8Array, off: number, len: number, flags: number, info: UdpRecvInfo | null): number {
+    if (info !== null) info.datagram = false;
     if (us.closed) return -ERRNO.EBADF;
     if (flags & MSG_ERRQUEUE) return -ERRNO.EAGAIN; // no IP_RECVERR: the error queue stays empty
     if (us.err !== 0) return -this.takeError(us);
@@ -364,6 +395,7 @@ export class UdpProto implements Transport {
       info.port = us.rxq.peekSource(info.addr);
       info.len = ulen;
       info.flags = copied < ulen ? MSG_TRUNC : 0;
+      info.datagram = true;
     }
     const r = copied > 0 ? skbCopyBits(skb, 0, buf, off, copied) : 0;
     if (!peek) {

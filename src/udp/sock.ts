@@ -28,6 +28,8 @@ export class UdpRecvInfo {
   flags = 0;
   /** the datagram's full payload length */
   len = 0;
+  /** false when the call returned no datagram (an error, -EAGAIN, or 0 at end of stream) */
+  datagram = false;
 }
 
 /** per-entry words of the queue's side table: source w0..w3, source port, truesize */
@@ -130,6 +132,8 @@ export class UdpSock implements PortUser {
   rport = 0;
   /** Linux sk_state == TCP_ESTABLISHED: connect() succeeded and no disconnect since */
   connected = false;
+  /** path MTU to the connected peer as last looked up (the sk_dst_cache we keep); 0 = look up */
+  dstMtu = 0;
   reuseAddr = false;
   reusePort = false;
   v6only = false;

@@ -1,4 +1,7 @@
 import { describe, it } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { constants as C, NcdevmemPattern } from '../../src/index.js';
 import { listen, makePair, patternSender } from './helpers.js';
@@ -84,4 +87,65 @@ describe('plain TCP over the simulated network', () => {
     assert.equal(cs.tcb.stateName, 'CLOSE');
     p.net.close();
   });
+
+  for (const family of [4, 6] as const) {
+    it(`IPv${family}: the same seed gives the same pcap, byte for byte (2% loss, reordering)`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tcp-pcap-'));
+      const run = async (name: string): Promise<Buffer> => {
+        const path = join(dir, name);
+        const p = makePair({ seed: 77, wire: { loss: 0.02, reorder: 0.02, pcap: path } });
+        const srv = family === 4 ? '10.0.0.2' : '2001:db8::2';
+        if (family === 6) {
+          p.a.ip.addAddress('eth0', '2001:db8::1/64');
+          p.b.ip.addAddress('eth0', '2001:db8::2/64');
+          await p.net.sleep(3_000_000);
+        }
+        const af = family === 4 ? C.AF_INET : C.AF_INET6;
+        const ls = p.b.socket(af, C.SOCK_STREAM);
+        ls.bind(family === 4 ? '0.0.0.0' : '::', 5201);
+        ls.listen(4);
+        const cs = p.a.socket(af, C.SOCK_STREAM);
+        const acc = ls.accept();
+        await cs.connect(srv, 5201);
+        const conn = await acc;
+        const sending = (async () => {
+          const buf = new Uint8Array(100_000).map((_, i) => i * 7);
+          for (let i = 0; i < 4; i++) await cs.send(buf);
+          cs.close();
+        })();
+        let got = 0;
+        for (;;) {
+          const b = await conn.recv(65536);
+          if (b.length === 0) break;
+          got += b.length;
+        }
+        await sending;
+        assert.equal(got, 400_000);
+        conn.close();
+        await p.net.sleep(1_000_000);
+        p.net.close();
+        return readFileSync(path);
+      };
+      try {
+        const x = await run('a.pcap');
+        const y = await run('b.pcap');
+        assert.ok(x.length > 400_000 / 2, `pcap has the frames (${x.length} bytes)`);
+        assert.ok(x.equals(y), 'identical pcap files');
+        // TCP frames of the family asked for: IPv4 protocol 6 / IPv6 next header 6
+        const le = x.readUInt32LE(0) === 0xa1b2c3d4 || x.readUInt32LE(0) === 0xa1b23c4d;
+        let tcpFrames = 0;
+        for (let o = 24; o + 16 <= x.length;) {
+          const incl = le ? x.readUInt32LE(o + 8) : x.readUInt32BE(o + 8);
+          const f = o + 16;
+          const et = x.readUInt16BE(f + 12);
+          if (family === 4 && et === 0x0800 && x[f + 14 + 9] === 6) tcpFrames++;
+          if (family === 6 && et === 0x86dd && x[f + 14 + 6] === 6) tcpFrames++;
+          o = f + incl;
+        }
+        assert.ok(tcpFrames > 200, `${tcpFrames} TCP/IPv${family} frames`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

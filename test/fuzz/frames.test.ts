@@ -1,45 +1,61 @@
-// Frame fuzz. Frames are built from the wire Reprs with valid checksums and real addressing
-// (ARP, IPv4 with options and fragments, ICMP, UDP, TCP to a listener, to an established
-// connection's real 4-tuple near its real sequence numbers, to closed ports, raw junk), then
-// mutated field by field (flags, lengths, offsets, options, ports, seq/ack, checksums mostly
-// recomputed, sometimes left wrong) and byte by byte (flips, truncation, padding), and offered to
-// the wire towards host B, so they arrive at B's NIC as real frames do. Each fast-check run is one
-// batch on a fresh pair of hosts; after it: nothing threw, the established connection still
-// carries bytes both ways (checked byte by byte: the forged segments carry A's own stream
-// bytes, so whatever B accepts is what A would have sent), the stack goes quiet (a bounded
-// number of frames in the next virtual second, none at all once every socket is closed and the
-// timers ran out), and no skb or token is left behind. How many frames reached each layer is
-// derived from B's counters (minus what host A itself sent) and a floor is asserted per layer.
+// Frame fuzz, IPv4 and IPv6. Frames are built from the wire Reprs with valid checksums and real
+// addressing (ARP / NDP, IPv4 with options and fragments / IPv6 with extension headers and
+// fragments, ICMP / ICMPv6, UDP, TCP to a listener, to an established connection's real 4-tuple
+// near its real sequence numbers, to closed ports, raw junk), then mutated field by field (flags,
+// lengths, offsets, options, ports, seq/ack; checksums mostly recomputed, sometimes left wrong)
+// and byte by byte (flips, truncation, padding), and offered to the wire towards host B, so they
+// arrive at B's NIC as real frames do. Each fast-check run is one batch on a fresh pair of hosts;
+// after it: nothing threw, the established connection still carries bytes both ways (checked byte
+// by byte: forged segments carry A's own stream bytes, so whatever B accepts is what A would
+// have sent), the stack goes quiet (a bounded number of frames in the next virtual second, none
+// at all once every socket is closed and the timers ran out), and no skb or devmem token is left
+// behind. How many frames reached each layer is derived from B's counters (minus what host A
+// itself sent) and a floor is asserted per layer. FUZZ_RUNS=N changes the batches per family;
+// FUZZ_DEBUG=1 names the first frame after which the hosts keep talking.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { constants as C, NcdevmemPattern, type Socket, type DeviceMemory } from '../../src/index.js';
-import { bindDevmem, makePair, PORT, type Pair } from '../e2e/helpers.js';
-import { ConnTrack, ETH_P_ARP, ETH_P_IP, inject, nicRxPackets, patternBytes, rd16, tapWire, type Rig } from './kit.js';
-import { build4, frameDesc4, type Aim4, type Ctx4, type FrameDesc4 } from './gen4.js';
+import { InetAddr } from '../../src/inet/index.js';
+import { makePair, PORT, type Pair } from '../e2e/helpers.js';
+import { ConnTrack, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, inject, l4ChecksumOk, nicRxPackets, patternBytes, rd16, rd32, sum16, tapWire, tcpOf, type Built, type Rig } from './kit.js';
+import { build4, frameDesc4, STRADDLE, type FrameDesc4, type TcpDesc } from './gen4.js';
+import { build6, frameDesc6, type FrameDesc6 } from './gen6.js';
+import type { AddrWords } from '../../src/wire/ipv6.js';
 
 const PERIOD = 7;
+const UDP_PORT = 5353;
 const SEED = 20261202;
-const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 50);
 const DEBUG = process.env.FUZZ_DEBUG !== undefined;
-const dbg = (...a: unknown[]): void => { if (DEBUG) console.error(...a); };
-/** frames in the next virtual second after a batch, per injected frame (plus a constant) */
-const QUIET_PER_FRAME = 3;
-const QUIET_BASE = 20;
-
-/** layers whose reach is counted */
-const LAYERS = ['link', 'arp', 'ip4', 'frag4', 'icmp4', 'udp4', 'tcp4', 'listener', 'estab'] as const;
-type Layer = (typeof LAYERS)[number];
-type Counts = Record<Layer, number>;
-
-function zero(): Counts {
-  return { link: 0, arp: 0, ip4: 0, frag4: 0, icmp4: 0, udp4: 0, tcp4: 0, listener: 0, estab: 0 };
-}
-
-/** which layer's counter a frame aimed at `aim` must move (besides link and, for IP, ip4) */
-const AIM_LAYER: Record<Aim4, Layer | null> = {
-  arp: 'arp', ip4: 'ip4', frag4: 'frag4', icmp4: 'icmp4', udp4: 'udp4', tcpListen4: 'listener', tcpEstab4: 'estab', tcpClosed4: 'tcp4', raw: null,
+const dbg = (...a: unknown[]): void => {
+  if (DEBUG) console.error(...a);
 };
+/** frames in the next virtual second after a batch, per injected frame (plus a constant) */
+const QUIET_PER_FRAME = 1;
+const QUIET_BASE = 40;
+/** each layer must see at least this share of the frames aimed at it */
+const FLOOR = 0.25;
+
+type Counts = Record<string, number>;
+
+interface Family<D> {
+  name: string;
+  /** the layers whose reach is counted, link first */
+  layers: readonly string[];
+  gen: fc.Arbitrary<D>;
+  /** the layers each frame of this description is aimed at (besides link) */
+  aims(d: D): readonly string[];
+  /** the layers the description as a whole is aimed at once (the L4 of a fragmented datagram, ...) */
+  innerAims(d: D): readonly string[];
+  build(d: D, e: Env, allowDesync: boolean): Built[];
+  /** B's counters per layer (except listener / estab / link, which are common) */
+  counters(e: Env): Counts;
+  /** counts a frame A sent against the layers it reaches at B */
+  classify(c: Counts, track: ConnTrack, b: Uint8Array): void;
+  /** sets up addresses (and devmem steering) on the pair; returns B's address text */
+  configure(p: Pair): Promise<{ addrB: string; any: string; af: number }>;
+}
 
 interface Env {
   p: Pair;
@@ -47,9 +63,9 @@ interface Env {
   track: ConnTrack;
   dmabuf: DeviceMemory;
   ls: Socket;
+  udp: UdpSink;
   cs: Socket;
   conn: Socket;
-  /** frames host A transmitted, by the layer they reach at B */
   fromA: Counts;
   /** A's stream: bytes the application wrote; B's validation pattern (running) and bytes read */
   aWritten: number;
@@ -60,68 +76,222 @@ interface Env {
   aRead: number;
 }
 
-/** B's counters for each layer (derived from the stack's MIBs and per-socket TCP_INFO) */
-function counters(e: Env): Counts {
-  const b = e.p.b;
-  const ip = b.ip.stats;
-  const tcp = b.tcp.stats;
-  return {
-    link: nicRxPackets(e.p.eb),
-    arp: ip.arp.inRequests + ip.arp.inReplies + ip.arp.inErrors,
-    ip4: ip.inReceives,
-    frag4: ip.reasmReqds,
-    icmp4: ip.icmp.inMsgs + ip.icmp.inErrors,
-    udp4: udpIn(e),
-    tcp4: tcp.inSegs,
-    listener: Number(e.ls.tcpInfo().segsIn),
-    estab: Number(e.conn.tcpInfo().segsIn),
-  };
+function zero(layers: readonly string[]): Counts {
+  const c: Counts = {};
+  for (const l of layers) c[l] = 0;
+  return c;
 }
 
-/** UDP datagrams that reached UDP's parser; -1 while no UDP is registered with the host */
-function udpIn(_e: Env): number {
-  return -1;
+/** UDP datagrams that reached UDP's parser (the `Udp` MIB: delivered, no port, errors) */
+function udpIn(e: Env): number {
+  const m = e.p.b.udp.mib;
+  return m.inDatagrams + m.noPorts + m.inErrors + m.ignoredMulti;
 }
 
-/** counts a frame host A transmitted against the layers it reaches at B */
-function classifyFromA(c: Counts, track: ConnTrack, b: Uint8Array): void {
-  c.link++;
-  if (b.length < 14) return;
-  const et = rd16(b, 12);
-  if (et === ETH_P_ARP) c.arp++;
-  if (et !== ETH_P_IP || b.length < 34) return;
-  c.ip4++;
-  if ((rd16(b, 20) & 0x3fff) !== 0) c.frag4++;
-  const proto = b[23];
-  if (proto === 1) c.icmp4++;
-  if (proto === 17) c.udp4++;
-  if (proto === 6) {
-    c.tcp4++;
-    const t = 14 + (b[14]! & 15) * 4;
-    if (rd16(b, t) === track.aPort && rd16(b, t + 2) === PORT) c.estab++;
+
+const aimsV4: Record<FrameDesc4['body']['aim'], readonly string[]> = {
+  arp: ['arp'], ip4: ['ip4'], frag4: ['ip4', 'frag4'], icmp4: ['ip4', 'icmp4'], udp4: ['ip4', 'udp4'],
+  tcpListen4: ['ip4', 'tcp4', 'listener'], tcpEstab4: ['ip4', 'tcp4', 'estab'], tcpClosed4: ['ip4', 'tcp4'], raw: [],
+};
+
+const V4: Family<FrameDesc4> = {
+  name: 'IPv4',
+  layers: ['link', 'arp', 'ip4', 'frag4', 'icmp4', 'udp4', 'tcp4', 'listener', 'estab'],
+  gen: frameDesc4,
+  aims: (d) => aimsV4[d.body.aim],
+  innerAims: (d) => {
+    const b = d.body;
+    if (b.aim === 'frag4') return [b.frag.inner === 'udp' ? 'udp4' : 'icmp4'];
+    if (b.aim === 'ip4') return b.l4 === 'icmp' ? ['icmp4'] : b.l4 === 'udp' ? ['udp4'] : b.l4 === 'tcpListen' ? ['tcp4', 'listener'] : [];
+    return [];
+  },
+  build: (d, e, allowDesync) => build4(d, {
+    macA: e.p.ea.mac, macB: e.p.eb.mac, ipA: 0x0a000001, ipB: 0x0a000002, bcastB: 0x0a0000ff, listenPort: PORT, udpPort: UDP_PORT,
+    conn: e.track, period: PERIOD, allowDesync,
+  }),
+  counters(e) {
+    const ip = e.p.b.ip.stats;
+    return {
+      arp: ip.arp.inRequests + ip.arp.inReplies + ip.arp.inErrors,
+      ip4: ip.inReceives,
+      frag4: ip.reasmReqds,
+      icmp4: ip.icmp.inMsgs + ip.icmp.inErrors,
+      udp4: udpIn(e),
+      tcp4: e.p.b.tcp.stats.inSegs,
+    };
+  },
+  classify(c, track, b) {
+    const et = rd16(b, 12);
+    if (et === ETH_P_ARP) c.arp!++;
+    if (et !== ETH_P_IP || b.length < 34) return;
+    c.ip4!++;
+    if ((rd16(b, 20) & 0x3fff) !== 0) c.frag4!++;
+    const proto = b[23];
+    if (proto === 1) c.icmp4!++;
+    if (proto === 17) c.udp4!++;
+    if (proto === 6) {
+      c.tcp4!++;
+      const t = 14 + (b[14]! & 15) * 4;
+      if (rd16(b, t) === track.aPort && rd16(b, t + 2) === PORT) c.estab!++;
+    }
+  },
+  async configure(p) {
+    await devmemOn(p, 'tcp4', '10.0.0.2');
+    return { addrB: '10.0.0.2', any: '0.0.0.0', af: C.AF_INET };
+  },
+};
+
+const aimsV6: Record<FrameDesc6['body']['aim'], readonly string[]> = {
+  nd6: ['ip6', 'icmp6', 'nd6'], ip6: ['ip6'], frag6: ['ip6', 'frag6'], icmp6: ['ip6', 'icmp6'], udp6: ['ip6', 'udp6'],
+  tcpListen6: ['ip6', 'tcp6', 'listener'], tcpEstab6: ['ip6', 'tcp6', 'estab'], tcpClosed6: ['ip6', 'tcp6'], raw6: [],
+};
+
+/** fe80::/64 + the modified EUI-64 of `mac` */
+function linkLocal(mac: number): AddrWords {
+  const hi = Math.floor(mac / 0x1000000);
+  const lo = mac % 0x1000000;
+  return { w0: 0xfe800000, w1: 0, w2: ((((hi >>> 16) ^ 0x02) << 24) | ((hi & 0xffff) << 8) | 0xff) >>> 0, w3: (0xfe000000 | lo) >>> 0 };
+}
+
+const V6: Family<FrameDesc6> = {
+  name: 'IPv6',
+  layers: ['link', 'nd6', 'ip6', 'frag6', 'icmp6', 'udp6', 'tcp6', 'listener', 'estab'],
+  gen: frameDesc6,
+  aims: (d) => aimsV6[d.body.aim],
+  innerAims: (d) => {
+    const b = d.body;
+    if (b.aim === 'frag6') return [b.frag.inner === 'udp' ? 'udp6' : 'icmp6'];
+    if (b.aim === 'ip6') return b.l4 === 'icmp' ? ['icmp6'] : b.l4 === 'udp' ? ['udp6'] : b.l4 === 'tcpListen' ? ['tcp6', 'listener'] : [];
+    return [];
+  },
+  build: (d, e, allowDesync) => build6(d, {
+    macA: e.p.ea.mac, macB: e.p.eb.mac, ipA: { w0: 0xfd000000, w1: 0, w2: 0, w3: 1 }, ipB: { w0: 0xfd000000, w1: 0, w2: 0, w3: 2 },
+    llA: linkLocal(e.p.ea.mac), llB: linkLocal(e.p.eb.mac), listenPort: PORT, udpPort: UDP_PORT, conn: e.track, period: PERIOD, allowDesync,
+  }),
+  counters(e) {
+    const s = e.p.b.ipv6.stats;
+    const i = s.icmp;
+    return {
+      nd6: i.inNeighborSolicits + i.inNeighborAdvertisements + i.inRouterSolicits + i.inRouterAdvertisements + i.inRedirects + s.ndisc.invalid,
+      ip6: s.inReceives,
+      frag6: s.reasmReqds,
+      icmp6: i.inMsgs + i.inErrors,
+      udp6: udpIn(e),
+      tcp6: e.p.b.tcp.stats.inSegs,
+    };
+  },
+  classify(c, track, b) {
+    if (rd16(b, 12) !== ETH_P_IPV6 || b.length < 54) return;
+    c.ip6!++;
+    const nh = b[20];
+    if (nh === 44) c.frag6!++;
+    if (nh === 58) {
+      c.icmp6!++;
+      if (b.length > 54 && b[54]! >= 133 && b[54]! <= 137) c.nd6!++;
+    }
+    if (nh === 17) c.udp6!++;
+    if (nh === 6) {
+      c.tcp6!++;
+      if (rd16(b, 54) === track.aPort && rd16(b, 56) === PORT) c.estab!++;
+    }
+  },
+  async configure(p) {
+    p.a.ip.addAddress('eth0', 'fd00::1/64');
+    p.b.ip.addAddress('eth0', 'fd00::2/64');
+    // duplicate address detection
+    await p.net.sleep(3_000_000);
+    await devmemOn(p, 'tcp6', 'fd00::2');
+    return { addrB: 'fd00::2', any: '::', af: C.AF_INET6 };
+  },
+};
+
+/** B's NIC set up the way ncdevmem does it, port PORT steered to a queue bound to a dma-buf */
+async function devmemOn(p: Pair, flowType: 'tcp4' | 'tcp6', dstIp: string): Promise<DeviceMemory> {
+  p.b.ethtool.setRings('eth0', { tcpDataSplit: 'on', hdsThresh: 0 });
+  p.b.ethtool.setRss('eth0', { equal: p.devq });
+  p.b.ethtool.addNtupleRule('eth0', { flowType, dstIp, dstPort: PORT, action: p.devq });
+  const dmabuf = p.b.allocDeviceMemory(2 << 20);
+  await p.b.netlink().netdev.bindRx({ ifindex: p.eb.ifindex, fd: dmabuf.fd, queues: [{ id: p.devq, type: 'rx' }] });
+  dmabufs.set(p, dmabuf);
+  return dmabuf;
+}
+const dmabufs = new Map<Pair, DeviceMemory>();
+
+/** B's UDP socket: `drain` reads every queued datagram (the Udp MIB counts them when read) */
+interface UdpSink {
+  drain(): Promise<number>;
+  close(): void;
+}
+
+/** a UDP socket bound on B (through the socket API once SOCK_DGRAM is wired into the host) */
+function bindUdp(p: Pair, af: number, any: string, port: number): UdpSink {
+  try {
+    const s = p.b.socket(af, C.SOCK_DGRAM);
+    s.bind(any, port);
+    return {
+      async drain() {
+        let n = 0;
+        for (;;) {
+          try {
+            await s.recvfrom(65536, C.MSG_DONTWAIT);
+            n++;
+          } catch {
+            return n;
+          }
+        }
+      },
+      close: () => s.close(),
+    };
+  } catch {
+    const udp = p.b.udp;
+    const v6 = af === C.AF_INET6;
+    const us = udp.socket(v6 ? 6 : 4);
+    assert.equal(udp.userBind(us, v6 ? InetAddr.ANY6 : InetAddr.ANY4, port), 0);
+    const buf = new Uint8Array(65536);
+    return {
+      drain() {
+        let n = 0;
+        while (udp.userRecvmsg(us, buf, 0, buf.length, C.MSG_DONTWAIT, null) >= 0) n++;
+        return Promise.resolve(n);
+      },
+      close: () => udp.userClose(us),
+    };
   }
 }
 
-async function setup(seed: number): Promise<Env> {
+async function setup<D>(f: Family<D>, seed: number): Promise<Env> {
   const p = makePair({ seed });
   const track = new ConnTrack(PORT);
-  const fromA = zero();
+  const fromA = zero(f.layers);
   const rig = tapWire(p.net, p.a, p.b, p.ea, p.eb, p.net.links[0]!, (b) => {
     track.fromA(b);
-    classifyFromA(fromA, track, b);
-  }, track.fromB);
-  const { dmabuf } = await bindDevmem(p, 2 << 20);
-  const ls = p.b.socket(C.AF_INET, C.SOCK_STREAM);
-  ls.bind('0.0.0.0', PORT);
+    fromA.link!++;
+    if (b.length >= 14) f.classify(fromA, track, b);
+    if (DEBUG) trace('A', b);
+  }, (b) => {
+    track.fromB(b);
+    if (DEBUG) trace('B', b);
+  });
+  const { addrB, any, af } = await f.configure(p);
+  const dmabuf = dmabufs.get(p)!;
+  dmabufs.delete(p);
+  const ls = p.b.socket(af, C.SOCK_STREAM);
+  ls.bind(any, PORT);
   ls.listen(8);
-  const cs = p.a.socket(C.AF_INET, C.SOCK_STREAM);
+  const udp = bindUdp(p, af, any, UDP_PORT);
+  const cs = p.a.socket(af, C.SOCK_STREAM);
   const acc = ls.accept();
-  await cs.connect('10.0.0.2', PORT);
+  await cs.connect(addrB, PORT);
   const conn = await acc;
-  const e: Env = { p, rig, track, dmabuf, ls, cs, conn, fromA, aWritten: 0, bRead: 0, bPattern: new NcdevmemPattern(PERIOD), bWritten: 0, aRead: 0 };
+  const e: Env = { p, rig, track, dmabuf, ls, udp, cs, conn, fromA, aWritten: 0, bRead: 0, bPattern: new NcdevmemPattern(PERIOD), bWritten: 0, aRead: 0 };
   // some traffic both ways first, so that the connection is mid-stream
   await transfer(e, 3000, 2000);
   return e;
+}
+
+/** all counters of B for family `f` */
+function counters<D>(f: Family<D>, e: Env): Counts {
+  return { ...f.counters(e), link: nicRxPackets(e.p.eb), listener: e.ls.tcpInfo().segsIn, estab: e.conn.tcpInfo().segsIn };
 }
 
 /** rejects when `p` has not settled after `us` of virtual time */
@@ -149,9 +319,7 @@ async function transfer(e: Env, ab: number, ba: number): Promise<void> {
       if (m.length === 0) throw new Error('B: EOF on the established connection');
       let linear = 0;
       let bad = 0;
-      if (m.cmsgs.length === 0) {
-        bad += e.bPattern.check(m.bytes, 0, m.length);
-      }
+      if (m.cmsgs.length === 0) bad += e.bPattern.check(m.bytes, 0, m.length);
       for (const c of m.cmsgs) {
         if (c.kind === 'linear') {
           bad += e.bPattern.check(m.bytes, linear, c.fragSize);
@@ -180,85 +348,112 @@ async function transfer(e: Env, ab: number, ba: number): Promise<void> {
       e.aRead += got.length;
     }
   })();
-  await within(e, 30_000_000, Promise.all([sendA, readB, sendB, readA]), 'transfer');
+  try {
+    await within(e, 30_000_000, Promise.all([sendA, readB, sendB, readA]), 'transfer');
+  } catch (err) {
+    dbg('transfer failed', e.aWritten, e.bRead, e.bWritten, e.aRead, JSON.stringify(e.cs.tcpInfo()), JSON.stringify(e.conn.tcpInfo()), traceLog.join('\n'));
+    throw err;
+  }
 }
 
-/** per-layer totals over every batch: frames aimed at the layer, and frames that reached it */
-const aimed = zero();
-const reached = zero();
-let frames = 0;
-let batches = 0;
-let connKilled = 0;
-let maxQuiet = 0;
+/**
+ * Runs the network for up to `us` of virtual time and returns the frames both hosts sent, or
+ * stops early (returning what it counted) once more than `cap` were sent.
+ */
+function framesWithin(e: Env, us: number, cap: number): number {
+  const tx0 = e.rig.txA.frames + e.rig.txB.frames;
+  for (let t = 0; t < us; t += 1000) {
+    e.p.net.runFor(1000);
+    if (e.rig.txA.frames + e.rig.txB.frames - tx0 > cap) break;
+  }
+  return e.rig.txA.frames + e.rig.txB.frames - tx0;
+}
 
-async function batch(descs: FrameDesc4[]): Promise<void> {
-  const e = await setup(SEED ^ descs.length);
+/** FUZZ_DEBUG: the last frames the hosts sent, as TCP summaries */
+const traceLog: string[] = [];
+function trace(who: string, b: Uint8Array): void {
+  const t = tcpOf(b);
+  traceLog.push(t < 0 ? `${who} et=${rd16(b, 12).toString(16)} len=${b.length}` : `${who} ${rd16(b, t)}>${rd16(b, t + 2)} f=${b[t + 13]!.toString(16)} seq=${rd32(b, t + 4)} ack=${rd32(b, t + 8)} len=${b.length}`);
+  if (traceLog.length > 60) traceLog.shift();
+}
+
+/** per-family totals over every batch: frames aimed at each layer, and frames that reached it */
+interface Totals {
+  aimed: Counts;
+  reached: Counts;
+  frames: number;
+  batches: number;
+  maxQuiet: number;
+}
+
+async function batch<D>(f: Family<D>, tot: Totals, descs: D[]): Promise<void> {
+  const e = await setup(f, SEED ^ descs.length);
+  try {
+    await batchOn(f, tot, descs, e);
+  } finally {
+    e.p.net.close();
+  }
+}
+
+async function batchOn<D>(f: Family<D>, tot: Totals, descs: D[], e: Env): Promise<void> {
   const net = e.p.net;
-  const ctx: Ctx4 = {
-    macA: e.p.ea.mac, macB: e.p.eb.mac, ipA: 0x0a000001, ipB: 0x0a000002, bcastB: 0x0a0000ff, listenPort: PORT, udpPort: 5353,
-    conn: e.track, period: PERIOD,
-  };
   net.runFor(1000);
-  const before = counters(e);
+  const before = counters(f, e);
   const aBefore = { ...e.fromA };
-  const aim = zero();
+  const aim = zero(f.layers);
   let n = 0;
-  let killers = 0;
   for (const d of descs) {
-    const built = build4(d, ctx);
-    const layer = AIM_LAYER[d.body.aim];
-    for (const b of built) {
+    for (const b of f.build(d, e, false)) {
       inject(e.rig, b.bytes);
       n++;
-      aim.link++;
-      if (d.body.aim !== 'arp' && d.body.aim !== 'raw') aim.ip4++;
-      if (d.body.aim.startsWith('tcp')) aim.tcp4++;
-      if (layer !== null && layer !== 'ip4' && layer !== 'tcp4') aim[layer]++;
+      aim.link!++;
+      for (const l of f.aims(d)) aim[l]!++;
       net.runFor(30);
     }
-    if (d.body.aim === 'tcpEstab4' && (d.body.tcp.flags & 0x07) !== 0) killers++;
+    for (const l of f.innerAims(d)) aim[l]!++;
     if (DEBUG) {
+      const tcb = (e.conn as unknown as { tcb: { sndNxt: number; sndUna: number; sndWnd: number; state: number } }).tcb;
+      dbg('after', JSON.stringify(d).slice(0, 400), 'B snd_nxt', tcb.sndNxt, 'snd_una', tcb.sndUna, 'wnd', tcb.sndWnd, 'state', tcb.state);
+      // FUZZ_DEBUG: name the first frame after which the hosts keep talking
       const t0 = e.rig.txA.frames + e.rig.txB.frames;
       net.runFor(2000);
       const dt = e.rig.txA.frames + e.rig.txB.frames - t0;
-      if (dt > 20) dbg('storm after', JSON.stringify(d), 'aSndNxt', e.track.aSndNxt, 'bSndNxt', e.track.bSndNxt, 'frames', dt);
+      if (dt > 20) dbg('busy after', JSON.stringify(d), 'aSndNxt', e.track.aSndNxt, 'bSndNxt', e.track.bSndNxt, 'frames', dt, traceLog.join('\n'));
     }
   }
   net.runFor(5000);
-  dbg('batch', batches, 'injected', n, 'tx', e.rig.txA.frames, e.rig.txB.frames);
+  await e.udp.drain();
+  dbg(f.name, 'batch', tot.batches, 'injected', n, 'tx', e.rig.txA.frames, e.rig.txB.frames);
   assert.equal(net.error, null);
-  const after = counters(e);
-  for (const l of LAYERS) {
-    aimed[l] += aim[l];
-    reached[l] += after[l] - before[l] - (e.fromA[l] - aBefore[l]);
+  const after = counters(f, e);
+  for (const l of f.layers) {
+    tot.aimed[l]! += aim[l]!;
+    tot.reached[l]! += after[l]! - before[l]! - (e.fromA[l]! - aBefore[l]!);
   }
-  frames += n;
-  batches++;
+  tot.frames += n;
+  tot.batches++;
 
   // the stack goes quiet: no endless exchange
-  const tx0 = e.rig.txA.frames + e.rig.txB.frames;
-  net.runFor(1_000_000);
-  const quiet = e.rig.txA.frames + e.rig.txB.frames - tx0;
-  maxQuiet = Math.max(maxQuiet, quiet);
-  dbg('quiet', quiet);
-  assert.ok(quiet <= QUIET_BASE + QUIET_PER_FRAME * n, `${quiet} frames in the virtual second after a batch of ${n}`);
+  const bound = QUIET_BASE + QUIET_PER_FRAME * n;
+  const quiet = framesWithin(e, 1_000_000, bound);
+  tot.maxQuiet = Math.max(tot.maxQuiet, quiet);
+  assert.ok(quiet <= bound, `${quiet} frames in the virtual second after a batch of ${n}`);
 
-  // the established connection still carries bytes both ways, unless a forged RST/SYN/FIN ended it
-  let alive = true;
-  try {
-    await transfer(e, 20_000, 10_000);
-  } catch (err) {
-    if (err instanceof assert.AssertionError || killers === 0) throw err;
-    alive = false;
-    connKilled++;
-  }
-  dbg('alive', alive);
-  if (alive) assert.equal(e.conn.state, 'ESTABLISHED');
+  // the established connection still carries bytes both ways, every byte where it belongs
+  // first a short write, so that forged out-of-order bytes straddling its end are delivered
+  // (a long one arrives GRO-merged and covers them all)
+  // then enough for A's sequence numbers to pass every forged one (see ConnTrack.forgedAhead)
+  await transfer(e, STRADDLE, 0);
+  await transfer(e, 20_000 + e.track.forgedAhead, 10_000);
+  dbg('quiet', quiet);
+  assert.equal(e.conn.state, 'ESTABLISHED');
+  assert.equal(e.conn.tcpInfo().devmemTokens, 0, 'every devmem token returned');
 
   // close everything; once the timers ran out nothing more is sent and nothing is held
   e.cs.close();
   e.conn.close();
   e.ls.close();
+  e.udp.close();
   net.runFor(300_000_000);
   const tx1 = e.rig.txA.frames + e.rig.txB.frames;
   net.runFor(10_000_000);
@@ -266,22 +461,111 @@ async function batch(descs: FrameDesc4[]): Promise<void> {
   assert.equal(net.error, null);
   assert.equal(e.p.b.skbs.live, 0, 'skbs still held by B');
   assert.equal(e.p.a.skbs.live, 0, 'skbs still held by A');
-  net.close();
 }
 
-it('mutated frames built from Reprs reach every IPv4-side parser; the stack survives, keeps its connection and goes quiet', async (t) => {
+async function fuzz<D>(f: Family<D>, t: { diagnostic(m: string): void }, seed: number): Promise<void> {
+  const tot: Totals = { aimed: zero(f.layers), reached: zero(f.layers), frames: 0, batches: 0, maxQuiet: 0 };
   await fc.assert(
-    fc.asyncProperty(fc.array(frameDesc4, { minLength: 20, maxLength: 60 }), async (descs) => batch(descs)),
-    { seed: SEED, numRuns: RUNS, endOnFailure: true, includeErrorInReport: true },
+    fc.asyncProperty(fc.array(f.gen, { minLength: 20, maxLength: 60 }), async (descs) => batch(f, tot, descs)),
+    { seed, numRuns: RUNS, endOnFailure: true, includeErrorInReport: true },
   );
-  t.diagnostic(`${batches} batches, ${frames} frames; connection ended by a forged RST/SYN/FIN in ${connKilled}; most frames in a quiet second: ${maxQuiet}`);
-  for (const l of LAYERS) {
-    const pct = aimed[l] > 0 ? ((100 * reached[l]) / aimed[l]).toFixed(0) : '-';
-    t.diagnostic(`${l.padEnd(9)} aimed ${String(aimed[l]).padStart(5)}  reached ${String(reached[l]).padStart(5)}  (${pct}%)`);
+  t.diagnostic(`${f.name}: ${tot.batches} batches, ${tot.frames} frames; most frames in a quiet second: ${tot.maxQuiet}`);
+  for (const l of f.layers) {
+    const a = tot.aimed[l]!;
+    const r = tot.reached[l]!;
+    t.diagnostic(`${l.padEnd(9)} aimed ${String(a).padStart(5)}  reached ${String(r).padStart(5)}  (${a > 0 ? ((100 * r) / a).toFixed(0) : '-'}%)`);
   }
-  for (const l of LAYERS) {
-    if (l === 'udp4' && reached[l] < 0) continue; // UDP not registered with the host yet
-    assert.ok(aimed[l] > 0, `no frame aimed at ${l}`);
-    assert.ok(reached[l] >= 0.1 * aimed[l], `${l}: ${reached[l]} of ${aimed[l]} aimed frames reached it`);
+  for (const l of f.layers) {
+    assert.ok(tot.aimed[l]! > 0, `no frame aimed at ${l}`);
+    assert.ok(tot.reached[l]! >= FLOOR * tot.aimed[l]!, `${l}: ${tot.reached[l]} of ${tot.aimed[l]} aimed frames reached it`);
   }
+}
+
+// The builders themselves: without mutations, every frame carries valid IPv4 header and L4
+// checksums over the right pseudo-header (else the reach floors below would measure nothing).
+it('the frame builders emit valid checksums before mutation', () => {
+  const none = { flips: [], fix: false, keep: 1, pad: 0, badL4: false, badIp: false };
+  const p = makePair();
+  const e = { p, track: new ConnTrack(PORT) } as unknown as Env;
+  e.track.aPort = 40000;
+  e.track.aIss = 1000;
+  e.track.aSndNxt = 5000;
+  e.track.bSndNxt = 9000;
+  let checked = 0;
+  for (const d of fc.sample(frameDesc4, { seed: SEED, numRuns: 300 })) {
+    const ip = { ...d.ip, proto: null, totalLenDelta: 0, ihl: null };
+    const body = d.body.aim === 'udp4' ? { ...d.body, udp: { ...d.body.udp, lenDelta: 0 } } : d.body;
+    for (const b of V4.build({ ...d, ip, body, raw: none }, e, false)) {
+      if (b.l4 < 0 || ![1, 6, 17].includes(b.proto) || b.bytes[b.l3]! !== 0x45 + (b.l4 - b.l3 - 20) / 4) continue;
+      assert.equal(sum16(b.bytes, b.l3, b.l4 - b.l3), 0xffff, 'IPv4 header checksum');
+      assert.ok(l4ChecksumOk(b), `L4 checksum of ${d.body.aim}`);
+      checked++;
+    }
+  }
+  for (const d of fc.sample(frameDesc6, { seed: SEED, numRuns: 300 })) {
+    const ip = { ...d.ip, payloadLenDelta: 0, nextHeader: null, version: null };
+    const body = d.body.aim === 'udp6' ? { ...d.body, lenDelta: 0, zeroCsum: false } : d.body;
+    for (const b of V6.build({ ...d, ip, body, raw: none }, e, false)) {
+      if (b.l4 < 0 || ![6, 17, 58].includes(b.proto)) continue;
+      assert.ok(l4ChecksumOk(b), `L4 checksum of ${d.body.aim}`);
+      checked++;
+    }
+  }
+  assert.ok(checked > 300, `${checked} frames checked`);
+  p.net.close();
+});
+
+it('IPv4: mutated frames built from Reprs reach ARP, IPv4 (options, fragments), ICMP, UDP and TCP (listener, established); the stack survives, keeps its connection and goes quiet', async (t) => {
+  await fuzz(V4, t, SEED);
+});
+
+it('IPv6: mutated frames built from Reprs reach NDP, IPv6 (extension headers, fragments), ICMPv6, UDP and TCP (listener, established); the stack survives, keeps its connection and goes quiet', async (t) => {
+  await fuzz(V6, t, SEED + 6);
+});
+
+/**
+ * Injects `descs` (built with desynchronising segments allowed) into a fresh IPv4 pair, then
+ * asserts that both hosts go quiet and (when `carries`) that the connection still carries data.
+ */
+async function desync(tweaks: Partial<TcpDesc>[], carries: boolean): Promise<void> {
+  const e = await setup(V4, SEED);
+  try {
+    const [d] = fc.sample(frameDesc4.filter((x) => x.body.aim === 'tcpEstab4'), { seed: SEED, numRuns: 1 });
+    assert.ok(d !== undefined && d.body.aim === 'tcpEstab4');
+    e.p.net.runFor(1000);
+    for (const tw of tweaks) {
+      const desc: FrameDesc4 = {
+        ...d,
+        body: { aim: 'tcpEstab4', tcp: { ...d.body.tcp, seqRandom: null, ackDelta: 0, ackRandom: null, rawOpts: null, ...tw } },
+        raw: { flips: [], fix: false, keep: 1, pad: 0, badL4: false, badIp: false },
+      };
+      for (const b of V4.build(desc, e, true)) inject(e.rig, b.bytes);
+      e.p.net.runFor(100);
+    }
+    const bound = QUIET_BASE + QUIET_PER_FRAME * tweaks.length;
+    e.p.net.runFor(5000);
+    const quiet = framesWithin(e, 1_000_000, bound);
+    assert.ok(quiet <= bound, `${quiet} frames in the virtual second after ${tweaks.length} forged segment(s) (stopped counting past ${bound})`);
+    if (carries) await transfer(e, 20_000, 10_000);
+  } finally {
+    e.p.net.close();
+  }
+}
+
+// The two ways the main fuzz keeps out of its established-connection frames, because today they
+// start an endless exchange. Linux rate limits its answers to invalid ACKs and out-of-window
+// segments (tcp_invalid_ratelimit, also for a request socket), so both go quiet there.
+const ISSUE_6 = 'TCP issue 6: endless ACK exchange, invalid segments answered without rate limits';
+
+// One forged segment from A's real 4-tuple whose bytes (A's own stream bytes) start before B's
+// rcv_nxt and end past it: B accepts them and acknowledges bytes A has not sent yet.
+it('a forged in-window segment carrying new bytes past rcv_nxt: both hosts go quiet and the connection still carries data', { todo: ISSUE_6 }, async () => {
+  await desync([{ seqDelta: -100, flags: 0x18, payloadLen: 500 }], true);
+});
+
+// A forged RST at rcv_nxt resets B's side; a forged SYN from A's 4-tuple then opens a half-open
+// connection on B whose sequence space is not A's: each answers the other's ACKs. (The
+// connection itself is legitimately gone: only the quiet part of the check is meant here.)
+it('a forged RST at rcv_nxt, then a forged SYN on the same 4-tuple: both hosts go quiet', { todo: ISSUE_6 }, async () => {
+  await desync([{ seqDelta: 0, flags: 0x04, payloadLen: 0 }, { seqDelta: 90, flags: 0x02, payloadLen: 0 }], false);
 });

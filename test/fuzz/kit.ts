@@ -133,6 +133,12 @@ export class ConnTrack {
   /** highest sequence number B has sent + 1 */
   bSndNxt = 0;
   aSegs = 0;
+  /**
+   * How far past aSndNxt (sequence space) forged segments reached: B may have taken their
+   * window and sequence as the latest (snd_wl1), so A must send past them before B believes
+   * A's own window updates again (as in Linux: a forged zero window stalls B until then)
+   */
+  forgedAhead = 0;
 
   constructor(readonly bPort: number) {}
 
@@ -142,6 +148,7 @@ export class ConnTrack {
     this.aIss = -1;
     this.bIss = -1;
     this.aSegs = 0;
+    this.forgedAhead = 0;
   }
 
   /** frames transmitted by A */

@@ -226,10 +226,15 @@ export function attach(tp: TcpSock): Owner {
 }
 
 /** reads everything queued on `tp` into a fresh array */
+const scratch = new Uint8Array(1 << 20);
+const rst = new RecvState();
+const NONE = new Uint8Array(0);
+
 export function drain(tp: TcpSock, max = 1 << 20): Uint8Array {
-  const st = new RecvState();
+  if (tp.readableBytes <= 0) return NONE;
+  const st = rst;
   st.reset(null, null);
-  const iov = new Uint8Array(max);
+  const iov = max <= scratch.length ? scratch : new Uint8Array(max);
   const r = tcpRecvmsg(tp, iov, max, 0, st);
   assert.ok(r >= 0, `recv ${r}`);
   return iov.slice(0, st.copied);

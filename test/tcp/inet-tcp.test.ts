@@ -6,7 +6,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { InetAddr } from '../../src/inet/index.js';
-import { IcmpErr } from '../../src/net/index.js';
+import { IcmpErr, RxMeta } from '../../src/net/index.js';
+import { CHECKSUM_NONE, skbPut } from '../../src/skb/index.js';
+import { csumFinish, csumPartial } from '../../src/wire/checksum.js';
+import { pseudoHeaderSum } from '../../src/inet/index.js';
 import { TCP_CLOSE, TCP_ESTABLISHED, TCP_SYN_SENT, tcpPoll, tcpSockError, type TcpSock } from '../../src/tcp/index.js';
 import { ERRNO, POLLERR, POLLHUP, POLLOUT } from '../../src/uapi/index.js';
 import { TCP_ACK, TCP_RST, TCP_SYN, TcpOptions, parseTcpOptions } from '../../src/wire/tcp.js';
@@ -285,6 +288,33 @@ describe('TCP ICMP errors (tcp_v4_err / tcp_v6_err)', () => {
     void b;
   });
 
+  it('a passive open in the SYN queue is dropped silently only by errors that say the peer is gone (tcp_req_err)', () => {
+    const { net, a, b } = twoHosts();
+    const l = listen(b, 4, '0.0.0.0', 80);
+    net.drop = (w) => w.from === 'b';
+    const tp = a.tcp.socket(4);
+    attach(tp);
+    assert.equal(a.tcp.userConnect(tp, A('10.0.0.2'), 80), 0);
+    net.run(() => l.synQueueLen === 1, 1_000_000);
+    const synAck = net.log.find((w) => w.from === 'b')!;
+    const out = b.ip.outputs;
+    // port unreachable does not abort a request (IPv4 tcp_req_err)
+    b.tcp.err(icmp({ type: 3, code: 3, errno: ERRNO.ECONNREFUSED, fatal: true }, synAck));
+    assert.equal(l.synQueueLen, 1);
+    // a quote with another sequence number is out of window
+    const bad = new Uint8Array(synAck.bytes);
+    new DataView(bad.buffer).setUint32(4, seg(synAck).seq + 1);
+    b.tcp.err(icmp({ type: 3, code: 1, errno: ERRNO.EHOSTUNREACH }, { ...synAck, bytes: bad }));
+    assert.equal(l.synQueueLen, 1);
+    assert.equal(b.tcp.stats.outOfWindowIcmps, 1);
+    // host unreachable drops it, without a word on the wire
+    b.tcp.err(icmp({ type: 3, code: 1, errno: ERRNO.EHOSTUNREACH }, synAck));
+    assert.equal(l.synQueueLen, 0);
+    assert.equal(b.tcp.connectionCount, 0);
+    assert.equal(b.ip.outputs, out);
+    assert.equal(l.state, 10, 'the listener is untouched');
+  });
+
   it('established: an ICMP error is soft, reported instead of ETIMEDOUT when the connection times out', () => {
     const { net, a, b } = twoHosts();
     const l = listen(b, 4, '0.0.0.0', 80);
@@ -349,6 +379,26 @@ describe('TCP ICMP errors (tcp_v4_err / tcp_v6_err)', () => {
     const d6 = net.log.filter((w) => w.from === 'a' && seg(w).len > 0 && w.dst.family === 6).pop()!;
     a.tcp.err(icmp({ type: 2, code: 0, info: 1000, errno: ERRNO.EMSGSIZE, fatal: true }, d6));
     assert.equal(c6.mss, 1440);
+  });
+});
+
+describe('TCP path MTU during the handshake', () => {
+  it('packet-too-big for the SYN lowers the MSS the connection starts with', () => {
+    const { net, a, b } = twoHosts();
+    const l = listen(b, 6, '::', 80);
+    let held = true;
+    net.drop = (w) => held && w.from === 'a';
+    const tp = a.tcp.socket(6);
+    attach(tp);
+    assert.equal(a.tcp.userConnect(tp, A('2001:db8::2'), 80), 0);
+    const syn = net.log[0]!;
+    a.tcp.err(icmp({ type: 2, code: 0, info: 1280, errno: ERRNO.EMSGSIZE, fatal: true }, syn));
+    assert.equal(tp.state, TCP_SYN_SENT);
+    assert.equal(tp.pmtu, 1280);
+    held = false;
+    assert.ok(net.run(() => tp.state === TCP_ESTABLISHED, 10_000_000));
+    assert.equal(tp.mss, 1220);
+    assert.ok(net.run(() => l.acceptQueue.length === 1, 1_000_000));
   });
 });
 
@@ -432,5 +482,65 @@ describe('TCP ports and disconnect', () => {
     assert.equal(a.tcp.userConnect(c, A('10.0.0.2'), 80), 0);
     assert.ok(net.run(() => c.state === TCP_ESTABLISHED, 5_000_000));
     void TCP_ACK;
+  });
+});
+
+describe('TCP forged and malformed input', () => {
+  /** delivers a hand-built segment to `h` (checksum valid unless `badSum`) */
+  function inject(h: FakeHost, src: string, dst: string, fields: { sport: number; dport: number; seq: number; flags: number; doff?: number; badSum?: boolean; bcast?: boolean }): void {
+    const doff = fields.doff ?? 20;
+    const bytes = new Uint8Array(20);
+    const dv = new DataView(bytes.buffer);
+    dv.setUint16(0, fields.sport);
+    dv.setUint16(2, fields.dport);
+    dv.setUint32(4, fields.seq);
+    bytes[12] = (doff >> 2) << 4;
+    bytes[13] = fields.flags;
+    dv.setUint16(14, 65535);
+    const s = A(src);
+    const d = A(dst);
+    dv.setUint16(16, csumFinish(csumPartial(bytes, dv, 0, bytes.length, pseudoHeaderSum(s, d, 6, bytes.length))) ^ (fields.badSum ? 1 : 0));
+    const skb = h.rxSkbs.alloc(bytes.length, 0)!;
+    const at = skbPut(skb, bytes.length);
+    skb.buf.set(bytes, at);
+    skb.ipSummed = CHECKSUM_NONE;
+    const m = new RxMeta();
+    m.family = s.family;
+    m.src.set(s);
+    m.dst.set(d);
+    m.dev = h.ip.dev;
+    m.linkBcast = !!fields.bcast;
+    h.tcp.rcv(skb, m);
+  }
+
+  it('bad checksums, bad data offsets, link broadcasts and multicast-source SYNs make no socket and no reply', () => {
+    const { net, b } = twoHosts();
+    const l = listen(b, 6, '::', 80);
+    const live = b.rxSkbs.live;
+    const out = b.ip.outputs;
+    inject(b, '2001:db8::1', '2001:db8::2', { sport: 1000, dport: 80, seq: 1, flags: TCP_SYN, badSum: true });
+    assert.equal(b.tcp.stats.inCsumErrors, 1);
+    inject(b, '10.0.0.1', '10.0.0.2', { sport: 1000, dport: 80, seq: 1, flags: TCP_SYN, doff: 16 });
+    inject(b, '10.0.0.1', '10.0.0.2', { sport: 1000, dport: 80, seq: 1, flags: TCP_SYN, doff: 60 });
+    assert.equal(b.tcp.stats.inErrs, 3);
+    inject(b, '10.0.0.1', '10.0.0.2', { sport: 1000, dport: 80, seq: 1, flags: TCP_SYN, bcast: true });
+    inject(b, 'ff02::1', '2001:db8::2', { sport: 1000, dport: 80, seq: 1, flags: TCP_SYN });
+    inject(b, '224.0.0.1', '10.0.0.2', { sport: 1000, dport: 80, seq: 1, flags: TCP_SYN });
+    assert.equal(b.ip.outputs, out, 'nothing was sent');
+    assert.equal(l.synQueueLen + l.acceptQueue.length, 0);
+    assert.equal(b.rxSkbs.live, live, 'every skb freed');
+    // a valid SYN does make a child (so the cases above were refused for their defect)
+    inject(b, '10.0.0.1', '10.0.0.2', { sport: 1000, dport: 80, seq: 1, flags: TCP_SYN });
+    assert.equal(l.synQueueLen, 1);
+    assert.equal(b.ip.outputs, out + 1, 'SYN-ACK');
+    // no socket: RST (but never for a RST)
+    inject(b, '2001:db8::1', '2001:db8::2', { sport: 1000, dport: 81, seq: 5, flags: TCP_ACK });
+    assert.equal(b.ip.outputs, out + 2);
+    inject(b, '2001:db8::1', '2001:db8::2', { sport: 1000, dport: 81, seq: 5, flags: TCP_RST });
+    assert.equal(b.ip.outputs, out + 2);
+    const rst = net.log[net.log.length - 1]!;
+    assert.equal(rst.dst.toString(), '2001:db8::1');
+    assert.equal(seg(rst).flags, TCP_RST);
+    assert.equal(seg(rst).seq, 0, 'RST for an ACK takes seq = the ACK number (0 here)');
   });
 });

@@ -1,9 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type DgramEnv, type DgramSocket, type RemoteInfo } from '../../src/socket/dgram.js';
+import { FdTable, Syscalls } from '../../src/socket/index.js';
+import type { TcpProto } from '../../src/tcp/index.js';
 import { ErrnoError } from '../../src/uapi/index.js';
 import { UdpProto } from '../../src/udp/index.js';
 import { FakeIp, FakeNet } from './fake-ip.js';
+
+/** a syscall layer with UDP only (no TCP: SOCK_STREAM is never asked for here) */
+function syscalls(udp: UdpProto): Syscalls {
+  return new Syscalls({ files: new FdTable(), tcp: null as unknown as TcpProto, udp });
+}
 
 function setup() {
   const net = new FakeNet();
@@ -11,8 +18,8 @@ function setup() {
   const ipb = new FakeIp(net, ['10.0.0.2', '2001:db8::2']);
   let wakeups = 0;
   const sched = { noteWakeup: () => { wakeups++; } };
-  const a: DgramEnv = { udp: new UdpProto(ipa, ipa.skbs, 1), sched };
-  const b: DgramEnv = { udp: new UdpProto(ipb, ipb.skbs, 2), sched };
+  const a: DgramEnv = { sys: syscalls(new UdpProto(ipa, ipa.skbs, 1)), sched };
+  const b: DgramEnv = { sys: syscalls(new UdpProto(ipb, ipb.skbs, 2)), sched };
   return { net, a, b, ipa, ipb, wakeups: () => wakeups };
 }
 

@@ -52,6 +52,9 @@ export class FakeIp implements IpLayer {
   t: Transport | null = null;
   portUnreachSent = 0;
   outputs = 0;
+  routeLookups = 0;
+  /** path MTU per destination text (else the device MTU) */
+  readonly pmtu = new Map<string, number>();
   /** result `output` returns (after queueing) — to simulate IP-layer failures */
   outputResult = 0;
   private readonly meta = new RxMeta();
@@ -63,14 +66,21 @@ export class FakeIp implements IpLayer {
   }
 
   route(dst: Addr): Route | null {
+    this.routeLookups++;
     const v4 = isV4(dst);
     const src = this.addrs.find((a) => isV4(a) === v4);
     if (src === undefined) return null;
-    return { family: v4 ? 4 : 6, dev: null as never, src, nexthop: InetAddr.from(dst), mtu: this.mtu, local: this.isLocalAddress(dst) };
+    const mtu = this.pmtu.get(InetAddr.from(dst).toString()) ?? this.mtu;
+    return { family: v4 ? 4 : 6, dev: null as never, src, nexthop: InetAddr.from(dst), mtu, local: this.isLocalAddress(dst) };
   }
 
   output(skb: SkBuff, src: Addr, dst: Addr, proto: number, opts?: OutputOptions): number {
     this.outputs++;
+    const mtu = this.pmtu.get(InetAddr.from(dst).toString()) ?? this.mtu;
+    if (opts?.df === true && skb.len + (isV4(dst) ? 20 : 40) > mtu) {
+      skbFree(skb);
+      return -ERRNO.EMSGSIZE; // DF over the known path MTU, as the real stacks answer
+    }
     const bytes = new Uint8Array(skb.len);
     if (skbCopyBits(skb, 0, bytes, 0, skb.len) < 0) throw new Error('unreadable output');
     skbFree(skb);

@@ -9,6 +9,8 @@ import {
   UDP_MAX_PAYLOAD_V4, UDP_MAX_PAYLOAD_V6, UdpProto, UdpRecvInfo,
   type UdpSock, type UdpSockOwner,
 } from '../../src/udp/index.js';
+import { MemSpace } from '../../src/mem/index.js';
+import { SkbCache } from '../../src/skb/index.js';
 import { FakeIp, FakeNet } from './fake-ip.js';
 
 const A4 = '10.0.0.1';
@@ -346,6 +348,31 @@ describe('UDP over a fake IP layer', () => {
     assert.equal(net.queue[1]!.opts?.df, false);
   });
 
+  it('a connected socket keeps its path MTU: no route lookup per datagram; a PMTU error or a local EMSGSIZE refreshes it', () => {
+    const { net, a, ipa } = setup(1500);
+    const c = a.socket(4);
+    assert.equal(a.userConnect(c, ip(B4), 53), 0);
+    const before = ipa.routeLookups;
+    for (let i = 0; i < 10; i++) a.userSendmsg(c, bytes(100), 0, 100, null, 0, 0);
+    assert.equal(ipa.routeLookups, before, 'no lookup per datagram');
+    net.queue.length = 0;
+    // the path shrinks to 1000: an ICMP frag-needed about our datagram
+    ipa.pmtu.set(B4, 1000);
+    const hdr = new Uint8Array(8);
+    new DataView(hdr.buffer).setUint16(0, c.lport);
+    new DataView(hdr.buffer).setUint16(2, 53);
+    ipa.icmpError(4, ip(A4), ip(B4), hdr, ERRNO.EMSGSIZE, false, 3, 4);
+    assert.equal(a.userSockError(c), ERRNO.EMSGSIZE, 'reported to the connected socket');
+    assert.equal(a.userSendmsg(c, bytes(1200), 0, 1200, null, 0, 0), 1200);
+    assert.equal(net.queue.at(-1)!.opts?.df, false, 'now over the path MTU: fragmentable');
+    // the IP layer learns a smaller MTU without telling the socket: EMSGSIZE → lookup, resend once
+    ipa.pmtu.set(B4, 600);
+    assert.equal(a.userSendmsg(c, bytes(900), 0, 900, null, 0, 0), 900);
+    assert.equal(net.queue.at(-1)!.opts?.df, false);
+    assert.equal(c.dstMtu, 600);
+    assert.equal(a.mib.outDatagrams, 12);
+  });
+
   it('MSG_PEEK leaves the datagram; MSG_TRUNC reports its real length; msg_flags MSG_TRUNC', () => {
     const { net, a, b } = setup();
     const rx = bound(b, 4, '0.0.0.0', 4242);
@@ -413,6 +440,16 @@ describe('UDP over a fake IP layer', () => {
     assert.equal(lonely.userSendmsg(lonely.socket(6), m, 0, 4, ip(B6), 1, 0), -ERRNO.ENETUNREACH);
     assert.equal(a.userShutdown(s, SHUT_WR), -ERRNO.ENOTCONN, 'unconnected: ENOTCONN, mask applied anyway');
     assert.equal(a.userSendmsg(s, m, 0, 4, ip(B4), 1, 0), -ERRNO.EPIPE);
+  });
+
+  it('no host memory for the datagram: ENOBUFS to the caller (it may wait), SndbufErrors', () => {
+    const ipa = new FakeIp(new FakeNet(), [A4]);
+    const tiny = new UdpProto(ipa, new SkbCache(new MemSpace({ maxHostBytes: 4 * 4096 })), 1);
+    const s = tiny.socket(4);
+    assert.equal(tiny.userSendmsg(s, bytes(20000), 0, 20000, ip(B4), 1, 0), -ERRNO.ENOBUFS);
+    assert.equal(tiny.mib.sndbufErrors, 1);
+    assert.equal(tiny.mib.outDatagrams, 0);
+    assert.equal(tiny.skbs.live, 0, 'nothing left allocated');
   });
 
   it('IP-layer ENOBUFS is a local drop counted in SndbufErrors, not an error', () => {
@@ -491,7 +528,9 @@ describe('UDP over a fake IP layer', () => {
     assert.equal(b.userShutdown(rx, SHUT_RD), -ERRNO.ENOTCONN);
     assert.ok(b.userPoll(rx) & EPOLLRDHUP);
     assert.equal(recv(b, rx).r, 10, 'queued data is still read');
-    assert.equal(recv(b, rx).r, 0, 'then EOF');
+    const eof = recv(b, rx);
+    assert.equal(eof.r, 0, 'then EOF');
+    assert.equal(eof.info.datagram, false, 'EOF is not an empty datagram');
     a.userSendmsg(a.socket(4), bytes(10), 0, 10, ip(B4), 999, 0);
     net.flush();
     assert.equal(ipb.skbs.live, 1);

@@ -54,7 +54,8 @@ export interface LibNetlink {
 
 export interface LibHost {
   addDevice(name: string, opts: { rxQueues: number; mtu: number }): LibDevice;
-  ip: { addAddress(dev: string, cidr: string): void };
+  /** opts.nodad (`ip -6 addr add … nodad`) exists in builds with IPv6 only */
+  ip: { addAddress(dev: string, cidr: string, opts?: { nodad?: boolean }): void };
   ethtool: {
     setRings(dev: string, cfg: { tcpDataSplit: 'on'; hdsThresh: number }): void;
     setRss(dev: string, cfg: { equal: number }): void;

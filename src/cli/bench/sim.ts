@@ -84,8 +84,14 @@ export async function simTransfer(lib: BenchLib, o: SimOptions): Promise<SimResu
   const addrA = o.ipv6 ? 'fd00::1' : '10.0.0.1';
   const addrB = o.ipv6 ? 'fd00::2' : '10.0.0.2';
   const plen = o.ipv6 ? 64 : 24;
-  a.ip.addAddress('eth0', `${addrA}/${plen}`);
-  b.ip.addAddress('eth0', `${addrB}/${plen}`);
+  if (o.ipv6) {
+    // as test setups add them (`ip -6 addr add … nodad`): usable at once, no DAD in the figure
+    a.ip.addAddress('eth0', `${addrA}/${plen}`, { nodad: true });
+    b.ip.addAddress('eth0', `${addrB}/${plen}`, { nodad: true });
+  } else {
+    a.ip.addAddress('eth0', `${addrA}/${plen}`);
+    b.ip.addAddress('eth0', `${addrB}/${plen}`);
+  }
   const devq = RX_QUEUES - 1;
   const nl = b.netlink();
   let dmabuf: LibDeviceMemory | null = null;
