@@ -21,7 +21,7 @@ import { EventEmitter } from 'node:events';
 import { InetAddr, addrToString, isV4, type Addr } from '../inet/index.js';
 import type { Scheduler } from '../time/index.js';
 import {
-  AF_INET, AF_INET6, AF_UNSPEC, ERRNO, ErrnoError, IPV6_V6ONLY, IP_TTL, POLLERR, POLLIN, SOCK_DGRAM, SOCK_NONBLOCK,
+  AF_INET, AF_INET6, AF_UNSPEC, ERRNO, ErrnoError, IPV6_V6ONLY, IP_TTL, SOCK_DGRAM, SOCK_NONBLOCK,
   SOL_IPV6, SOL_IP, SOL_SOCKET, SO_BROADCAST, SO_RCVBUF, SO_REUSEADDR, SO_REUSEPORT, SO_SNDBUF, errnoName,
 } from '../uapi/index.js';
 import type { File } from './file.js';
@@ -229,9 +229,12 @@ export class DgramSocket extends EventEmitter {
     const fd = this.liveFd();
     if (fd < 0 || !this.receiving) return;
     const sys = this.env.sys;
-    const file = this.file!;
+    const file = this.file;
+    if (!(file instanceof UdpSockFile)) return;
+    const us = file.us;
     const from = this.from;
-    while ((file.poll() & (POLLIN | POLLERR)) !== 0) {
+    // read what is there now: queued datagrams and a pending error (never the end-of-stream 0)
+    while (us.rxq.count > 0 || us.err !== 0) {
       from.addr = null;
       const r = sys.recvfrom(fd, this.rbuf, 0, from);
       if (r === -ERRNO.EAGAIN) return;
@@ -241,7 +244,7 @@ export class DgramSocket extends EventEmitter {
         continue;
       }
       const sa = from.addr as SockAddr | null;
-      if (sa === null) return; // end of stream after a shutdown: nothing more will come
+      if (sa === null) return;
       const msg = Buffer.from(this.rbuf.subarray(0, r));
       const rinfo: RemoteInfo = { address: this.addrText(sa.addr), family: this.type === 'udp4' ? 'IPv4' : 'IPv6', port: sa.port, size: r };
       this.emit('message', msg, rinfo);

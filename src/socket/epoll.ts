@@ -15,6 +15,8 @@ import { File, type FileWatch } from './file.js';
 import { WaitEntry, WaitQueue } from './waitqueue.js';
 
 const EP_PRIVATE_BITS = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE;
+/** fs/eventpoll.c EP_MAX_NESTS: how deep epoll sets may nest */
+const EP_MAX_NESTS = 4;
 
 /** `struct epoll_event` */
 export interface EpollEvent {
@@ -76,6 +78,8 @@ export class EpollFile extends File {
     }
     if (op === EPOLL_CTL_ADD) {
       if (it !== undefined) return -ERRNO.EEXIST;
+      // epoll sets may nest, but not in a cycle nor deeper than Linux's EP_MAX_NESTS
+      if (target instanceof EpollFile && (target.reaches(this, 0) || target.depth(0) + this.height(0) >= EP_MAX_NESTS)) return -ERRNO.ELOOP;
       if ((events & EPOLLEXCLUSIVE) !== 0 && (events & EPOLLONESHOT) !== 0) return -ERRNO.EINVAL;
       const item = new EpItem(this, target, fd, events | EPOLLERR | EPOLLHUP, data ?? fd);
       this.items.set(fd, item);
@@ -94,6 +98,30 @@ export class EpollFile extends File {
     it.data = data ?? it.data;
     if ((target.poll() & it.events) !== 0) this.markReady(it);
     return 0;
+  }
+
+  /** true when `ep` is this set or is watched by it, directly or through nested sets */
+  reaches(ep: EpollFile, level: number): boolean {
+    if (ep === this) return true;
+    if (level > EP_MAX_NESTS) return true;
+    for (const it of this.items.values()) if (it.file instanceof EpollFile && it.file.reaches(ep, level + 1)) return true;
+    return false;
+  }
+
+  /** how many levels of epoll sets this one contains */
+  depth(level: number): number {
+    let d = 0;
+    if (level > EP_MAX_NESTS) return level;
+    for (const it of this.items.values()) if (it.file instanceof EpollFile) d = Math.max(d, 1 + it.file.depth(level + 1));
+    return d;
+  }
+
+  /** how many epoll sets watch this one, transitively (the longest chain upwards) */
+  height(level: number): number {
+    let h = 0;
+    if (level > EP_MAX_NESTS || this.watches === null) return level;
+    for (const w of this.watches) if (w instanceof EpItem) h = Math.max(h, 1 + w.ep.height(level + 1));
+    return h;
   }
 
   /** @internal an item's file woke it */

@@ -256,3 +256,32 @@ describe('waiting forms', () => {
     p.net.close();
   });
 });
+
+describe('nested epoll', () => {
+  it('a set inside a set reports readiness; cycles and deep nests fail with ELOOP', () => {
+    const p = makePair();
+    const { cfd, sfd } = establish(p);
+    const s = p.a.sys;
+    const inner = s.epollCreate1(0);
+    const outer = s.epollCreate1(0);
+    eq(s.epollCtl(inner, C.EPOLL_CTL_ADD, cfd, C.EPOLLIN), 0);
+    eq(s.epollCtl(outer, C.EPOLL_CTL_ADD, inner, C.EPOLLIN), 0);
+    eq(s.epollCtl(inner, C.EPOLL_CTL_ADD, outer, C.EPOLLIN), 'ELOOP', 'a cycle');
+    const ev: EpollEvent[] = [];
+    eq(s.epollWait(outer, ev, 4), 0);
+    eq(p.b.sys.send(sfd, new Uint8Array(1)), 1);
+    run(p);
+    eq(s.epollWait(outer, ev, 4), 1);
+    assert.equal(ev[0]!.data, inner);
+    // at most EP_MAX_NESTS + 1 = 5 sets in a chain (inner, outer, e0, e1, e2): a sixth is too deep
+    const chain = [outer];
+    for (let i = 0; i < 4; i++) {
+      const e = s.epollCreate1(0);
+      const r = s.epollCtl(e, C.EPOLL_CTL_ADD, chain[chain.length - 1]!, C.EPOLLIN);
+      if (i < 3) eq(r, 0, `level ${i}`);
+      else eq(r, 'ELOOP', `level ${i}`);
+      chain.push(e);
+    }
+    p.net.close();
+  });
+});
