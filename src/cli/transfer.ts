@@ -126,7 +126,7 @@ export async function runTransfer(o: TransferOptions): Promise<TransferResult> {
   const pool = rxq.pool.stats as unknown as Record<string, number>;
   const wireStats = wire.stats.aToB;
   const virtualSeconds = net.now / 1e6;
-  const tcb = cs.tcb.stats;
+  const tcb = cs.tcpInfo();
   nl.close();
   net.close();
   const wallSeconds = Number(process.hrtime.bigint() - wallStart) / 1e9;
@@ -263,7 +263,7 @@ async function receiveDevmem(conn: Socket, dmabuf: DeviceMemory, bindingId: numb
       nextProgress = out.bytes + (8 << 20);
     }
   }
-  out.tokensHighWater = conn.tcb.tokens.highWater;
+  out.tokensHighWater = conn.tcpInfo().devmemTokensHighWater;
   return out;
 }
 

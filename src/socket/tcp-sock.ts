@@ -45,7 +45,20 @@ export interface TcpInfo {
   segsOut: number;
   devmemTokens: number;
   devmemTokensHighWater: number;
-  [k: string]: number | string;
+  /** bytes readable / bytes not yet acknowledged in the send queue */
+  rcvQueued: number;
+  sndQueued: number;
+  /** retransmission timeouts, fast retransmits (TcpExt TCPTimeouts / TCPFastRetrans per socket) */
+  timeouts: number;
+  fastRetrans: number;
+  dupSegsIn: number;
+  dataSegsOut: number;
+  dataSegsIn: number;
+  retransSegs: number;
+  bytesSent: number;
+  bytesRetrans: number;
+  /** 1 while a send waits for host memory (sk_stream_wait_memory) */
+  memWait: number;
 }
 
 export class TcpSockFile extends SockFile implements TcpSockOwner {
