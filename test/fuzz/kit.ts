@@ -132,7 +132,6 @@ export class ConnTrack {
   aSndNxt = 0;
   /** highest sequence number B has sent + 1 */
   bSndNxt = 0;
-  aSegs = 0;
   /**
    * How far past aSndNxt (sequence space) forged segments reached: B may have taken their
    * window and sequence as the latest (snd_wl1), so A must send past them before B believes
@@ -147,7 +146,6 @@ export class ConnTrack {
     this.aPort = -1;
     this.aIss = -1;
     this.bIss = -1;
-    this.aSegs = 0;
     this.forgedAhead = 0;
   }
 
@@ -162,7 +160,6 @@ export class ConnTrack {
       this.aSndNxt = (this.aIss + 1) >>> 0;
     }
     if (rd16(b, t) !== this.aPort) return;
-    this.aSegs++;
     const end = (rd32(b, t + 4) + tcpSegLen(b, t)) >>> 0;
     if (((end - this.aSndNxt) | 0) > 0) this.aSndNxt = end;
   };
