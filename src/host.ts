@@ -7,9 +7,11 @@ import {
   BindingTable, DeviceMemory, MemSpace, type DeviceBackend,
 } from './mem/index.js';
 import { NetDevice, type NetDeviceOptions, type NtupleRule, type TcpDataSplit } from './netdev/index.js';
-import { InetLayer, IpConfig, Ipv4Stack, ProtocolTable } from './net/index.js';
-import { Ipv6Stack } from './net/ipv6/index.js';
-import { Netif } from './netif/index.js';
+import {
+  InetLayer, IpConfig, Ipv4Stack, ProtocolTable, type ArpStats, type IcmpStats, type IpStats, type Ipv4Stats, type NeighStats,
+} from './net/index.js';
+import { Ipv6Stack, type Icmp6Stats, type Ipv6Stats } from './net/ipv6/index.js';
+import { Netif, type NetifStats } from './netif/index.js';
 import { NetlinkSocket, type FdObject, type NetdevKernel } from './netlink/index.js';
 import type { Rng } from './rand/index.js';
 import { SkbCache } from './skb/index.js';
@@ -18,14 +20,28 @@ import {
   DmabufFile, FdTable, NetSocket, NetServer, NetlinkFile, SockFile, Socket, Syscalls, connect, createServer,
   type SocketHost, type SyscallHost,
 } from './socket/index.js';
-import { TcpProto } from './tcp/index.js';
-import { UdpProto } from './udp/index.js';
+import { TcpProto, type TcpMib } from './tcp/index.js';
+import { UdpProto, type UdpMib } from './udp/index.js';
 import {
   createSocket as createDgramSocket, type DgramSocket, type DgramSocketOptions, type DgramType, type RemoteInfo,
 } from './socket/dgram.js';
 import type { Scheduler } from './time/index.js';
 import { ERRNO, ErrnoError, fail } from './uapi/index.js';
 import type { Network } from './network.js';
+
+/** `Host.snmp()`: every protocol's counters (a snapshot) */
+export interface HostSnmp {
+  ip: IpStats;
+  icmp: IcmpStats;
+  arp: ArpStats;
+  neigh4: NeighStats & { entries: number };
+  ip6: Omit<Ipv6Stats, 'icmp'>;
+  icmp6: Icmp6Stats;
+  neigh6: NeighStats & { entries: number };
+  tcp: TcpMib;
+  udp: UdpMib;
+  netif: NetifStats;
+}
 
 export interface HostOptions {
   /** host memory limit in bytes (default 4 GiB) */
@@ -273,6 +289,30 @@ export class Host implements NetdevKernel, SyscallHost, SocketHost {
     this.files.install(new NetlinkFile(nl));
     this.netlinks.add(nl);
     return nl;
+  }
+
+  /**
+   * The host's counters, as `/proc/net/snmp`, `/proc/net/snmp6`, `/proc/net/netstat` and
+   * `/proc/net/stat/*` would show them (camelCase Linux names): a deep copy, safe to keep.
+   */
+  snmp(): HostSnmp {
+    const ip = { ...this.ipv4.stats } as Partial<Ipv4Stats>;
+    delete ip.arp;
+    delete ip.icmp;
+    const ip6 = { ...this.ipv6.stats } as Partial<Ipv6Stats>;
+    delete ip6.icmp;
+    return {
+      ip: ip as IpStats,
+      icmp: { ...this.ipv4.stats.icmp },
+      arp: { ...this.ipv4.stats.arp },
+      neigh4: { ...this.ipv4.neigh.stats, entries: this.ipv4.neigh.size },
+      ip6: ip6 as Omit<Ipv6Stats, 'icmp'>,
+      icmp6: { ...this.ipv6.stats.icmp },
+      neigh6: { ...this.ipv6.neigh.stats, entries: this.ipv6.neigh.size },
+      tcp: { ...this.tcp.stats },
+      udp: { ...this.udp.mib },
+      netif: { ...this.netif.stats },
+    };
   }
 
   /** ICMP echo to `dst` */

@@ -1,14 +1,16 @@
 /**
  * devmem-tcp: a userspace TCP/IP stack that implements Linux device-memory TCP. The public API:
- * `Network` (hosts, links, virtual or real time), `Host` (devices, IPv4, TCP sockets, netlink,
- * ethtool, device memory), `Socket`, the uAPI constants as `constants`, and `ErrnoError`.
+ * `Network` (hosts, links, virtual or real time), `Host` (devices, IPv4 and IPv6 configuration,
+ * fd-level system calls, TCP and UDP sockets, netlink, ethtool, device memory, counters),
+ * `Socket`, `InetAddr`, the uAPI constants as `constants`, and `ErrnoError`.
  */
 import * as constants from './uapi/constants.js';
 
 export { constants };
 export { ERRNO, ErrnoError, errnoName, type Extack } from './uapi/errno.js';
 export { Network, type NetworkOptions } from './network.js';
-export { Host, Ethtool, type HostOptions, type AddDeviceOptions } from './host.js';
+export { Host, Ethtool, type HostOptions, type AddDeviceOptions, type HostSnmp } from './host.js';
+export { InetAddr, type Addr } from './inet/index.js';
 export { Socket, NetSocket, NetServer, type RecvmsgOptions, type RecvmsgResult, type SockAddr } from './socket/index.js';
 export { decodeCmsgs, encodeDmabufTokens, devmemChunks, DevmemBatch, type Cmsg, type DmabufTokenRange, type DevmemChunk, type DevmemChunksOptions } from './socket/index.js';
 export { Syscalls, MsgHdr, SockOptVal, RecvInfo, encodeSockaddr, decodeSockaddr, sockaddrBytes, type PollFd, type EpollEvent, type AddrOut, type TcpInfo } from './socket/index.js';
