@@ -50,6 +50,8 @@ const EMPTY: readonly PortUser[] = Object.freeze([]);
 
 interface Bucket {
   users: PortUser[];
+  /** position of each user in `users` (O(1) removal: a busy server port holds every connection) */
+  index: Map<PortUser, number>;
   /** created by `connectPort` (Linux fastreuse == -1): connects may share it, binds are checked */
   byConnect: boolean;
 }
@@ -123,6 +125,7 @@ export class PortTable {
     const b = this.buckets.get(port);
     if (b === undefined) this.insert(child, child.laddr, port, false);
     else {
+      b.index.set(child, b.users.length);
       b.users.push(child);
       child.lport = port;
     }
@@ -133,10 +136,14 @@ export class PortTable {
     if (port === 0) return;
     const b = this.buckets.get(port);
     if (b !== undefined) {
-      const i = b.users.indexOf(u);
-      if (i >= 0) {
-        b.users[i] = b.users[b.users.length - 1]!;
-        b.users.pop();
+      const i = b.index.get(u);
+      if (i !== undefined) {
+        const last = b.users.pop()!;
+        if (last !== u) {
+          b.users[i] = last;
+          b.index.set(last, i);
+        }
+        b.index.delete(u);
       }
       if (b.users.length === 0) this.buckets.delete(port);
     }
@@ -195,11 +202,12 @@ export class PortTable {
   private insert(u: PortUser, addr: InetAddr, port: number, byConnect: boolean): void {
     let b = this.buckets.get(port);
     if (b === undefined) {
-      b = { users: [], byConnect };
+      b = { users: [], index: new Map(), byConnect };
       this.buckets.set(port, b);
     } else if (!byConnect) {
       b.byConnect = false; // an explicit bind joined: connects no longer share it (Linux fastreuse 0)
     }
+    b.index.set(u, b.users.length);
     b.users.push(u);
     u.laddr = addr;
     u.lport = port;

@@ -166,8 +166,11 @@ export class TcpProto implements Transport {
     return 0;
   }
 
-  /** starts an active open; 0 (SYN sent) or -errno */
-  userConnect(tp: TcpSock, addr: InetAddr, port: number): number {
+  /**
+   * Starts an active open; 0 (SYN sent) or -errno. `scopeId` (sin6_scope_id) picks the interface
+   * for a link-local IPv6 peer (else the bound device's).
+   */
+  userConnect(tp: TcpSock, addr: InetAddr, port: number, scopeId = 0): number {
     if (tp.state === TCP_LISTEN) return -ERRNO.EINVAL;
     if (tp.state === TCP_SYN_SENT || tp.state === TCP_SYN_RECV) return -ERRNO.EALREADY;
     if (tp.state !== TCP_CLOSE) return -ERRNO.EISCONN;
@@ -177,7 +180,7 @@ export class TcpProto implements Transport {
     if (tp.sockFamily === 6 && v4 && tp.v6only) return -ERRNO.ENETUNREACH;
     // a socket bound to an address of the other family cannot reach this peer
     if (tp.portHeld && !isUnspecified(tp.laddr) && isV4(tp.laddr) !== v4) return -ERRNO.EAFNOSUPPORT;
-    const oif = !v4 && isLinkLocal(addr) && tp.boundDev !== null ? tp.boundDev.ifindex : 0;
+    const oif = v4 || !isLinkLocal(addr) ? 0 : scopeId !== 0 ? scopeId : tp.boundDev !== null ? tp.boundDev.ifindex : 0;
     const rt = oif !== 0 ? this.ip.route(addr, oif) : this.ip.route(addr);
     if (rt === null) return -ERRNO.ENETUNREACH;
     // no usable source address (IPv6: every candidate still tentative): Linux ip6_dst_lookup

@@ -3,8 +3,10 @@
  * socket a datagram (saddr:sport → daddr:dport) belongs to. Every socket on the port is scored:
  * a socket that cannot take the datagram scores -1; otherwise the family match gives a base
  * (an AF_INET socket beats a dual-stack AF_INET6 one for IPv4), and a specific bound address, a
- * connected peer address and a connected peer port each add 4. The highest score wins (the first
- * one met on ties); when the winner is an unconnected SO_REUSEPORT socket, the datagram goes to
+ * connected peer address and a connected peer port each add 4. The highest score wins; on ties
+ * the most recently bound socket (Linux adds sockets at the head of the port's chain, so two
+ * SO_REUSEADDR sockets on one address see unicast go to the newer one). When the winner is an
+ * unconnected SO_REUSEPORT socket, the datagram goes to
  * one member of its group chosen by the flow hash (Linux `reuseport_select_sock`:
  * reciprocal_scale over the members in group order), so one flow always lands on one socket.
  *
@@ -77,7 +79,7 @@ export function udpLookup(
   for (let i = 0; i < n; i++) {
     const us = users[i] as UdpSock;
     const s = udpScore(us, family, saddr, sport, daddr);
-    if (s > bestScore) {
+    if (s >= 0 && s >= bestScore) {
       bestScore = s;
       best = us;
     }

@@ -121,7 +121,9 @@ export class UdpProto implements Transport {
       const sum = skbChecksum(skb, 0, ulen, pseudoHeaderSum(saddr, daddr, IPPROTO_UDP, ulen));
       if (csumFold(sum) !== 0xffff) return this.csumError(skb);
     }
-    if (meta.linkBcast || isMulticast(daddr) || isLimitedBroadcast(daddr)) {
+    // broadcast / multicast by IP destination (Linux: the route's RTCF_BROADCAST|MULTICAST); a
+    // unicast to us that came in a link-layer broadcast frame is still unicast
+    if (isMulticast(daddr) || isLimitedBroadcast(daddr) || (meta.linkBcast && !this.ip.isLocalAddress(daddr))) {
       this.mcastDeliver(skb, family, saddr, sport, daddr, dport);
       return;
     }

@@ -6,6 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants as C, ErrnoError } from '../../src/index.js';
+import { InetAddr } from '../../src/inet/index.js';
+import { TCP_ESTABLISHED } from '../../src/tcp/index.js';
 import { makePair } from '../e2e/helpers.js';
 
 describe('dual-stack TCP through the socket API', () => {
@@ -69,6 +71,32 @@ describe('dual-stack TCP through the socket API', () => {
     for (const c of counts) assert.ok(c >= 3, `spread ${counts.join(',')}`);
     // without the option a fifth may not bind
     assert.throws(() => p.b.socket(C.AF_INET, C.SOCK_STREAM).bind('0.0.0.0', 7100), (e: unknown) => e instanceof ErrnoError && e.code === 'EADDRINUSE');
+    p.net.close();
+  });
+
+  it('IPv6 link-local peers need the scope id; ::1 and 127.0.0.1 work within a host', async () => {
+    const p = makePair();
+    await p.net.sleep(3_000_000); // link-local addresses finish DAD
+    const ll = p.b.ip.addresses().find((x) => x.dev === 'eth0' && x.family === 6 && String(x.address).startsWith('fe80'));
+    assert.ok(ll !== undefined);
+    const ls = p.b.tcp.socket(6);
+    assert.equal(p.b.tcp.userBind(ls, InetAddr.ANY6, 80), 0);
+    assert.equal(p.b.tcp.userListen(ls, 4), 0);
+    const tp = p.a.tcp.socket(6);
+    assert.equal(p.a.tcp.userConnect(tp, InetAddr.parse(String(ll.address)), 80, p.ea.ifindex), 0);
+    await p.net.sleep(1_000_000);
+    assert.equal(tp.state, TCP_ESTABLISHED);
+    assert.ok(tp.laddr.toString().startsWith('fe80:'));
+    assert.equal(ls.acceptQueue.length, 1);
+    // loopback, both families, to a dual-stack listener on the same host
+    for (const dst of ['::1', '127.0.0.1']) {
+      const c = p.b.tcp.socket(6);
+      assert.equal(p.b.tcp.userConnect(c, InetAddr.parse(dst), 80), 0);
+      await p.net.sleep(100_000);
+      assert.equal(c.state, TCP_ESTABLISHED, dst);
+      assert.equal(c.laddr.toString(), dst);
+    }
+    assert.equal(ls.acceptQueue.length, 3);
     p.net.close();
   });
 });

@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Network, type Host, type SimWireOptions } from '../../src/index.js';
+import { Network, constants as C, type Host, type SimWireOptions } from '../../src/index.js';
 import { InetAddr, addrToString } from '../../src/inet/index.js';
 import type { RemoteInfo } from '../../src/index.js';
 import { ERRNO } from '../../src/uapi/index.js';
@@ -155,6 +155,31 @@ describe('UDP end to end over the simulated wire', () => {
     net.runUntilIdle();
     assert.equal(b.udp.mib.noPorts, 3);
     assert.equal(u.err, 0);
+    net.close();
+  });
+
+  it('a flood to a closed port: each datagram counted in NoPorts, the ICMP answers rate-limited, then quiet', () => {
+    const { net, a, b } = makePair();
+    const u = a.udp.socket(4);
+    a.udp.userSendmsg(u, payload(0, 10), 0, 10, InetAddr.parse('10.0.0.2'), 9, 0);
+    net.runUntilIdle(); // neighbours resolved
+    for (let i = 0; i < 300; i++) a.udp.userSendmsg(u, payload(i, 10), 0, 10, InetAddr.parse('10.0.0.2'), 9, 0);
+    net.runUntilIdle();
+    assert.equal(b.udp.mib.noPorts, 301);
+    const icmp = b.ipv4.stats.icmp.outDestUnreachs;
+    assert.ok(icmp >= 1 && icmp < 100, `ICMP port unreachable rate-limited: ${icmp}`);
+    assert.equal(u.err, 0, 'unconnected: ignored');
+    assert.equal(net.runUntilIdle(), 0, 'nothing left to do');
+    assert.equal(b.skbs.live, 0);
+    net.close();
+  });
+
+  it('SO_DEVMEM_DONTNEED on a UDP socket: EBADF (Linux)', () => {
+    const { net, a } = makePair();
+    const fd = a.sys.socket(C.AF_INET, C.SOCK_DGRAM, 0);
+    assert.ok(fd >= 0);
+    assert.equal(a.sys.setsockopt(fd, C.SOL_SOCKET, C.SO_DEVMEM_DONTNEED, new Uint8Array(8)), -ERRNO.EBADF);
+    assert.equal(a.sys.close(fd), 0);
     net.close();
   });
 

@@ -185,6 +185,21 @@ describe('UDP over a fake IP layer', () => {
     assert.equal(recv(b, wild).r, -ERRNO.EAGAIN);
   });
 
+  it('SO_REUSEADDR: two sockets on one address share it; unicast goes to the newer one (Linux)', () => {
+    const { net, a, b } = setup();
+    const older = bound(b, 4, '0.0.0.0', 8100, (us) => { us.reuseAddr = true; });
+    const newer = bound(b, 4, '0.0.0.0', 8100, (us) => { us.reuseAddr = true; });
+    assert.equal(b.userBind(b.socket(4), ip('0.0.0.0'), 8100), -ERRNO.EADDRINUSE, 'both must set it');
+    a.userSendmsg(a.socket(4), bytes(3), 0, 3, ip(B4), 8100, 0);
+    net.flush();
+    assert.equal(recv(b, newer).r, 3);
+    assert.equal(recv(b, older).r, -ERRNO.EAGAIN);
+    b.userClose(newer);
+    a.userSendmsg(a.socket(4), bytes(3), 0, 3, ip(B4), 8100, 0);
+    net.flush();
+    assert.equal(recv(b, older).r, 3, 'the remaining one takes over');
+  });
+
   it('SO_REUSEPORT: flows spread over the group, one flow sticks to one socket', () => {
     const { net, a, b } = setup();
     const group = [0, 1, 2, 3].map(() => bound(b, 4, '0.0.0.0', 9000, (us) => { us.reusePort = true; us.owner = 7; }));
@@ -517,6 +532,27 @@ describe('UDP over a fake IP layer', () => {
     assert.deepEqual(recv(b, r2).data, m);
     assert.equal(recv(b, r3).r, -ERRNO.EAGAIN, 'bound to another address');
     assert.equal(ipb.skbs.live, 0);
+  });
+
+  it('a subnet broadcast goes to every socket; a unicast to us in a link-layer broadcast frame stays unicast', () => {
+    const { net, a, b, ipb } = setup();
+    const r1 = bound(b, 4, '0.0.0.0', 68, (us) => { us.reuseAddr = true; });
+    const r2 = bound(b, 4, '0.0.0.0', 68, (us) => { us.reuseAddr = true; });
+    const s = a.socket(4);
+    a.userSendmsg(s, bytes(20), 0, 20, ip('10.0.0.255'), 68, 0);
+    const sb = net.queue.shift()!;
+    ipb.deliver({ ...sb, bcast: true }); // the IP layer flags a directed broadcast as linkBcast
+    assert.equal(recv(b, r1).r, 20);
+    assert.equal(recv(b, r2).r, 20);
+    a.userSendmsg(s, bytes(21), 0, 21, ip(B4), 68, 0);
+    const su = net.queue.shift()!;
+    ipb.deliver({ ...su, bcast: true });
+    assert.equal(recv(b, r2).r, 21, 'unicast: the one best socket');
+    assert.equal(recv(b, r1).r, -ERRNO.EAGAIN);
+    a.userSendmsg(s, bytes(22), 0, 22, ip(B4), 69, 0);
+    ipb.deliver({ ...net.queue.shift()!, bcast: true });
+    assert.equal(b.mib.noPorts, 1, 'unicast with no socket: NoPorts (the IP layer decides about ICMP)');
+    assert.equal(b.mib.ignoredMulti, 0);
   });
 
   it('poll and shutdown: EPOLLOUT always, SHUT_RD gives EOF and RDHUP; close frees the queue', () => {
