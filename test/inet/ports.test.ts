@@ -111,6 +111,30 @@ describe('PortTable bind conflicts (Linux inet_csk_bind_conflict)', () => {
     assert.equal(t.bind(new U(4, { reuseAddr: true }), InetAddr.ANY4, 80), 80);
   });
 
+  it('a busy port: thousands of inherited users leave in any order and the list stays exact', () => {
+    const t = new PortTable(3);
+    const l = new U(4, { listening: true });
+    t.bind(l, InetAddr.ANY4, 443);
+    const kids: U[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const c = new U(4);
+      c.laddr = A('10.0.0.1');
+      t.inherit(c, 443);
+      kids.push(c);
+    }
+    assert.equal(t.users(443).length, 3001);
+    // remove every third, then the rest backwards
+    for (let i = 0; i < kids.length; i += 3) t.unbind(kids[i]!);
+    assert.equal(t.users(443).length, 3001 - 1000);
+    const left = new Set(t.users(443));
+    for (let i = 0; i < kids.length; i++) assert.equal(left.has(kids[i]!), i % 3 !== 0);
+    t.unbind(kids[0]!); // twice: harmless
+    for (let i = kids.length - 1; i >= 0; i--) t.unbind(kids[i]!);
+    assert.deepEqual([...t.users(443)], [l]);
+    t.unbind(l);
+    assert.equal(t.size, 0);
+  });
+
   it('port 0 picks a free ephemeral port in range, not the same for every bind, odd first', () => {
     const t = new PortTable(42, 1000, 1099);
     const seen = new Set<number>();
