@@ -3,30 +3,23 @@
  * table, devmem bindings, netlink sockets and ethtool-style configuration. Created by
  * `Network.addHost`. Every API failure is an `ErrnoError` with the Linux errno.
  */
-import {
-  BindingTable, DeviceMemory, MemSpace, type DeviceBackend,
-} from './mem/index.js';
+import type { DeviceBackend, DeviceMemory } from './mem/index.js';
 import { NetDevice, type NetDeviceOptions, type NtupleRule, type TcpDataSplit } from './netdev/index.js';
-import {
-  InetLayer, IpConfig, Ipv4Stack, ProtocolTable, type ArpStats, type IcmpStats, type IpStats, type Ipv4Stats, type NeighStats,
-} from './net/index.js';
-import { Ipv6Stack, type Icmp6Stats, type Ipv6Stats } from './net/ipv6/index.js';
-import { Netif, type NetifStats } from './netif/index.js';
-import { NetlinkSocket, type FdObject, type NetdevKernel } from './netlink/index.js';
+import { IpConfig, type ArpStats, type IcmpStats, type IpStats, type NeighStats } from './net/index.js';
+import type { Icmp6Stats, Ipv6Stats } from './net/ipv6/index.js';
+import type { NetifStats } from './netif/index.js';
+import type { NetlinkSocket } from './netlink/index.js';
 import type { Rng } from './rand/index.js';
-import { SkbCache } from './skb/index.js';
 import { InetAddr, parseCidr } from './inet/index.js';
-import {
-  DmabufFile, FdTable, NetSocket, NetServer, NetlinkFile, SockFile, Socket, Syscalls, connect, createServer,
-  type SocketHost, type SyscallHost,
-} from './socket/index.js';
-import { TcpProto, type TcpMib } from './tcp/index.js';
-import { UdpProto, type UdpMib } from './udp/index.js';
+import { createServer, connect, type NetServer, type NetSocket, type Socket, type Syscalls } from './socket/index.js';
+import type { TcpMib } from './tcp/index.js';
+import type { UdpMib } from './udp/index.js';
 import {
   createSocket as createDgramSocket, type DgramSocket, type DgramSocketOptions, type DgramType, type RemoteInfo,
 } from './socket/dgram.js';
 import type { Scheduler } from './time/index.js';
 import { ERRNO, ErrnoError, fail } from './uapi/index.js';
+import { Kernel } from './kernel.js';
 import type { Network } from './network.js';
 
 /** `Host.snmp()`: every protocol's counters (a snapshot) */
@@ -156,103 +149,79 @@ export class Ethtool {
   }
 }
 
-export class Host implements NetdevKernel, SyscallHost, SocketHost {
-  readonly mem: MemSpace;
-  readonly skbs: SkbCache;
+/**
+ * One machine: a composition of narrow, user-facing interfaces over its kernel. `ip` configures
+ * addresses, routes and neighbours for both families; `ethtool` the NICs; `sys` is the fd-level
+ * system-call interface; `socket()` / `net` / `dgram` are the promise, Node `net`-style and Node
+ * `dgram`-style APIs on top of it; `netlink()` opens the `netdev` family; `snmp()` reads counters.
+ * The kernel-facing pieces (memory, skb cache, netif, IPv4/IPv6, TCP, UDP, fd table, bindings)
+ * live in the `Kernel`, which is not part of the public API.
+ */
+export class Host {
   /** `ip addr` / `ip route` / `ip neigh` / `ping` for both families (text addresses) */
   readonly ip: IpConfig;
-  /** link layer: devices (with `lo`), ethertype dispatch */
-  readonly netif: Netif;
-  /** what transports see of IPv4 + IPv6 */
-  readonly inet: InetLayer;
-  readonly ipv4: Ipv4Stack;
-  /** IPv6: addresses (link-local + DAD), NDP, ICMPv6, routes, fragments */
-  readonly ipv6: Ipv6Stack;
-  readonly tcp: TcpProto;
-  /** UDP over IPv4 and IPv6 (the syscall layer's SOCK_DGRAM sockets and `dgram` sit on it) */
-  readonly udp: UdpProto;
+  readonly ethtool: Ethtool;
+  /** fd-numbered system calls with Linux semantics (numbers or negative errno, never throw) */
+  readonly sys: Syscalls;
   /** `node:dgram`-style UDP sockets over this host's UDP */
   readonly dgram: {
     createSocket(type: DgramType | DgramSocketOptions, onMessage?: (msg: Buffer, rinfo: RemoteInfo) => void): DgramSocket;
   };
-  readonly bindings = new BindingTable();
-  readonly ethtool: Ethtool;
   /** Node `net`-style streams over this host's TCP (readable traffic) */
   readonly net: {
     createServer(onConnection?: (s: NetSocket) => void): NetServer;
     connect(opts: { host: string; port: number }): NetSocket;
   };
-  private readonly devs: NetDevice[] = [];
-  /** the fd table: sockets, dma-bufs, netlink sockets, epoll instances (0–2 are stdio) */
-  readonly files = new FdTable();
-  /** fd-numbered system calls with Linux semantics (numbers or negative errno, never throw) */
-  readonly sys: Syscalls = new Syscalls(this);
-  private nextIfindex = 2;
-  private readonly netlinks = new Set<NetlinkSocket>();
+  /**
+   * @internal The kernel-facing pieces: for the stack's own composition and its tests, not for
+   * applications (stripped from the published type declarations).
+   */
+  readonly kernel: Kernel;
 
   constructor(
     readonly network: Network,
     readonly name: string,
-    readonly sched: Scheduler,
-    readonly rng: Rng,
+    sched: Scheduler,
+    rng: Rng,
     opts: HostOptions = {},
   ) {
-    this.mem = new MemSpace({ maxHostBytes: opts.memBytes });
-    this.skbs = new SkbCache(this.mem);
-    this.netif = new Netif(this.mem, this.skbs, sched);
-    this.inet = new InetLayer(new ProtocolTable());
-    this.ipv4 = new Ipv4Stack({ sched, skbs: this.skbs, rng: rng.fork('ip'), netif: this.netif, protos: this.inet.protos });
-    this.inet.attach(this.ipv4);
-    this.ipv6 = new Ipv6Stack({ sched, skbs: this.skbs, rng: rng.fork('ipv6'), netif: this.netif, protos: this.inet.protos });
-    this.inet.attach(this.ipv6);
-    this.ip = new IpConfig(this.netif, this.ipv4);
-    this.ip.attachV6(this.ipv6);
-    this.tcp = new TcpProto(this.inet, this.skbs, this.mem, sched, rng.fork('tcp'));
-    this.udp = new UdpProto(this.inet, this.skbs, rng.fork('udp').nextU32());
-    this.dgram = { createSocket: (type, onMessage) => createDgramSocket({ sys: this.sys, sched }, type, onMessage) };
+    const k = new Kernel(sched, rng, opts);
+    this.kernel = k;
+    this.sys = k.sys;
+    this.ip = new IpConfig(k.netif, k.ipv4);
+    this.ip.attachV6(k.ipv6);
+    this.dgram = { createSocket: (type, onMessage) => createDgramSocket({ sys: k.sys, sched }, type, onMessage) };
     this.ethtool = new Ethtool(this);
     this.net = {
       createServer: (onConnection) => createServer(this, onConnection),
-      connect: (opts) => connect(this, opts),
+      connect: (o) => connect(this, o),
     };
+  }
+
+  /** virtual or wall-clock time of this host, µs */
+  get now(): number {
+    return this.kernel.sched.now();
   }
 
   // ---- devices ----
 
   /** adds a NIC named `name` (interface index assigned from 2) */
   addDevice(name: string, opts: AddDeviceOptions = {}): NetDevice {
-    if (this.device(name) !== null) fail('EEXIST', 'addDevice');
-    const ifindex = this.nextIfindex++;
     let mac = opts.mac;
     if (typeof opts.macAddress === 'string') mac = parseMacText(opts.macAddress);
     else if (typeof opts.macAddress === 'number') mac = opts.macAddress;
-    if (mac === undefined) mac = 0x020000000000 + ((this.rng.nextU32() & 0xffff) * 0x100) + ifindex;
-    const dev = new NetDevice(this.mem, this.skbs, this.sched, name, ifindex, { ...opts, mac });
-    this.devs.push(dev);
-    this.netif.addDevice(dev);
-    this.ipv6.addDevice(dev);
-    return dev;
+    return this.kernel.addDevice(name, { ...opts, mac });
   }
 
   device(name: string): NetDevice | null {
-    return this.devs.find((d) => d.name === name) ?? null;
+    return this.kernel.device(name);
   }
 
   devices(): readonly NetDevice[] {
-    return this.devs;
+    return this.kernel.devices();
   }
 
-  deviceByIndex(ifindex: number): NetDevice | null {
-    return this.devs.find((d) => d.ifindex === ifindex && d.present) ?? null;
-  }
-
-  // ---- files ----
-
-  fdLookup(fd: number): FdObject | null {
-    const f = this.files.get(fd);
-    if (f === null) return null;
-    return f instanceof DmabufFile ? { kind: 'dmabuf', dmabuf: f.dmabuf } : { kind: 'other' };
-  }
+  // ---- device memory, sockets, netlink ----
 
   /**
    * Allocates device memory (a dma-buf, like a udmabuf or a GPU buffer) and returns its exporter
@@ -260,35 +229,27 @@ export class Host implements NetdevKernel, SyscallHost, SocketHost {
    * operations and NIC DMA touch its bytes.
    */
   allocDeviceMemory(size: number, opts: { sgChunk?: number; backend?: DeviceBackend } = {}): DeviceMemory {
-    const dm = new DeviceMemory(size, opts);
-    const fd = this.files.install(new DmabufFile(dm));
-    if (fd < 0) throw new ErrnoError(-fd, 'allocDeviceMemory');
-    dm.fd = fd;
-    return dm;
+    return this.kernel.allocDeviceMemory(size, opts);
   }
 
   /** closes a dma-buf fd (the binding keeps its own reference, as in Linux) */
   closeDeviceMemory(dm: DeviceMemory): void {
-    const f = dm.fd >= 0 ? this.files.get(dm.fd) : null;
-    if (f instanceof DmabufFile && f.dmabuf === dm) this.files.close(dm.fd);
-    dm.fd = -1;
+    this.kernel.closeDeviceMemory(dm);
   }
-
-  // ---- sockets ----
 
   /** socket(family, type, protocol) */
   socket(family: number, type: number, protocol = 0): Socket {
-    const fd = this.sys.socket(family, type, protocol);
-    if (fd < 0) throw new ErrnoError(-fd, 'socket');
-    return new Socket(this, this.files.get(fd) as SockFile, fd);
+    return this.kernel.socket(family, type, protocol);
   }
 
   /** a generic-netlink socket (NETLINK_GENERIC); closing it unbinds what it bound */
   netlink(opts: { capNetAdmin?: boolean } = {}): NetlinkSocket {
-    const nl = new NetlinkSocket(this, { capNetAdmin: opts.capNetAdmin ?? true });
-    this.files.install(new NetlinkFile(nl));
-    this.netlinks.add(nl);
-    return nl;
+    return this.kernel.netlink(opts);
+  }
+
+  /** ICMP echo (IPv4) or ICMPv6 echo (IPv6) to `dst` */
+  ping(dst: string, opts: { size?: number; timeoutUs?: number } = {}): Promise<{ rttUs: number; bytes: number; ttl: number }> {
+    return this.ip.ping(dst, opts);
   }
 
   /**
@@ -296,28 +257,7 @@ export class Host implements NetdevKernel, SyscallHost, SocketHost {
    * `/proc/net/stat/*` would show them (camelCase Linux names): a deep copy, safe to keep.
    */
   snmp(): HostSnmp {
-    const ip = { ...this.ipv4.stats } as Partial<Ipv4Stats>;
-    delete ip.arp;
-    delete ip.icmp;
-    const ip6 = { ...this.ipv6.stats } as Partial<Ipv6Stats>;
-    delete ip6.icmp;
-    return {
-      ip: ip as IpStats,
-      icmp: { ...this.ipv4.stats.icmp },
-      arp: { ...this.ipv4.stats.arp },
-      neigh4: { ...this.ipv4.neigh.stats, entries: this.ipv4.neigh.size },
-      ip6: ip6 as Omit<Ipv6Stats, 'icmp'>,
-      icmp6: { ...this.ipv6.stats.icmp },
-      neigh6: { ...this.ipv6.neigh.stats, entries: this.ipv6.neigh.size },
-      tcp: { ...this.tcp.stats },
-      udp: { ...this.udp.mib },
-      netif: { ...this.netif.stats },
-    };
-  }
-
-  /** ICMP echo to `dst` */
-  ping(dst: string, opts: { size?: number; timeoutUs?: number } = {}): Promise<{ rttUs: number; bytes: number; ttl: number }> {
-    return this.ip.ping(dst, opts);
+    return this.kernel.snmp();
   }
 
   /**
@@ -325,10 +265,7 @@ export class Host implements NetdevKernel, SyscallHost, SocketHost {
    * fail at once), every fd is closed, every netlink socket closed.
    */
   shutdown(errno: number = ERRNO.ENETDOWN): void {
-    this.sys.shutdownAll(errno);
-    this.ipv6.close(errno);
-    for (const nl of this.netlinks) nl.close();
-    this.netlinks.clear();
+    this.kernel.shutdown(errno);
   }
 }
 

@@ -37,7 +37,7 @@ describe('plain TCP over the simulated network', () => {
       await sender;
       assert.equal(r.bytes, size);
       assert.equal(r.bad, 0);
-      if (name.includes('checksum')) assert.ok(p.net.hosts[1]!.tcp.stats.inCsumErrors + p.net.hosts[0]!.tcp.stats.inCsumErrors > 0 || p.eb.rxQueues.some((q) => q.stats.rxCsumBad > 0));
+      if (name.includes('checksum')) assert.ok(p.net.hosts[1]!.kernel.tcp.stats.inCsumErrors + p.net.hosts[0]!.kernel.tcp.stats.inCsumErrors > 0 || p.eb.rxQueues.some((q) => q.stats.rxCsumBad > 0));
       if (name.includes('FCS')) assert.ok(p.eb.counters.rxCrcErrors > 0);
       conn.close();
       p.net.close();
@@ -52,7 +52,7 @@ describe('plain TCP over the simulated network', () => {
       const conn = await ls.accept();
       await drain(conn);
       await sender;
-      const out = [p.net.now, p.net.hosts[0]!.tcp.stats.outSegs, p.net.hosts[1]!.tcp.stats.outSegs];
+      const out = [p.net.now, p.net.hosts[0]!.kernel.tcp.stats.outSegs, p.net.hosts[1]!.kernel.tcp.stats.outSegs];
       p.net.close();
       return out;
     };

@@ -246,7 +246,7 @@ describe('devmem TCP end to end', () => {
     assert.equal(returned, issued);
     assert.ok(q.stats.rxAllocFail > 0, 'the NIC ran out of device memory');
     assert.ok(q.pool.stats.allocEmpty > 0);
-    assert.ok(conn.tcb.stats.dupSegsIn + p.net.hosts[0]!.tcp.stats.retransSegs > 0, 'TCP retransmitted the drops');
+    assert.ok(conn.tcb.stats.dupSegsIn + p.net.hosts[0]!.kernel.tcp.stats.retransSegs > 0, 'TCP retransmitted the drops');
     p.net.close();
   });
 });

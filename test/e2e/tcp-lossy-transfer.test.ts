@@ -74,7 +74,7 @@ describe('64 MiB TCP over a hostile wire (5% loss, reorder, duplicate, corrupt)'
       const st = p.wire.stats.aToB;
       assert.ok(st.lost > 1000 && st.duplicated > 1000 && st.reordered > 1000 && st.corrupted > 1000, JSON.stringify(st));
       assert.ok(p.wire.stats.bToA.lost > 100, 'ACKs were lost too');
-      const [ta, tb] = [p.net.hosts[0]!.tcp, p.net.hosts[1]!.tcp];
+      const [ta, tb] = [p.net.hosts[0]!.kernel.tcp, p.net.hosts[1]!.kernel.tcp];
       assert.ok(ta.stats.retransSegs > 1000);
       assert.ok(ta.stats.inCsumErrors + tb.stats.inCsumErrors > 0 || p.eb.rxQueues.some((q) => q.stats.rxCsumBad > 0));
       conn.close();

@@ -85,7 +85,7 @@ function zero(layers: readonly string[]): Counts {
 
 /** UDP datagrams that reached UDP's parser (the `Udp` MIB: delivered, no port, errors) */
 function udpIn(e: Env): number {
-  const m = e.p.b.udp.mib;
+  const m = e.p.b.kernel.udp.mib;
   return m.inDatagrams + m.noPorts + m.inErrors + m.ignoredMulti;
 }
 
@@ -118,7 +118,7 @@ const V4: Family<FrameDesc4> = {
       frag4: ip.reasmReqds,
       icmp4: ip.icmp.inMsgs + ip.icmp.inErrors,
       udp4: udpIn(e),
-      tcp4: e.p.b.tcp.stats.inSegs,
+      tcp4: e.p.b.kernel.tcp.stats.inSegs,
     };
   },
   classify(c, track, b) {
@@ -170,7 +170,7 @@ const V6: Family<FrameDesc6> = {
     llA: linkLocal(e.p.ea.mac), llB: linkLocal(e.p.eb.mac), listenPort: PORT, udpPort: UDP_PORT, conn: e.track, period: PERIOD, allowDesync,
   }),
   counters(e) {
-    const s = e.p.b.ipv6.stats;
+    const s = e.p.b.kernel.ipv6.stats;
     const i = s.icmp;
     return {
       nd6: i.inNeighborSolicits + i.inNeighborAdvertisements + i.inRouterSolicits + i.inRouterAdvertisements + i.inRedirects + s.ndisc.invalid,
@@ -178,7 +178,7 @@ const V6: Family<FrameDesc6> = {
       frag6: s.reasmReqds,
       icmp6: i.inMsgs + i.inErrors,
       udp6: udpIn(e),
-      tcp6: e.p.b.tcp.stats.inSegs,
+      tcp6: e.p.b.kernel.tcp.stats.inSegs,
     };
   },
   classify(c, track, b) {
@@ -443,8 +443,8 @@ async function batchOn<D>(f: Family<D>, tot: Totals, descs: D[], e: Env): Promis
   net.runFor(10_000_000);
   assert.equal(e.rig.txA.frames + e.rig.txB.frames, tx1, 'frames sent long after every socket closed');
   assert.equal(net.error, null);
-  assert.equal(e.p.b.skbs.live, 0, 'skbs still held by B');
-  assert.equal(e.p.a.skbs.live, 0, 'skbs still held by A');
+  assert.equal(e.p.b.kernel.skbs.live, 0, 'skbs still held by B');
+  assert.equal(e.p.a.kernel.skbs.live, 0, 'skbs still held by A');
 }
 
 async function fuzz<D>(f: Family<D>, t: { diagnostic(m: string): void }, seed: number): Promise<void> {

@@ -253,7 +253,7 @@ export function tapWire(net: Network, a: Host, b: Host, ea: NetDevice, eb: NetDe
 /** offers a crafted frame to the wire towards B (the wire takes a private copy) */
 export function inject(r: Rig, bytes: Uint8Array): void {
   const buf = bytes.slice();
-  const skb = r.a.skbs.wrap(buf, new DataView(buf.buffer));
+  const skb = r.a.kernel.skbs.wrap(buf, new DataView(buf.buffer));
   r.wire.aToB.send(skb);
 }
 

@@ -201,10 +201,10 @@ function snapshot(skb: SkBuff, h: Host, dm: DeviceMemory | null): Got {
     const niov = netmemIsNetIov(ref);
     if (niov) {
       assert.ok(dm !== null, 'a net_iov frag with no device memory to read it from');
-      frags.set(dm.copyToHost(h.mem.niovDmabufOffset(ref) + off, len), o);
+      frags.set(dm.copyToHost(h.kernel.mem.niovDmabufOffset(ref) + off, len), o);
     } else {
-      const b = h.mem.buf(ref);
-      const s = h.mem.offset(ref) + off;
+      const b = h.kernel.mem.buf(ref);
+      const s = h.kernel.mem.offset(ref) + off;
       frags.set(b.subarray(s, s + len), o);
     }
     fragLens.push(len);
@@ -274,14 +274,14 @@ async function devmemRig(pages = 64): Promise<DevmemRig> {
 
 /** hands `bytes` to the NIC as a frame from the wire (borrowed, then freed, as the link does) */
 function inject(r: { h: Host; dev: NetDevice }, bytes: Uint8Array, fcsOk = true): void {
-  const skb = r.h.skbs.wrap(bytes, dvOf(bytes));
+  const skb = r.h.kernel.skbs.wrap(bytes, dvOf(bytes));
   r.dev.receiveFrame(skb, fcsOk);
   skbFree(skb);
 }
 
 /** true when some host page holds `needle` */
 function hostHas(h: Host, needle: Uint8Array): boolean {
-  for (const b of h.mem.host.bufs) {
+  for (const b of h.kernel.mem.host.bufs) {
     if (Buffer.from(b.buffer, b.byteOffset, b.byteLength).indexOf(needle) >= 0) return true;
   }
   return false;
@@ -639,13 +639,13 @@ describe('NIC flow steering', () => {
   it('a drop rule drops the frame and counts rxDropped, leaking nothing', () => {
     const r = rig();
     r.h.ethtool.addNtupleRule('eth0', { flowType: 'tcp4', dstPort: 9, action: -1 });
-    const live = r.h.skbs.live;
+    const live = r.h.kernel.skbs.live;
     inject(r, tcpFrame(r.dev.mac, { dport: 9, payload: bytesOf(100, 1), flags: TCP_ACK | TCP_PSH }));
     r.net.runUntilIdle();
     assert.equal(r.cap.got.length, 0);
     assert.equal(r.dev.counters.rxDropped, 1);
     assert.equal(sum(r.dev.rxQueues.map((x) => x.stats.rxPackets)), 0);
-    assert.equal(r.h.skbs.live, live);
+    assert.equal(r.h.kernel.skbs.live, live);
     inject(r, tcpFrame(r.dev.mac, { dport: 10, payload: bytesOf(100, 1), flags: TCP_ACK | TCP_PSH }));
     r.net.runUntilIdle();
     assert.equal(r.cap.got.length, 1, 'other ports pass');
@@ -751,7 +751,7 @@ describe('NIC rx checksum offload', () => {
     const q = p.eb.rxQueues[p.devq]!.stats;
     assert.ok(p.net.links[0]!.stats.aToB.corrupted > 0, 'the wire did corrupt data frames');
     assert.ok(q.rxCsumBad > 0, 'the NIC flagged them (CHECKSUM_NONE)');
-    const errs = p.b.tcp.stats.inCsumErrors;
+    const errs = p.b.kernel.tcp.stats.inCsumErrors;
     assert.ok(errs > 0, 'TCP dropped them as checksum errors');
     assert.ok(errs <= q.rxCsumBad);
     assert.ok(skbWarnings.unreadableChecksum > warnBefore, 'the stack could not sum the unreadable frags');
@@ -770,7 +770,7 @@ describe('NIC rx checksum offload', () => {
 describe('NIC length and FCS errors', () => {
   it('runts, frames over MTU+14 and bad-FCS frames are counted and never reach the stack; nothing leaks', () => {
     const r = rig({ rxQueues: 1, mtu: 1500 });
-    const live = r.h.skbs.live;
+    const live = r.h.kernel.skbs.live;
     const hdrInflight = r.dev.rxQueues[0]!.hdrPool.inflight();
     inject(r, rawFrame(r.dev.mac, 13));
     assert.equal(r.dev.counters.rxLengthErrors, 1);
@@ -784,7 +784,7 @@ describe('NIC length and FCS errors', () => {
     r.net.runUntilIdle();
     assert.equal(r.cap.got.length, 0);
     assert.equal(r.dev.rxQueues[0]!.stats.rxPackets, 0);
-    assert.equal(r.h.skbs.live, live, 'no skb leaked');
+    assert.equal(r.h.kernel.skbs.live, live, 'no skb leaked');
     assert.equal(r.dev.rxQueues[0]!.hdrPool.inflight(), hdrInflight, 'no header buffer taken');
     // the limits themselves are accepted: exactly 14 bytes and exactly MTU + 14
     inject(r, rawFrame(r.dev.mac, 14));
@@ -794,18 +794,18 @@ describe('NIC length and FCS errors', () => {
     r.net.runUntilIdle();
     assert.deepEqual(r.cap.got.map((g) => g.len), [14, 1514]);
     assert.equal(r.dev.counters.rxLengthErrors, 3);
-    assert.equal(r.h.skbs.live, live);
+    assert.equal(r.h.kernel.skbs.live, live);
     r.net.close();
   });
 
   it('a device that is down drops frames (rxDropped)', () => {
     const r = rig({ rxQueues: 1 });
     r.dev.up = false;
-    const live = r.h.skbs.live;
+    const live = r.h.kernel.skbs.live;
     inject(r, tcpFrame(r.dev.mac, { payload: bytesOf(10, 1), flags: TCP_ACK | TCP_PSH }));
     assert.equal(r.dev.counters.rxDropped, 1);
     assert.equal(r.cap.got.length, 0);
-    assert.equal(r.h.skbs.live, live);
+    assert.equal(r.h.kernel.skbs.live, live);
     r.net.close();
   });
 });
@@ -820,7 +820,7 @@ describe('NIC device-memory exhaustion', () => {
     r.dev.gro = false;
     r.cap.keep = true;
     const rxq = r.dev.rxQueues[DEVQ]!;
-    const live = r.h.skbs.live;
+    const live = r.h.kernel.skbs.live;
     const payloads: Uint8Array[] = [];
     for (let i = 0; i < 8; i++) {
       const pl = bytesOf(1446, 30 + i);
@@ -843,11 +843,11 @@ describe('NIC device-memory exhaustion', () => {
     assert.equal(rxq.pool.inflight(), 2, 'both net_iovs handed out');
     // header buffers: the carver's page is held by the carver and the five delivered skbs only
     const hdrRef = rxq.header.ref;
-    assert.equal(r.h.mem.refCount(hdrRef), 1 + 5);
-    assert.equal(r.h.skbs.live, live + 5, 'dropped skbs were freed');
+    assert.equal(r.h.kernel.mem.refCount(hdrRef), 1 + 5);
+    assert.equal(r.h.kernel.skbs.live, live + 5, 'dropped skbs were freed');
     r.cap.release();
-    assert.equal(r.h.mem.refCount(hdrRef), 1, 'no header buffer leaked');
-    assert.equal(r.h.skbs.live, live);
+    assert.equal(r.h.kernel.mem.refCount(hdrRef), 1, 'no header buffer leaked');
+    assert.equal(r.h.kernel.skbs.live, live);
     assert.equal(rxq.pool.cached, 2, 'both net_iovs back in the pool');
     // and the queue recovers
     const again = bytesOf(1000, 99);
@@ -1182,10 +1182,10 @@ class TxCapture implements LinkPort {
     for (let i = 0; i < skb.nrFrags; i++) {
       const ref = skb.fragRef[i]!;
       const len = skb.fragLen[i]!;
-      if (netmemIsNetIov(ref)) this.h.mem.dmaFromNetIov(ref, skb.fragOff[i]!, out, o, len);
+      if (netmemIsNetIov(ref)) this.h.kernel.mem.dmaFromNetIov(ref, skb.fragOff[i]!, out, o, len);
       else {
-        const s = this.h.mem.offset(ref) + skb.fragOff[i]!;
-        out.set(this.h.mem.buf(ref).subarray(s, s + len), o);
+        const s = this.h.kernel.mem.offset(ref) + skb.fragOff[i]!;
+        out.set(this.h.kernel.mem.buf(ref).subarray(s, s + len), o);
       }
       o += len;
     }
@@ -1214,16 +1214,16 @@ function partialize(frame: Uint8Array): number {
 describe('NIC transmit', () => {
   it('drops a frame longer than MTU+14 (txHwDropErrors, txDropped) and sends one of exactly MTU+14', () => {
     const r = txRig();
-    const live = r.h.skbs.live;
-    const big = r.h.skbs.alloc(1515, 0)!;
+    const live = r.h.kernel.skbs.live;
+    const big = r.h.kernel.skbs.alloc(1515, 0)!;
     skbPut(big, 1515);
     r.dev.xmit(big);
     assert.equal(r.dev.txQueues[0]!.stats.txHwDropErrors, 1);
     assert.equal(r.dev.counters.txDropped, 1);
     assert.equal(r.dev.txQueues[0]!.stats.txPackets, 0);
     assert.equal(r.link.frames.length, 0);
-    assert.equal(r.h.skbs.live, live, 'the dropped skb was freed');
-    const ok = r.h.skbs.alloc(1514, 0)!;
+    assert.equal(r.h.kernel.skbs.live, live, 'the dropped skb was freed');
+    const ok = r.h.kernel.skbs.alloc(1514, 0)!;
     skbPut(ok, 1514);
     r.dev.xmit(ok);
     assert.equal(r.link.frames.length, 1);
@@ -1237,7 +1237,7 @@ describe('NIC transmit', () => {
     const r = txRig();
     const frame = tcpFrame(PEER_MAC, { payload: bytesOf(777, 1), flags: TCP_ACK | TCP_PSH });
     const want = partialize(frame);
-    const skb = r.h.skbs.alloc(frame.length, 0)!;
+    const skb = r.h.kernel.skbs.alloc(frame.length, 0)!;
     skb.buf.set(frame, skbPut(skb, frame.length));
     skb.ipSummed = CHECKSUM_PARTIAL;
     skb.csumStart = skb.data + 34;
@@ -1256,12 +1256,12 @@ describe('NIC transmit', () => {
     const payload = bytesOf(1401, 2);
     const frame = tcpFrame(PEER_MAC, { payload, flags: TCP_ACK | TCP_PSH });
     const want = partialize(frame);
-    const skb = r.h.skbs.alloc(128, 0)!;
+    const skb = r.h.kernel.skbs.alloc(128, 0)!;
     const headLen = 54 + 1; // one payload byte in the head: the frags start at an odd L4 offset
     skb.buf.set(frame.subarray(0, headLen), skbPut(skb, headLen));
-    const page = r.h.mem.allocPage();
-    const pb = r.h.mem.buf(page);
-    const po = r.h.mem.offset(page) + 3;
+    const page = r.h.kernel.mem.allocPage();
+    const pb = r.h.kernel.mem.buf(page);
+    const po = r.h.kernel.mem.offset(page) + 3;
     pb.set(frame.subarray(headLen), po);
     assert.ok(skbAddFrag(skb, page, 3, frame.length - headLen));
     skb.ipSummed = CHECKSUM_PARTIAL;
@@ -1284,10 +1284,10 @@ describe('NIC transmit', () => {
     };
     const rxFrame = tcpFrame(s.dev.mac, { payload, flags: TCP_ACK | TCP_PSH });
     partialize(rxFrame);
-    const skb2 = r.h.skbs.alloc(128, 0)!;
+    const skb2 = r.h.kernel.skbs.alloc(128, 0)!;
     skb2.buf.set(rxFrame.subarray(0, headLen), skbPut(skb2, headLen));
-    const page2 = r.h.mem.allocPage();
-    r.h.mem.buf(page2).set(rxFrame.subarray(headLen), r.h.mem.offset(page2));
+    const page2 = r.h.kernel.mem.allocPage();
+    r.h.kernel.mem.buf(page2).set(rxFrame.subarray(headLen), r.h.kernel.mem.offset(page2));
     assert.ok(skbAddFrag(skb2, page2, 0, rxFrame.length - headLen));
     skb2.ipSummed = CHECKSUM_PARTIAL;
     skb2.csumStart = skb2.data + 34;
@@ -1309,12 +1309,12 @@ describe('NIC transmit', () => {
     const want = partialize(frame);
     const dm = r.h.allocDeviceMemory(4 * PAGE_SIZE);
     dm.writeFromHost(0, payload);
-    const binding = new DmabufBinding(r.h.mem, r.h.bindings, dm, r.dev, 'eth0', 'tx');
+    const binding = new DmabufBinding(r.h.kernel.mem, r.h.kernel.bindings, dm, r.dev, 'eth0', 'tx');
     const ref = binding.txVec![0]!;
     // one reference for the skb's frag, one kept here (a TX net_iov is not pool-owned)
-    r.h.mem.get(ref);
-    r.h.mem.get(ref);
-    const skb = r.h.skbs.alloc(128, 0)!;
+    r.h.kernel.mem.get(ref);
+    r.h.kernel.mem.get(ref);
+    const skb = r.h.kernel.skbs.alloc(128, 0)!;
     skb.buf.set(frame.subarray(0, 54), skbPut(skb, 54));
     assert.ok(skbAddFrag(skb, ref, 0, payload.length));
     assert.equal(skb.unreadable, true);

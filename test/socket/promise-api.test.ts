@@ -145,7 +145,7 @@ describe('send waits for memory (sk_stream_wait_memory)', () => {
     assert.equal(await sent, data.length);
     assert.equal(got, data.length);
     assert.ok(ok, 'bytes in order');
-    assert.ok(a.tcp.stats.memWaits > 0, 'the sender did run out of memory and waited');
+    assert.ok(a.kernel.tcp.stats.memWaits > 0, 'the sender did run out of memory and waited');
     net.close();
   });
 });
@@ -196,7 +196,7 @@ describe('no promise outlives close', () => {
     await rejectsWith(cs.send(new Uint8Array(10)), 'ENETDOWN');
     await rejectsWith(conn.recv(1), 'ENETDOWN');
     assert.throws(() => p.a.socket(C.AF_INET, C.SOCK_STREAM), (e: unknown) => e instanceof ErrnoError && e.code === 'ENETDOWN');
-    assert.equal(p.a.files.size, 0, 'every fd closed');
+    assert.equal(p.a.kernel.files.size, 0, 'every fd closed');
   });
 });
 

@@ -90,7 +90,7 @@ describe('fd table', () => {
     const dm = p.a.allocDeviceMemory(4096);
     eq(dm.fd, fd + 1);
     const nl = p.a.netlink();
-    assert.equal(p.a.files.get(fd + 2)?.kind, 'netlink');
+    assert.equal(p.a.kernel.files.get(fd + 2)?.kind, 'netlink');
     eq(s.close(fd + 2), 0);
     assert.ok(nl.closed, 'close(fd) closes the netlink socket');
     p.a.closeDeviceMemory(dm);

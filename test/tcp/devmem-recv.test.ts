@@ -59,7 +59,7 @@ async function setup(): Promise<Conn> {
   await connected;
   let sent = 0;
   let got = 0;
-  const mem = p.b.mem;
+  const mem = p.b.kernel.mem;
   const refOf = (off: number): number => {
     const a = mem.niovs.areas.find((x) => x !== null && x.bindingId === id && off >= x.baseVirtual && off < x.baseVirtual + x.numNiovs * PAGE);
     assert.ok(a, `no net_iov at dma-buf offset ${off}`);
@@ -687,7 +687,7 @@ describe('SO_DEVMEM_DONTNEED (spec §6)', () => {
     t.conn.close();
     assert.equal(t.conn.tcb.tokens.size, 0);
     // both the peek tokens and the skb's frag references are gone
-    assert.deepEqual(refs.map((r) => t.p.b.mem.refCount(r)), pgs.map((o, i) => r0[i]! - onPage(o)));
+    assert.deepEqual(refs.map((r) => t.p.b.kernel.mem.refCount(r)), pgs.map((o, i) => r0[i]! - onPage(o)));
     t.p.net.close();
   });
 });

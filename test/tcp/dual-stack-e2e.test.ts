@@ -79,19 +79,19 @@ describe('dual-stack TCP through the socket API', () => {
     await p.net.sleep(3_000_000); // link-local addresses finish DAD
     const ll = p.b.ip.addresses().find((x) => x.dev === 'eth0' && x.family === 6 && String(x.address).startsWith('fe80'));
     assert.ok(ll !== undefined);
-    const ls = p.b.tcp.socket(6);
-    assert.equal(p.b.tcp.userBind(ls, InetAddr.ANY6, 80), 0);
-    assert.equal(p.b.tcp.userListen(ls, 4), 0);
-    const tp = p.a.tcp.socket(6);
-    assert.equal(p.a.tcp.userConnect(tp, InetAddr.parse(String(ll.address)), 80, p.ea.ifindex), 0);
+    const ls = p.b.kernel.tcp.socket(6);
+    assert.equal(p.b.kernel.tcp.userBind(ls, InetAddr.ANY6, 80), 0);
+    assert.equal(p.b.kernel.tcp.userListen(ls, 4), 0);
+    const tp = p.a.kernel.tcp.socket(6);
+    assert.equal(p.a.kernel.tcp.userConnect(tp, InetAddr.parse(String(ll.address)), 80, p.ea.ifindex), 0);
     await p.net.sleep(1_000_000);
     assert.equal(tp.state, TCP_ESTABLISHED);
     assert.ok(tp.laddr.toString().startsWith('fe80:'));
     assert.equal(ls.acceptQueue.length, 1);
     // loopback, both families, to a dual-stack listener on the same host
     for (const dst of ['::1', '127.0.0.1']) {
-      const c = p.b.tcp.socket(6);
-      assert.equal(p.b.tcp.userConnect(c, InetAddr.parse(dst), 80), 0);
+      const c = p.b.kernel.tcp.socket(6);
+      assert.equal(p.b.kernel.tcp.userConnect(c, InetAddr.parse(dst), 80), 0);
       await p.net.sleep(100_000);
       assert.equal(c.state, TCP_ESTABLISHED, dst);
       assert.equal(c.laddr.toString(), dst);

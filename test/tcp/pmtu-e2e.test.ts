@@ -129,7 +129,7 @@ describe('path MTU discovery through the stack', () => {
         await net.sleep(3_000_000);
       }
       const router = new Router(ea.link as LinkPort, (frame) => {
-        const skb = a.skbs.wrap(frame, new DataView(frame.buffer));
+        const skb = a.kernel.skbs.wrap(frame, new DataView(frame.buffer));
         wire.bToA.send(skb);
       });
       (ea as unknown as { link: LinkPort }).link = router;
@@ -166,7 +166,7 @@ describe('path MTU discovery through the stack', () => {
       assert.ok(router.tooBig > 0, 'the router refused big packets');
       assert.equal(cs.tcb.mss, PATH_MTU - (family === 4 ? 40 : 60));
       assert.equal(cs.tcb.pmtu, PATH_MTU);
-      assert.ok(a.tcp.stats.pmtuReduced >= 1);
+      assert.ok(a.kernel.tcp.stats.pmtuReduced >= 1);
       // the route learned it too: a new connection starts with the smaller MSS
       const cs2 = a.socket(af, C.SOCK_STREAM);
       const acc2 = ls.accept();

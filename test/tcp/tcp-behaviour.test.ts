@@ -85,7 +85,7 @@ describe('TCP behaviour', () => {
     assert.equal(rst.flags, RST | ACK);
     assert.equal(rst.seq, 0);
     assert.equal(rst.ack, (syn.seq + 1) >>> 0);
-    assert.equal(p.b.tcp.stats.outRsts, 1);
+    assert.equal(p.b.kernel.tcp.stats.outRsts, 1);
     p.net.close();
   });
 
@@ -117,7 +117,7 @@ describe('TCP behaviour', () => {
     await sender;
     assert.equal(n, 512 * 1024);
     const lost = p.net.links[0]!.stats.aToB.lost;
-    const a = p.a.tcp.stats;
+    const a = p.a.kernel.tcp.stats;
     assert.ok(lost >= 1, `no loss with this seed (${lost})`);
     assert.ok(a.retransSegs >= lost);
     assert.ok(a.fastRetrans >= 1, 'fast retransmit repaired the loss');
@@ -157,8 +157,8 @@ describe('TCP behaviour', () => {
     assert.equal(fins.length, 2);
     await p.net.sleep(60_000_000);
     assert.equal(cs.tcb.stateName, 'CLOSE');
-    assert.equal(p.a.tcp.connectionCount, 0);
-    assert.equal(p.b.tcp.connectionCount, 0);
+    assert.equal(p.a.kernel.tcp.connectionCount, 0);
+    assert.equal(p.b.kernel.tcp.connectionCount, 0);
     p.net.close();
   });
 
@@ -208,7 +208,7 @@ describe('TCP loss recovery with GRO', () => {
       }
       await sender;
       assert.equal(n, 2 << 20);
-      const { fastRetrans, timeouts } = p.a.tcp.stats;
+      const { fastRetrans, timeouts } = p.a.kernel.tcp.stats;
       assert.ok(fastRetrans >= 10, `seed ${seed}: ${fastRetrans} fast retransmits`);
       assert.ok(timeouts * 3 < fastRetrans, `seed ${seed}: ${timeouts} RTOs against ${fastRetrans} fast retransmits`);
       p.net.close();

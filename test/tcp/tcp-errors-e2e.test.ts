@@ -14,8 +14,8 @@ describe('TCP errors through the stack', () => {
     await assert.rejects(cs.connect('10.0.0.9', 80), (e: unknown) => e instanceof ErrnoError && e.code === 'EHOSTUNREACH');
     const dt = p.net.now - t0;
     assert.ok(dt >= 2_500_000 && dt <= 4_000_000, `failed after ${dt} µs, not ~3 s`);
-    assert.equal(p.a.tcp.connectionCount, 0);
-    assert.equal(p.a.tcp.ports.size, 0);
+    assert.equal(p.a.kernel.tcp.connectionCount, 0);
+    assert.equal(p.a.kernel.tcp.ports.size, 0);
     p.net.close();
   });
 
@@ -29,7 +29,7 @@ describe('TCP errors through the stack', () => {
     await assert.rejects(cs.connect('2001:db8::99', 80), (e: unknown) => e instanceof ErrnoError && e.code === 'EHOSTUNREACH');
     const dt = p.net.now - t0;
     assert.ok(dt >= 2_500_000 && dt <= 4_000_000, `failed after ${dt} µs, not ~3 s`);
-    assert.equal(p.a.tcp.connectionCount, 0);
+    assert.equal(p.a.kernel.tcp.connectionCount, 0);
     p.net.close();
   });
 
@@ -45,8 +45,8 @@ describe('TCP errors through the stack', () => {
     const p = makePair();
     const cs = p.a.socket(C.AF_INET, C.SOCK_STREAM);
     await assert.rejects(cs.connect('10.0.0.2', 81), (e: unknown) => e instanceof ErrnoError && e.code === 'ECONNREFUSED');
-    assert.equal(p.a.tcp.connectionCount + p.b.tcp.connectionCount, 0);
-    assert.equal(p.b.tcp.stats.noPort, 1);
+    assert.equal(p.a.kernel.tcp.connectionCount + p.b.kernel.tcp.connectionCount, 0);
+    assert.equal(p.b.kernel.tcp.stats.noPort, 1);
     p.net.close();
   });
 });

@@ -46,12 +46,12 @@ describe('TCP send under host memory pressure (socket API)', () => {
     await sending;
     assert.equal(got, size);
     assert.equal(bad, 0);
-    assert.ok(a.tcp.stats.memWaits > 0, 'memory did run short');
+    assert.ok(a.kernel.tcp.stats.memWaits > 0, 'memory did run short');
     conn.close();
     ls.close();
     await net.sleep(70_000_000);
-    assert.equal(a.tcp.connectionCount, 0);
-    assert.ok(a.mem.host.inUse < 64, `host pages still in use: ${a.mem.host.inUse}`);
+    assert.equal(a.kernel.tcp.connectionCount, 0);
+    assert.ok(a.kernel.mem.host.inUse < 64, `host pages still in use: ${a.kernel.mem.host.inUse}`);
     net.close();
   });
 });

@@ -154,7 +154,7 @@ describe('TCP review', () => {
     const fwd = wireFilter(p, p.ea, () => 'pass');
     const back = wireFilter(p, p.eb, () => 'pass');
     // the server loses the connection's state (e.g. a reboot); the listener is still there
-    p.b.tcp.done(conn.tcb);
+    p.b.kernel.tcp.done(conn.tcb);
     const sent = cs.send(new Uint8Array(100));
     await p.net.sleep(100_000);
     const data = fwd.segs.find((s) => s.len === 100)!;
@@ -171,24 +171,24 @@ describe('TCP review', () => {
   it('CurrEstab returns to 0 after orderly closes (active and passive)', async () => {
     const p = makePair();
     const { cs, conn } = await connected(p);
-    assert.equal(p.a.tcp.stats.currEstab, 1);
-    assert.equal(p.b.tcp.stats.currEstab, 1);
+    assert.equal(p.a.kernel.tcp.stats.currEstab, 1);
+    assert.equal(p.b.kernel.tcp.stats.currEstab, 1);
     cs.close();
     await p.net.sleep(1000);
-    assert.equal(p.a.tcp.stats.currEstab, 0, 'FIN_WAIT1 is not established');
-    assert.equal(p.b.tcp.stats.currEstab, 1, 'CLOSE_WAIT counts');
+    assert.equal(p.a.kernel.tcp.stats.currEstab, 0, 'FIN_WAIT1 is not established');
+    assert.equal(p.b.kernel.tcp.stats.currEstab, 1, 'CLOSE_WAIT counts');
     conn.close();
     await p.net.sleep(1000);
-    assert.equal(p.b.tcp.stats.currEstab, 0);
+    assert.equal(p.b.kernel.tcp.stats.currEstab, 0);
     await p.net.sleep(61_000_000);
-    assert.equal(p.a.tcp.stats.currEstab, 0);
+    assert.equal(p.a.kernel.tcp.stats.currEstab, 0);
     p.net.close();
   });
 
   it('closing a listener frees the data queued on children nobody accepted', async () => {
     const p = makePair();
     const ls = listen(p);
-    const base = p.b.skbs.live;
+    const base = p.b.kernel.skbs.live;
     const cs = p.a.socket(C.AF_INET, C.SOCK_STREAM);
     await cs.connect('10.0.0.2', PORT);
     await cs.send(new Uint8Array(3000));
@@ -199,7 +199,7 @@ describe('TCP review', () => {
     await p.net.sleep(10_000);
     assert.equal(child.stateName, 'CLOSE');
     assert.equal(child.rcvHead, null, 'receive queue purged');
-    assert.equal(p.b.skbs.live, base, 'no skb leaked');
+    assert.equal(p.b.kernel.skbs.live, base, 'no skb leaked');
     p.net.close();
   });
 
@@ -223,7 +223,7 @@ describe('TCP review', () => {
     await p.net.sleep(1000);
     assert.equal(cs.tcb.stateName, 'CLOSE');
     assert.ok(back.segs.some((s) => s.flags & RST), 'RST sent');
-    assert.equal(p.a.tcp.connectionCount, 0);
+    assert.equal(p.a.kernel.tcp.connectionCount, 0);
     assert.equal(conn.tcb.stateName, 'CLOSE', 'the peer accepted the RST');
     p.net.close();
   });

@@ -33,7 +33,7 @@ function makePair(wire: SimWireOptions = {}, seed = 1, staticNeigh = false): Pai
     b.ip.addNeighbour('eth0', '10.0.0.1', ea.mac);
   }
   let v6 = false;
-  if (a.inet.stack(6) !== null && b.inet.stack(6) !== null) {
+  if (a.kernel.inet.stack(6) !== null && b.kernel.inet.stack(6) !== null) {
     a.ip.addAddress('eth0', '2001:db8::1/64');
     b.ip.addAddress('eth0', '2001:db8::2/64');
     v6 = true;
@@ -65,7 +65,7 @@ const info = new UdpRecvInfo();
 
 function drain(h: Host, us: UdpSock, out: { data: Uint8Array; from: string; port: number }[]): void {
   for (;;) {
-    const r = h.udp.userRecvmsg(us, rbuf, 0, rbuf.length, 0, info);
+    const r = h.kernel.udp.userRecvmsg(us, rbuf, 0, rbuf.length, 0, info);
     if (r < 0) return;
     out.push({ data: rbuf.slice(0, r), from: addrToString(info.addr), port: info.port });
   }
@@ -76,13 +76,13 @@ const SIZES = [0, 1, 100, 1472, 1473, 3000, 8972, 20000, 40000, UDP_MAX_PAYLOAD_
 describe('UDP end to end over the simulated wire', () => {
   it('IPv4: datagrams up to 65 507 bytes, fragmented at MTU 1500, arrive byte-exact', () => {
     const { net, a, b } = makePair();
-    const rx = b.udp.socket(4);
-    assert.equal(b.udp.userBind(rx, InetAddr.ANY4, 5000), 0);
-    b.udp.setRcvbuf(rx, 1 << 20);
-    const tx = a.udp.socket(4);
+    const rx = b.kernel.udp.socket(4);
+    assert.equal(b.kernel.udp.userBind(rx, InetAddr.ANY4, 5000), 0);
+    b.kernel.udp.setRcvbuf(rx, 1 << 20);
+    const tx = a.kernel.udp.socket(4);
     const got: { data: Uint8Array; from: string; port: number }[] = [];
     for (const n of SIZES) {
-      assert.equal(a.udp.userSendmsg(tx, payload(n, n), 0, n, InetAddr.parse('10.0.0.2'), 5000, 0), n);
+      assert.equal(a.kernel.udp.userSendmsg(tx, payload(n, n), 0, n, InetAddr.parse('10.0.0.2'), 5000, 0), n);
       net.runUntilIdle();
       drain(b, rx, got);
     }
@@ -93,15 +93,15 @@ describe('UDP end to end over the simulated wire', () => {
       assert.equal(g.from, '10.0.0.1');
       assert.equal(g.port, tx.lport);
     });
-    assert.equal(a.udp.userSendmsg(tx, payload(1, 65508), 0, 65508, InetAddr.parse('10.0.0.2'), 5000, 0), -ERRNO.EMSGSIZE);
-    assert.equal(a.udp.mib.outDatagrams, SIZES.length);
-    assert.equal(b.udp.mib.inDatagrams, SIZES.length);
-    assert.equal(b.udp.mib.inErrors, 0);
-    a.udp.userClose(tx);
-    b.udp.userClose(rx);
+    assert.equal(a.kernel.udp.userSendmsg(tx, payload(1, 65508), 0, 65508, InetAddr.parse('10.0.0.2'), 5000, 0), -ERRNO.EMSGSIZE);
+    assert.equal(a.kernel.udp.mib.outDatagrams, SIZES.length);
+    assert.equal(b.kernel.udp.mib.inDatagrams, SIZES.length);
+    assert.equal(b.kernel.udp.mib.inErrors, 0);
+    a.kernel.udp.userClose(tx);
+    b.kernel.udp.userClose(rx);
     net.runUntilIdle();
-    assert.equal(a.skbs.live, 0, 'every skb returned');
-    assert.equal(b.skbs.live, 0, 'every skb returned');
+    assert.equal(a.kernel.skbs.live, 0, 'every skb returned');
+    assert.equal(b.kernel.skbs.live, 0, 'every skb returned');
     net.close();
   });
 
@@ -112,14 +112,14 @@ describe('UDP end to end over the simulated wire', () => {
       net.close();
       return;
     }
-    const rx = b.udp.socket(6);
-    assert.equal(b.udp.userBind(rx, InetAddr.ANY6, 5000), 0);
-    b.udp.setRcvbuf(rx, 1 << 20);
-    const tx = a.udp.socket(6);
+    const rx = b.kernel.udp.socket(6);
+    assert.equal(b.kernel.udp.userBind(rx, InetAddr.ANY6, 5000), 0);
+    b.kernel.udp.setRcvbuf(rx, 1 << 20);
+    const tx = a.kernel.udp.socket(6);
     const sizes = [...SIZES.slice(0, -1), UDP_MAX_PAYLOAD_V6];
     const got: { data: Uint8Array; from: string; port: number }[] = [];
     for (const n of sizes) {
-      assert.equal(a.udp.userSendmsg(tx, payload(n, n), 0, n, InetAddr.parse('2001:db8::2'), 5000, 0), n);
+      assert.equal(a.kernel.udp.userSendmsg(tx, payload(n, n), 0, n, InetAddr.parse('2001:db8::2'), 5000, 0), n);
       net.runUntilIdle();
       drain(b, rx, got);
     }
@@ -128,9 +128,9 @@ describe('UDP end to end over the simulated wire', () => {
       assert.ok(Buffer.from(g.data).equals(Buffer.from(payload(sizes[i]!, sizes[i]!))), `datagram of ${sizes[i]} bytes`);
       assert.equal(g.from, '2001:db8::1');
     });
-    assert.equal(a.udp.userSendmsg(tx, payload(1, 65528), 0, 65528, InetAddr.parse('2001:db8::2'), 5000, 0), -ERRNO.EMSGSIZE);
-    const tx4 = a.udp.socket(4);
-    a.udp.userSendmsg(tx4, payload(7, 3000), 0, 3000, InetAddr.parse('10.0.0.2'), 5000, 0);
+    assert.equal(a.kernel.udp.userSendmsg(tx, payload(1, 65528), 0, 65528, InetAddr.parse('2001:db8::2'), 5000, 0), -ERRNO.EMSGSIZE);
+    const tx4 = a.kernel.udp.socket(4);
+    a.kernel.udp.userSendmsg(tx4, payload(7, 3000), 0, 3000, InetAddr.parse('10.0.0.2'), 5000, 0);
     net.runUntilIdle();
     got.length = 0;
     drain(b, rx, got);
@@ -141,36 +141,36 @@ describe('UDP end to end over the simulated wire', () => {
 
   it('connected socket: ICMP port unreachable from the peer → ECONNREFUSED on the next call', () => {
     const { net, a, b } = makePair();
-    const c = a.udp.socket(4);
-    assert.equal(a.udp.userConnect(c, InetAddr.parse('10.0.0.2'), 9), 0);
-    assert.equal(a.udp.userSendmsg(c, payload(1, 10), 0, 10, null, 0, 0), 10);
+    const c = a.kernel.udp.socket(4);
+    assert.equal(a.kernel.udp.userConnect(c, InetAddr.parse('10.0.0.2'), 9), 0);
+    assert.equal(a.kernel.udp.userSendmsg(c, payload(1, 10), 0, 10, null, 0, 0), 10);
     net.runUntilIdle();
-    assert.equal(b.udp.mib.noPorts, 1);
+    assert.equal(b.kernel.udp.mib.noPorts, 1);
     assert.equal(c.err, ERRNO.ECONNREFUSED);
-    assert.equal(a.udp.userSendmsg(c, payload(1, 10), 0, 10, null, 0, 0), -ERRNO.ECONNREFUSED);
-    assert.equal(a.udp.userSendmsg(c, payload(1, 10), 0, 10, null, 0, 0), 10);
+    assert.equal(a.kernel.udp.userSendmsg(c, payload(1, 10), 0, 10, null, 0, 0), -ERRNO.ECONNREFUSED);
+    assert.equal(a.kernel.udp.userSendmsg(c, payload(1, 10), 0, 10, null, 0, 0), 10);
     // an unconnected socket ignores it
-    const u = a.udp.socket(4);
-    a.udp.userSendmsg(u, payload(1, 10), 0, 10, InetAddr.parse('10.0.0.2'), 9, 0);
+    const u = a.kernel.udp.socket(4);
+    a.kernel.udp.userSendmsg(u, payload(1, 10), 0, 10, InetAddr.parse('10.0.0.2'), 9, 0);
     net.runUntilIdle();
-    assert.equal(b.udp.mib.noPorts, 3);
+    assert.equal(b.kernel.udp.mib.noPorts, 3);
     assert.equal(u.err, 0);
     net.close();
   });
 
   it('a flood to a closed port: each datagram counted in NoPorts, the ICMP answers rate-limited, then quiet', () => {
     const { net, a, b } = makePair();
-    const u = a.udp.socket(4);
-    a.udp.userSendmsg(u, payload(0, 10), 0, 10, InetAddr.parse('10.0.0.2'), 9, 0);
+    const u = a.kernel.udp.socket(4);
+    a.kernel.udp.userSendmsg(u, payload(0, 10), 0, 10, InetAddr.parse('10.0.0.2'), 9, 0);
     net.runUntilIdle(); // neighbours resolved
-    for (let i = 0; i < 300; i++) a.udp.userSendmsg(u, payload(i, 10), 0, 10, InetAddr.parse('10.0.0.2'), 9, 0);
+    for (let i = 0; i < 300; i++) a.kernel.udp.userSendmsg(u, payload(i, 10), 0, 10, InetAddr.parse('10.0.0.2'), 9, 0);
     net.runUntilIdle();
-    assert.equal(b.udp.mib.noPorts, 301);
-    const icmp = b.ipv4.stats.icmp.outDestUnreachs;
+    assert.equal(b.kernel.udp.mib.noPorts, 301);
+    const icmp = b.kernel.ipv4.stats.icmp.outDestUnreachs;
     assert.ok(icmp >= 1 && icmp < 100, `ICMP port unreachable rate-limited: ${icmp}`);
     assert.equal(u.err, 0, 'unconnected: ignored');
     assert.equal(net.runUntilIdle(), 0, 'nothing left to do');
-    assert.equal(b.skbs.live, 0);
+    assert.equal(b.kernel.skbs.live, 0);
     net.close();
   });
 
@@ -185,15 +185,15 @@ describe('UDP end to end over the simulated wire', () => {
 
   it('a neighbour that never answers is a soft error: a connected UDP socket ignores it (Linux)', () => {
     const { net, a } = makePair();
-    const c = a.udp.socket(4);
-    assert.equal(a.udp.userConnect(c, InetAddr.parse('10.0.0.99'), 53), 0);
-    assert.equal(a.udp.userSendmsg(c, payload(1, 10), 0, 10, null, 0, 0), 10);
+    const c = a.kernel.udp.socket(4);
+    assert.equal(a.kernel.udp.userConnect(c, InetAddr.parse('10.0.0.99'), 53), 0);
+    assert.equal(a.kernel.udp.userSendmsg(c, payload(1, 10), 0, 10, null, 0, 0), 10);
     net.runUntilIdle();
     assert.equal(c.err, 0, 'ICMP_HOST_UNREACH is not fatal (icmp_err_convert), so no sk_err without IP_RECVERR');
-    assert.equal(a.udp.userSendmsg(c, payload(1, 10), 0, 10, null, 0, 0), 10);
-    a.udp.userClose(c);
+    assert.equal(a.kernel.udp.userSendmsg(c, payload(1, 10), 0, 10, null, 0, 0), 10);
+    a.kernel.udp.userClose(c);
     net.runUntilIdle();
-    assert.equal(a.skbs.live, 0);
+    assert.equal(a.kernel.skbs.live, 0);
     net.close();
   });
 
@@ -212,40 +212,40 @@ describe('UDP end to end over the simulated wire', () => {
     const dmabuf = b.allocDeviceMemory(1 << 20);
     const nl = b.netlink();
     await nl.netdev.bindRx({ ifindex: eb.ifindex, fd: dmabuf.fd, queues: [{ id: 3, type: 'rx' }] });
-    const rx = b.udp.socket(4);
-    b.udp.userBind(rx, InetAddr.ANY4, 5000);
-    const tx = a.udp.socket(4);
-    a.udp.userSendmsg(tx, payload(1, 1000), 0, 1000, InetAddr.parse('10.0.0.2'), 5000, 0);
+    const rx = b.kernel.udp.socket(4);
+    b.kernel.udp.userBind(rx, InetAddr.ANY4, 5000);
+    const tx = a.kernel.udp.socket(4);
+    a.kernel.udp.userSendmsg(tx, payload(1, 1000), 0, 1000, InetAddr.parse('10.0.0.2'), 5000, 0);
     await net.idle();
     net.runUntilIdle();
     assert.equal(rx.rxq.count, 1);
     assert.equal(rx.rxq.peek()!.unreadable, true);
-    assert.equal(b.udp.userRecvmsg(rx, rbuf, 0, rbuf.length, 0, info), -ERRNO.EFAULT);
+    assert.equal(b.kernel.udp.userRecvmsg(rx, rbuf, 0, rbuf.length, 0, info), -ERRNO.EFAULT);
     assert.equal(rx.rxq.count, 0, 'dropped, as udp_recvmsg does');
-    assert.equal(b.udp.mib.inErrors, 1);
+    assert.equal(b.kernel.udp.mib.inErrors, 1);
     assert.equal(rx.stats.drops, 1);
-    assert.equal(b.skbs.live, 0);
+    assert.equal(b.kernel.skbs.live, 0);
     nl.close();
     net.close();
   });
 
   it('checksum: payload bits flipped on the wire are caught, counted, and never delivered', () => {
     const { net, a, b } = makePair({ corrupt: 1, corruptMode: 'payload' }, 1, true);
-    const rx = b.udp.socket(4);
-    b.udp.userBind(rx, InetAddr.ANY4, 5000);
-    const tx = a.udp.socket(4);
+    const rx = b.kernel.udp.socket(4);
+    b.kernel.udp.userBind(rx, InetAddr.ANY4, 5000);
+    const tx = a.kernel.udp.socket(4);
     const N = 40;
-    for (let i = 0; i < N; i++) a.udp.userSendmsg(tx, payload(i, 1000), 0, 1000, InetAddr.parse('10.0.0.2'), 5000, 0);
+    for (let i = 0; i < N; i++) a.kernel.udp.userSendmsg(tx, payload(i, 1000), 0, 1000, InetAddr.parse('10.0.0.2'), 5000, 0);
     net.runUntilIdle();
     const got: { data: Uint8Array; from: string; port: number }[] = [];
     drain(b, rx, got);
     assert.equal(got.length, 0);
     // a flip in the IPv4 header is IP's to catch; everything else (UDP header and payload) is UDP's
-    const ip = b.ipv4.stats;
+    const ip = b.kernel.ipv4.stats;
     assert.equal(ip.inReceives, N);
-    assert.equal(b.udp.mib.inErrors, ip.inDelivers, 'every datagram IP passed up was caught by UDP');
-    assert.ok(b.udp.mib.inCsumErrors >= N / 2, `inCsumErrors ${b.udp.mib.inCsumErrors}`);
-    assert.equal(b.udp.mib.inDatagrams, 0);
+    assert.equal(b.kernel.udp.mib.inErrors, ip.inDelivers, 'every datagram IP passed up was caught by UDP');
+    assert.ok(b.kernel.udp.mib.inCsumErrors >= N / 2, `inCsumErrors ${b.kernel.udp.mib.inCsumErrors}`);
+    assert.equal(b.kernel.udp.mib.inDatagrams, 0);
     net.close();
   });
 
@@ -259,10 +259,10 @@ describe('UDP end to end over the simulated wire', () => {
       }
       const dst = InetAddr.parse(family === 4 ? '10.0.0.2' : '2001:db8::2');
       const max = family === 4 ? UDP_MAX_PAYLOAD_V4 : UDP_MAX_PAYLOAD_V6;
-      const rx = b.udp.socket(family);
-      b.udp.userBind(rx, family === 4 ? InetAddr.ANY4 : InetAddr.ANY6, 5000);
-      b.udp.setRcvbuf(rx, 1 << 20);
-      const tx = a.udp.socket(family);
+      const rx = b.kernel.udp.socket(family);
+      b.kernel.udp.userBind(rx, family === 4 ? InetAddr.ANY4 : InetAddr.ANY6, 5000);
+      b.kernel.udp.setRcvbuf(rx, 1 << 20);
+      const tx = a.kernel.udp.socket(family);
       const sent = new Map<number, number>();
       const got: { data: Uint8Array; from: string; port: number }[] = [];
       let seq = 0;
@@ -270,7 +270,7 @@ describe('UDP end to end over the simulated wire', () => {
         for (let k = 0; k < 5; k++) {
           const n = [8, 200, 1452, 1473, 4000, 9000, 30000, max][(seq * 7 + k) % 8]!;
           sent.set(seq, n);
-          assert.equal(a.udp.userSendmsg(tx, payload(seq, n), 0, n, dst, 5000, 0), n);
+          assert.equal(a.kernel.udp.userSendmsg(tx, payload(seq, n), 0, n, dst, 5000, 0), n);
           seq++;
         }
         net.runUntilIdle();
@@ -293,10 +293,10 @@ describe('UDP end to end over the simulated wire', () => {
       assert.ok(small >= smallSent * 0.75, `most single-frame datagrams arrive: ${small}/${smallSent}`);
       assert.ok(seen.size < sent.size, 'some were lost (the wire is lossy)');
       assert.ok([...seen].some((s) => sent.get(s)! > 4000), 'some fragmented datagrams made it through');
-      assert.ok(b.udp.mib.inCsumErrors > 0, 'flipped payload bits were caught by the UDP checksum');
+      assert.ok(b.kernel.udp.mib.inCsumErrors > 0, 'flipped payload bits were caught by the UDP checksum');
       assert.ok(got.length >= seen.size, 'duplicates may arrive, each one intact');
-      a.udp.userClose(tx);
-      b.udp.userClose(rx);
+      a.kernel.udp.userClose(tx);
+      b.kernel.udp.userClose(rx);
       net.runUntilIdle(5_000_000); // reassembly timers run out
       net.close();
     });
@@ -327,14 +327,14 @@ describe('UDP end to end over the simulated wire', () => {
     const s = a.dgram.createSocket('udp4');
     s.bind(5353);
     await new Promise((resolve) => s.once('listening', resolve));
-    const fds = a.files.size;
+    const fds = a.kernel.files.size;
     const events: string[] = [];
     const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
     s.on('error', (e: Error) => events.push(`error ${(e as { code?: string }).code}`));
     a.shutdown(ERRNO.ENETDOWN);
     await closed;
     assert.deepEqual(events, ['error ENETDOWN']);
-    assert.ok(a.files.size < fds);
+    assert.ok(a.kernel.files.size < fds);
     assert.throws(() => s.send('x', 1, '10.0.0.2'), { code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' });
     net.close();
   });
