@@ -16,7 +16,7 @@ import type { TcpMib } from './tcp/index.js';
 import type { UdpMib } from './udp/index.js';
 import {
   createSocket as createDgramSocket, type DgramSocket, type DgramSocketOptions, type DgramType, type RemoteInfo,
-} from './socket/dgram.js';
+} from './socket/api/dgram.js';
 import type { Scheduler } from './time/index.js';
 import { ERRNO, ErrnoError, fail } from './uapi/index.js';
 import { Kernel } from './kernel.js';

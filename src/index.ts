@@ -14,7 +14,7 @@ export { InetAddr, type Addr } from './inet/index.js';
 export { Socket, NetSocket, NetServer, type RecvmsgOptions, type RecvmsgResult, type SockAddr } from './socket/index.js';
 export { decodeCmsgs, encodeDmabufTokens, devmemChunks, DevmemBatch, type Cmsg, type DmabufTokenRange, type DevmemChunk, type DevmemChunksOptions } from './socket/index.js';
 export { Syscalls, MsgHdr, SockOptVal, RecvInfo, encodeSockaddr, decodeSockaddr, sockaddrBytes, type PollFd, type EpollEvent, type AddrOut, type TcpInfo } from './socket/index.js';
-export { DgramSocket, type DgramSocketOptions, type DgramType, type RemoteInfo, type AddressInfo as DgramAddressInfo } from './socket/dgram.js';
+export { DgramSocket, type DgramSocketOptions, type DgramType, type RemoteInfo, type AddressInfo as DgramAddressInfo } from './socket/api/dgram.js';
 export { DeviceMemory, NcdevmemPattern, type DeviceBackend, type DeviceMemoryStats } from './mem/index.js';
 export { NetDevice, type NetDeviceOptions, type NtupleRule } from './netdev/index.js';
 export { SimWire, PcapWriter, type SimWireOptions } from './link/index.js';

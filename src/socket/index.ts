@@ -7,17 +7,7 @@
  * promise API throws `ErrnoError`; devmem tokens returned in cmsgs belong to the socket until
  * SO_DEVMEM_DONTNEED or close; every pending call settles when its socket, host or network closes.
  */
-export * from './cmsg.js';
-export * from './sockaddr.js';
-export * from './waitqueue.js';
-export * from './file.js';
-export * from './msghdr.js';
-export * from './sock.js';
-export * from './tcp-sock.js';
-export * from './epoll.js';
-export * from './kernel-files.js';
-export * from './syscalls.js';
-export * from './socket.js';
-export * from './devmem-chunks.js';
-export * from './streams.js';
-export * from './udp-sock.js';
+export * from './sys/index.js';
+export * from './api/socket.js';
+export * from './api/devmem-chunks.js';
+export * from './api/streams.js';

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type DgramEnv, type DgramSocket, type RemoteInfo } from '../../src/socket/dgram.js';
+import { createSocket, type DgramEnv, type DgramSocket, type RemoteInfo } from '../../src/socket/api/dgram.js';
 import { FdTable, Syscalls } from '../../src/socket/index.js';
 import type { TcpProto } from '../../src/tcp/index.js';
 import { ErrnoError } from '../../src/uapi/index.js';

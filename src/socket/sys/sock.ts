@@ -11,12 +11,12 @@
  * from a blocking send means "wait for memory" (`sk_stream_wait_memory`): the caller waits for
  * write space or a short timer.
  */
-import type { InetAddr } from '../inet/index.js';
+import type { InetAddr } from '../../inet/index.js';
 import {
   AF_INET, AF_INET6, AF_UNSPEC, ERRNO, IPPROTO_TCP, SOCK_STREAM, SO_DEVMEM_DONTNEED, IPV6_V6ONLY, SIN6_LEN_RFC2133, SOCKADDR_IN_LEN, SOL_IPV6, SOL_SOCKET,
   SO_ACCEPTCONN, SO_DOMAIN, SO_PROTOCOL, SO_REUSEADDR, SO_REUSEPORT, SO_TYPE, POLLERR, POLLHUP, POLLIN, POLLOUT,
   POLLRDHUP, POLLRDNORM, POLLWRNORM, POLLWRBAND, POLLPRI, POLLRDBAND,
-} from '../uapi/index.js';
+} from '../../uapi/index.js';
 import { File } from './file.js';
 import type { MsgHdr } from './msghdr.js';
 import { sockaddrFor, type SockAddr } from './sockaddr.js';

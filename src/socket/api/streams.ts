@@ -6,8 +6,8 @@
  */
 import { Duplex } from 'node:stream';
 import { EventEmitter } from 'node:events';
-import { InetAddr } from '../inet/index.js';
-import { AF_INET, AF_INET6, SHUT_WR, SOCK_STREAM } from '../uapi/index.js';
+import { InetAddr } from '../../inet/index.js';
+import { AF_INET, AF_INET6, SHUT_WR, SOCK_STREAM } from '../../uapi/index.js';
 import type { Socket } from './socket.js';
 
 /** what the streams need from a host: its socket() call */

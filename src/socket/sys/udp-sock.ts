@@ -6,13 +6,13 @@
  * EOPNOTSUPP (`sock_no_listen`), SO_DEVMEM_DONTNEED EBADF (the socket layer checks it). The
  * `UdpSock` belongs to UDP; this file holds it from socket() to close().
  */
-import { InetAddr } from '../inet/index.js';
-import { UdpRecvInfo, type UdpProto, type UdpSock, type UdpSockOwner } from '../udp/index.js';
+import { InetAddr } from '../../inet/index.js';
+import { UdpRecvInfo, type UdpProto, type UdpSock, type UdpSockOwner } from '../../udp/index.js';
 import {
   AF_INET, AF_INET6, AF_UNSPEC, ERRNO, IPPROTO_UDP, IP_TOS, IP_TTL, IPV6_V6ONLY, MSG_DONTWAIT, SIOCINQ, SIOCOUTQ,
   SOCKADDR_IN_LEN, SOCK_DGRAM, SOL_IP, SOL_IPV6, SOL_SOCKET, SO_BROADCAST, SO_ERROR, SO_RCVBUF, SO_REUSEADDR,
   SO_REUSEPORT, SO_SNDBUF,
-} from '../uapi/index.js';
+} from '../../uapi/index.js';
 import type { MsgHdr } from './msghdr.js';
 import { SockFile, WAKE_ALL, WAKE_IN, type SockOptVal } from './sock.js';
 import type { SockAddr } from './sockaddr.js';

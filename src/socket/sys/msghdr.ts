@@ -5,7 +5,7 @@
  * outstanding calls never share state. A MsgHdr may be reused for the next call once the
  * previous one returned (`begin` resets it); the hot path allocates nothing.
  */
-import { RecvState } from '../tcp/index.js';
+import { RecvState } from '../../tcp/index.js';
 import { sockaddrLen, type SockAddr } from './sockaddr.js';
 
 export class MsgHdr {

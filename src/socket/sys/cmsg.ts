@@ -6,7 +6,7 @@
  */
 import {
   CMSG_ALIGN, CMSG_HDR_LEN, DMABUF_CMSG_LEN, SCM_DEVMEM_DMABUF, SCM_DEVMEM_LINEAR, SOL_SOCKET,
-} from '../uapi/index.js';
+} from '../../uapi/index.js';
 
 /** payload bytes that were copied into the iov (from an unreadable skb's linear area) */
 export interface DevmemLinearCmsg {

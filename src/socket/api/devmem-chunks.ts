@@ -10,7 +10,7 @@
 import {
   CMSG_HDR_LEN, MAX_DONTNEED_FRAGS, MAX_DONTNEED_TOKENS, MSG_SOCK_DEVMEM, SCM_DEVMEM_DMABUF, SCM_DEVMEM_LINEAR,
   SOL_SOCKET, SO_DEVMEM_DONTNEED,
-} from '../uapi/index.js';
+} from '../../uapi/index.js';
 import { RecvInfo, type Socket } from './socket.js';
 
 export interface DevmemChunk {

@@ -8,18 +8,18 @@
  * The protocol control block (`TcpSock`) belongs to TCP; this file holds it from socket() to
  * close() and hears about progress through `TcpSockOwner`, which wakes the wait queue.
  */
-import { InetAddr } from '../inet/index.js';
+import { InetAddr } from '../../inet/index.js';
 import {
   TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, tcpAtEof, tcpDevmemDontneed,
   tcpPoll, tcpRecvmsg, tcpSockError, type TcpProto, type TcpSock, type TcpSockOwner,
-} from '../tcp/index.js';
+} from '../../tcp/index.js';
 import {
   AF_INET6, AF_UNSPEC, ERRNO, IPPROTO_TCP, IP_TOS, IP_TTL, MSG_DONTWAIT, MSG_MORE, MSG_PEEK, MSG_WAITALL,
   POLLHUP, POLLIN, POLLRDHUP, POLLRDNORM, SHUT_RD, SHUT_RDWR, SHUT_WR, SIOCINQ, SIOCOUTQ,
   SIOCOUTQNSD, SOCK_STREAM, SOL_IP, SOL_SOCKET, SOL_TCP, SO_DEVMEM_DMABUF, SO_DEVMEM_DONTNEED, SO_DEVMEM_LINEAR,
   SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_PEEK_OFF, SO_RCVBUF, SO_RCVLOWAT, SO_SNDBUF, SO_ZEROCOPY, TCP_CORK, TCP_INFO,
   TCP_MAXSEG, TCP_NODELAY, IPV6_V6ONLY, SOL_IPV6, SO_REUSEADDR, SO_REUSEPORT,
-} from '../uapi/index.js';
+} from '../../uapi/index.js';
 import type { MsgHdr } from './msghdr.js';
 import {
   RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SS_CONNECTED, SS_CONNECTING, SS_DISCONNECTING, SS_UNCONNECTED,

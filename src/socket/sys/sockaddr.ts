@@ -10,10 +10,10 @@
  * AF_INET6): the `InetAddr` is the same object either way (IPv4 is stored v4-mapped), only the
  * `family` field of the SockAddr differs. Ownership: a decoded SockAddr is the caller's.
  */
-import { InetAddr } from '../inet/index.js';
+import { InetAddr } from '../../inet/index.js';
 import {
   AF_INET, AF_INET6, AF_UNSPEC, SIN6_LEN_RFC2133, SOCKADDR_IN6_LEN, SOCKADDR_IN_LEN,
-} from '../uapi/index.js';
+} from '../../uapi/index.js';
 
 /** `struct sockaddr_in` / `struct sockaddr_in6` as an object */
 export interface SockAddr {

@@ -10,7 +10,7 @@
 import {
   EPOLLERR, EPOLLET, EPOLLEXCLUSIVE, EPOLLHUP, EPOLLONESHOT, EPOLLWAKEUP, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD,
   ERRNO, POLLIN, POLLRDNORM,
-} from '../uapi/index.js';
+} from '../../uapi/index.js';
 import { File, type FileWatch } from './file.js';
 import { WaitEntry, WaitQueue } from './waitqueue.js';
 

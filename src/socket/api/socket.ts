@@ -15,20 +15,20 @@
  * (`control`); `setsockopt(SOL_SOCKET, SO_DEVMEM_DONTNEED, ranges)` returns the tokens freed;
  * `close()` returns every token still held.
  */
-import type { Rng } from '../rand/index.js';
-import { TCP_CLOSE, type TcpSock } from '../tcp/index.js';
-import { Timer, type Scheduler, type TimerTarget } from '../time/index.js';
+import type { Rng } from '../../rand/index.js';
+import { TCP_CLOSE, type TcpSock } from '../../tcp/index.js';
+import { Timer, type Scheduler, type TimerTarget } from '../../time/index.js';
 import {
   AF_INET, AF_INET6, ERRNO, ErrnoError, MSG_DONTWAIT, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, SOL_SOCKET,
   SO_DEVMEM_DONTNEED, SOCK_STREAM, fail,
-} from '../uapi/index.js';
-import { decodeCmsgs, encodeDmabufTokens, type Cmsg, type DmabufTokenRange } from './cmsg.js';
-import type { FdTable } from './file.js';
-import { MsgHdr } from './msghdr.js';
-import { SockFile, SockOptVal, WAIT_RX, WAIT_TX } from './sock.js';
-import { sockaddrFrom, sockaddrLen, type SockAddr } from './sockaddr.js';
-import { TcpSockFile, type TcpInfo } from './tcp-sock.js';
-import { WaitEntry } from './waitqueue.js';
+} from '../../uapi/index.js';
+import { decodeCmsgs, encodeDmabufTokens, type Cmsg, type DmabufTokenRange } from '../sys/cmsg.js';
+import type { FdTable } from '../sys/file.js';
+import { MsgHdr } from '../sys/msghdr.js';
+import { SockFile, SockOptVal, WAIT_RX, WAIT_TX } from '../sys/sock.js';
+import { sockaddrFrom, sockaddrLen, type SockAddr } from '../sys/sockaddr.js';
+import { TcpSockFile, type TcpInfo } from '../sys/tcp-sock.js';
+import { WaitEntry } from '../sys/waitqueue.js';
 
 /** what a promise socket needs from its host */
 export interface SocketHost {
@@ -76,7 +76,7 @@ export class RecvInfo {
   from: SockAddr | null = null;
 }
 
-export type { SockAddr } from './sockaddr.js';
+export type { SockAddr } from '../sys/sockaddr.js';
 
 /** a blocked call: resolved by a wake whose mask meets `mask`, by its timer, or by close */
 class Waiter implements TimerTarget {

@@ -2,9 +2,9 @@
  * The few TCP entry points whose signatures follow TCP's address and flag representation, in
  * one place so that the socket layer adapts to TCP here only. Addresses cross as `InetAddr`.
  */
-import type { InetAddr } from '../inet/index.js';
-import type { TcpProto, TcpSock } from '../tcp/index.js';
-import { AF_INET6 } from '../uapi/index.js';
+import type { InetAddr } from '../../inet/index.js';
+import type { TcpProto, TcpSock } from '../../tcp/index.js';
+import { AF_INET6 } from '../../uapi/index.js';
 
 /** options the port table reads from the socket at bind / connect time */
 export interface BindOpts {

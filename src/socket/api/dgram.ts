@@ -18,17 +18,17 @@
  * stack's wakeup (one 'message' per datagram, in arrival order).
  */
 import { EventEmitter } from 'node:events';
-import { InetAddr, addrToString, isV4, type Addr } from '../inet/index.js';
-import type { Scheduler } from '../time/index.js';
+import { InetAddr, addrToString, isV4, type Addr } from '../../inet/index.js';
+import type { Scheduler } from '../../time/index.js';
 import {
   AF_INET, AF_INET6, AF_UNSPEC, ERRNO, ErrnoError, IPV6_V6ONLY, IP_TTL, SOCK_DGRAM, SOCK_NONBLOCK,
   SOL_IPV6, SOL_IP, SOL_SOCKET, SO_BROADCAST, SO_RCVBUF, SO_REUSEADDR, SO_REUSEPORT, SO_SNDBUF, errnoName,
-} from '../uapi/index.js';
-import type { File } from './file.js';
-import type { SockAddr } from './sockaddr.js';
-import type { AddrOut, Syscalls } from './syscalls.js';
-import { UdpSockFile } from './udp-sock.js';
-import { WaitEntry } from './waitqueue.js';
+} from '../../uapi/index.js';
+import type { File } from '../sys/file.js';
+import type { SockAddr } from '../sys/sockaddr.js';
+import type { AddrOut, Syscalls } from '../sys/syscalls.js';
+import { UdpSockFile } from '../sys/udp-sock.js';
+import { WaitEntry } from '../sys/waitqueue.js';
 
 /** IPV6_UNICAST_HOPS (Linux uapi) */
 const IPV6_UNICAST_HOPS = 16;

@@ -7,15 +7,15 @@
  * Linux does). `SIGPIPE` is not a signal here: the count of sends that would have raised it
  * (EPIPE without MSG_NOSIGNAL) is `sigpipes`.
  */
-import { InetAddr } from '../inet/index.js';
-import type { TcpProto } from '../tcp/index.js';
-import type { UdpProto } from '../udp/index.js';
+import { InetAddr } from '../../inet/index.js';
+import type { TcpProto } from '../../tcp/index.js';
+import type { UdpProto } from '../../udp/index.js';
 import {
   AF_INET, AF_INET6, EPOLL_CLOEXEC, ERRNO, FD_CLOEXEC, FIONBIO, F_GETFD, F_GETFL, F_SETFD, F_SETFL, IPPROTO_IP,
   IPPROTO_TCP, IPPROTO_UDP, MSG_NOSIGNAL, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM,
   POLLWRNORM, SOCK_CLOEXEC, SOCK_DGRAM, SOL_SOCKET, SO_DEVMEM_DONTNEED, SOCK_NONBLOCK, SOCK_STREAM, SOCK_TYPE_MASK,
-} from '../uapi/index.js';
-import { Timer, type Scheduler } from '../time/index.js';
+} from '../../uapi/index.js';
+import { Timer, type Scheduler } from '../../time/index.js';
 import { EpollFile, type EpollEvent } from './epoll.js';
 import { WaitEntry } from './waitqueue.js';
 import { type File, type FdTable } from './file.js';

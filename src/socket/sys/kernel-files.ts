@@ -4,7 +4,7 @@
  * closed (a binding keeps its own reference, as in Linux) and closes the netlink socket, which
  * unbinds what it bound. Neither can be polled here (epoll_ctl answers EPERM).
  */
-import type { DeviceMemory } from '../mem/index.js';
+import type { DeviceMemory } from '../../mem/index.js';
 import { File } from './file.js';
 import type { WaitQueue } from './waitqueue.js';
 

@@ -7,7 +7,7 @@
  * (epoll watches hold none: a released file leaves every epoll set, as `eventpoll_release`
  * does). fds are allocated lowest-free first, like `alloc_fd`, up to RLIMIT_NOFILE (EMFILE).
  */
-import { ERRNO, O_RDWR } from '../uapi/index.js';
+import { ERRNO, O_RDWR } from '../../uapi/index.js';
 import type { WaitQueue } from './waitqueue.js';
 
 export type FileKind = 'socket' | 'dmabuf' | 'netlink' | 'epoll' | 'tty';
