@@ -142,6 +142,7 @@ export class Kernel implements NetdevKernel, SyscallHost, SocketHost {
 
   shutdown(errno: number): void {
     this.sys.shutdownAll(errno);
+    this.ipv4.close(errno);
     this.ipv6.close(errno);
     for (const nl of this.netlinks) nl.close();
     this.netlinks.clear();

@@ -2,7 +2,10 @@
  * ICMPv4 (Linux `net/ipv4/icmp.c` + the ping socket, reduced): echo replies, error emission
  * (destination unreachable, time exceeded), error demultiplexing to transports
  * (`Transport.err`, through `Ipv4Stack.deliverIcmpErr`) and `ping`. Called by the IPv4 stack
- * directly (not through the shared protocol table).
+ * directly (not through the shared protocol table). Outgoing errors are rate limited as Linux
+ * does (`IcmpRateLimit`: `icmp_ratelimit`, `icmp_msgs_per_sec` / `_burst`, `icmp_ratemask`);
+ * errors and replies addressed to a broadcast or multicast address, unknown types and
+ * unreachable codes over 15 are dropped on input (Linux `icmp_rcv` / `icmp_unreach`).
  *
  * Readability: ICMP needs every byte of the message (checksum, echo payload). A message whose
  * bytes sit in unreadable (device-memory) frags is counted in `inErrors` and dropped — Linux
@@ -34,6 +37,12 @@ export const ICMP_PKT_FILTERED = 13;
 export const ICMP_EXC_TTL = 0;
 export const ICMP_EXC_FRAGTIME = 1;
 
+export const ICMP_PARAMETERPROB = 12;
+/** Linux NR_ICMP_TYPES / NR_ICMP_UNREACH: larger types / unreachable codes are not understood */
+const NR_ICMP_TYPES = 18;
+const NR_ICMP_UNREACH = 15;
+const EPROTO = 71;
+
 /** Linux `icmp_err_convert` (DEST_UNREACH codes 0..15): errno and fatal flag */
 const UNREACH_ERRNO = [
   ERRNO.ENETUNREACH, ERRNO.EHOSTUNREACH, ERRNO.ENOPROTOOPT, ERRNO.ECONNREFUSED, ERRNO.EMSGSIZE, ERRNO.EOPNOTSUPP,
@@ -42,13 +51,16 @@ const UNREACH_ERRNO = [
 ];
 const UNREACH_FATAL = [false, false, true, true, false, false, true, true, true, true, true, false, false, true, true, true];
 
-/** errno an ICMP error maps to (Linux `icmp_err_convert`; TIME_EXCEEDED → EHOSTUNREACH) */
+/** errno an ICMP error maps to (Linux `icmp_err_convert`; TIME_EXCEEDED → EHOSTUNREACH, PARAMETERPROB → EPROTO) */
 export function icmpErrno(type: number, code: number): number {
   if (type === ICMP_DEST_UNREACH) return UNREACH_ERRNO[code] ?? ERRNO.EHOSTUNREACH;
+  if (type === ICMP_PARAMETERPROB) return EPROTO;
   return ERRNO.EHOSTUNREACH;
 }
 
+/** a hard error (Linux `icmp_err_convert[].fatal`; UDP's harderr for a parameter problem) */
 export function icmpErrFatal(type: number, code: number): boolean {
+  if (type === ICMP_PARAMETERPROB) return true;
   return type === ICMP_DEST_UNREACH ? (UNREACH_FATAL[code] ?? false) : false;
 }
 
@@ -126,6 +138,7 @@ export class Icmp {
   private readonly replyOpts: OutputOptions = { tos: 0, df: false };
   private readonly errOpts: OutputOptions = { tos: 0, df: false };
   private readonly sa = new MutAddr();
+  private readonly typeByte = new Uint8Array(1);
   private readonly da = new MutAddr();
 
   constructor(private readonly stack: Ipv4Stack) {
@@ -154,6 +167,14 @@ export class Icmp {
       return;
     }
     const type = skb.buf[skb.data]!;
+    // Linux icmp_rcv: unknown types, and anything but echo / timestamp / address mask requests
+    // sent to a broadcast or multicast address, are errors (no forged error reaches a subnet's sockets)
+    if (type > NR_ICMP_TYPES || (type !== ICMP_ECHO && type !== 13 && type !== 17 && type !== 18 &&
+      (dst >>> 28 === 0xe || this.stack.isBroadcastAddr(dst)))) {
+      st.inErrors++;
+      skbFree(skb);
+      return;
+    }
     switch (type) {
       case ICMP_ECHO:
         st.inEchos++;
@@ -171,8 +192,9 @@ export class Icmp {
         break;
       case ICMP_DEST_UNREACH:
       case ICMP_TIME_EXCEEDED:
+      case ICMP_PARAMETERPROB:
         if (type === ICMP_DEST_UNREACH) st.inDestUnreachs++;
-        else st.inTimeExcds++;
+        else if (type === ICMP_TIME_EXCEEDED) st.inTimeExcds++;
         this.errorRcv(skb, type);
         break;
       default:
@@ -232,7 +254,7 @@ export class Icmp {
     this.stack.sched.noteWakeup();
   }
 
-  /** DEST_UNREACH / TIME_EXCEEDED: hands the quoted datagram to its protocol */
+  /** DEST_UNREACH (codes 0..15) / TIME_EXCEEDED / PARAMETERPROB (info: the pointer): hands the quoted datagram to its protocol */
   private errorRcv(skb: SkBuff, type: number): void {
     const st = this.stats;
     if (!pskbMayPull(skb, ICMP_HLEN + IPV4_HLEN)) {
@@ -248,25 +270,30 @@ export class Icmp {
     pskbMayPull(skb, Math.min(skb.len, skb.end - skb.data));
     const o = skb.data;
     const code = skb.buf[o + 1]!;
-    const info = type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED ? skb.dv.getUint16(o + 6) : 0;
+    if (type === ICMP_DEST_UNREACH && code > NR_ICMP_UNREACH) return;
+    let info = 0;
+    if (type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED) info = skb.dv.getUint16(o + 6);
+    else if (type === ICMP_PARAMETERPROB) info = skb.buf[o + 4]!;
     const inner = o + ICMP_HLEN;
     this.stack.deliverIcmpErr(type, code, info, skb.buf, skb.dv, inner, skb.tail - inner, false);
   }
 
-  /** errors about our own echo requests reject the pending ping */
-  err(e: IcmpErr): void {
-    if (e.buf[e.l4Off] !== ICMP_ECHO) return;
+  /** errors about our own echo requests reject the pending ping; false when none matched */
+  err(e: IcmpErr): boolean {
+    if (e.l4Len < 8 || e.buf[e.l4Off] !== ICMP_ECHO) return false;
     const p = this.pending.get(e.dv.getUint16(e.l4Off + 4) * 65536 + e.dv.getUint16(e.l4Off + 6));
-    if (p === undefined || p.dst !== e.dst.w3) return;
+    if (p === undefined || p.dst !== e.dst.w3) return false;
     this.finish(p);
     p.reject(new ErrnoError(e.errno, 'ping'));
     this.stack.sched.noteWakeup();
+    return true;
   }
 
   // ---- errors out ----
 
   /**
-   * Sends ICMP error `type`/`code` (`info`: next-hop MTU for FRAG_NEEDED) about the received
+   * Sends ICMP error `type`/`code` (`info`: next-hop MTU for FRAG_NEEDED, the pointer for
+   * PARAMETERPROB) about the received
    * datagram `skb` (borrowed; `networkHeader` set), quoting its IP header and as much of the
    * rest as fits in 576 bytes and is readable (Linux `icmp_send`). Nothing is sent about
    * non-first fragments, ICMP errors, or datagrams from/to broadcast or multicast addresses.
@@ -288,7 +315,12 @@ export class Icmp {
     if (odst >>> 28 === 0xe || stack.isBroadcastAddr(odst)) return;
     if (osrc === 0 || osrc >>> 28 === 0xe || stack.isBroadcastAddr(osrc)) return;
     if (buf[nh + 9] === IPPROTO_ICMP) {
-      if (nh + ihl >= skb.tail || isIcmpError(buf[nh + ihl]!)) return;
+      // the inner type may sit in a frag (Linux skb_header_pointer); unreadable: no error
+      let itype: number;
+      if (nh + ihl < skb.tail) itype = buf[nh + ihl]!;
+      else if (skbCopyBits(skb, nh + ihl - skb.data, this.typeByte, 0, 1) === 0) itype = this.typeByte[0]!;
+      else return;
+      if (isIcmpError(itype)) return;
     }
     // rate limits (Linux icmpv4_global_allow, then icmpv4_xrlim_allow)
     const rl = this.rateLimit;
@@ -318,8 +350,12 @@ export class Icmp {
     rd.setUint8(at, type);
     rd.setUint8(at + 1, code);
     rd.setUint16(at + 2, 0);
-    rd.setUint16(at + 4, 0);
-    rd.setUint16(at + 6, type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED ? info : 0);
+    if (type === ICMP_PARAMETERPROB) {
+      rd.setUint32(at + 4, (info & 0xff) * 0x1000000);
+    } else {
+      rd.setUint16(at + 4, 0);
+      rd.setUint16(at + 6, type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED ? info : 0);
+    }
     // the part before skb.data (pulled headers) is linear; the rest through skbCopyBits
     const before = Math.max(0, Math.min(skb.data - nh, quote));
     r.buf.set(buf.subarray(nh, nh + before), at + ICMP_HLEN);
@@ -333,7 +369,7 @@ export class Icmp {
     if (stack.output(r, this.sa.setV4(stack.isLocalV4(odst) ? odst : 0), this.da.setV4(osrc), IPPROTO_ICMP, this.errOpts) === 0) {
       this.stats.outMsgs++;
       if (type === ICMP_DEST_UNREACH) this.stats.outDestUnreachs++;
-      else this.stats.outTimeExcds++;
+      else if (type === ICMP_TIME_EXCEEDED) this.stats.outTimeExcds++;
     }
   }
 
@@ -401,6 +437,16 @@ export class Icmp {
     if (this.pending.get(p.key) !== p) return;
     this.pending.delete(p.key);
     p.reject(new ErrnoError('ETIMEDOUT', 'ping'));
+    this.stack.sched.noteWakeup();
+  }
+
+  /** rejects every ping in flight with `errno` (the host is shutting down) */
+  abortPings(errno: number): void {
+    if (this.pending.size === 0) return;
+    for (const p of [...this.pending.values()]) {
+      this.finish(p);
+      p.reject(new ErrnoError(errno, 'ping'));
+    }
     this.stack.sched.noteWakeup();
   }
 

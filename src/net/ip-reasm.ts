@@ -8,9 +8,11 @@
  *  - `ipfrag_time` 30 s per queue: on expiry `reasmTimeout` + `reasmFails`, and when fragment 0
  *    arrived an ICMP time exceeded (code 1, "fragment reassembly time exceeded") quoting it;
  *  - overlapping fragments drop the whole queue (`reasmOverlaps`, `reasmFails`; RFC 5722 as
- *    Linux applies it to IPv4), an exact duplicate — contained in a fragment already queued — is
- *    dropped alone; a last fragment that disagrees with the known length, or data past it, a
- *    zero-length fragment, or a datagram over 65535 bytes drop the queue;
+ *    Linux applies it to IPv4), a duplicate — contained in a run of fragments already queued
+ *    (a run: fragments that each extended the highest one, as Linux `inet_frag_queue_insert`
+ *    keeps them) — is dropped alone; a last fragment that disagrees with the known length, or
+ *    data past it, a zero-length fragment, or a datagram over 65535 bytes drop the queue;
+ *  - no ICMP is sent about a fragment 0 that came in a link-layer broadcast / multicast frame;
  *  - `ipfrag_max_dist` 64: when more than 64 fragments from the same source arrived since this
  *    queue's previous one, its fragments are dropped (`reasmFails`) and it starts over.
  * The reassembled datagram is one skb: the first fragment (IP header rewritten: total length,
@@ -46,6 +48,8 @@ export const REASM_DEFAULTS: Readonly<ReasmParams> = {
 export const FRAG_TRUESIZE_OVERHEAD = 256;
 
 const FIRST_IN = 1;
+/** FRAG_CB: the fragment continues the previous fragment's run */
+const RUN_CONT = 1;
 const LAST_IN = 2;
 
 export interface ReasmHost {
@@ -63,6 +67,8 @@ class Peer {
 class Ipq implements TimerTarget {
   /** fragments sorted by offset, linked through `skb.next`; `seq`/`endSeq` hold offset/end (FRAG_CB) */
   head: SkBuff | null = null;
+  /** the fragment with the highest offset (Linux `fragments_tail`) */
+  tail: SkBuff | null = null;
   flags = 0;
   /** total payload length once known (largest end seen) */
   len = 0;
@@ -74,6 +80,8 @@ class Ipq implements TimerTarget {
   allDf = true;
   /** every fragment came CHECKSUM_UNNECESSARY (loopback) */
   allCsumOk = true;
+  /** fragment 0 came in a link-layer broadcast / multicast frame: no ICMP about it (Linux pkt_type) */
+  firstNotHost = false;
   nfrags = 0;
   hashNext: Ipq | null = null;
   lruPrev: Ipq | null = null;
@@ -175,7 +183,7 @@ export class Ipv4Reasm {
 
   private freeFrags(q: Ipq): void {
     let s = q.head;
-    q.head = null;
+    q.head = q.tail = null;
     while (s !== null) {
       const n = s.next;
       s.next = null;
@@ -195,7 +203,7 @@ export class Ipv4Reasm {
     st.reasmFails++;
     st.reasmTimeout++;
     const first = q.head;
-    if ((q.flags & FIRST_IN) !== 0 && first !== null && first.seq === 0) {
+    if ((q.flags & FIRST_IN) !== 0 && first !== null && first.seq === 0 && !q.firstNotHost) {
       this.host.sendFragTimeExceeded(first);
     }
     this.kill(q);
@@ -215,8 +223,11 @@ export class Ipv4Reasm {
     }
   }
 
-  /** takes a fragment; returns the reassembled datagram or null (see the module contract) */
-  defrag(skb: SkBuff): SkBuff | null {
+  /**
+   * takes a fragment; returns the reassembled datagram or null (see the module contract).
+   * `notHost`: it came in a link-layer broadcast or multicast frame.
+   */
+  defrag(skb: SkBuff, notHost = false): SkBuff | null {
     const st = this.host.stats;
     st.reasmReqds++;
     const nh = skb.networkHeader;
@@ -260,16 +271,27 @@ export class Ipv4Reasm {
     if (end === offset) return this.discardQueue(q, skb);
     if (ihl + end > 0xffff) return this.discardQueue(q, skb);
     if (end - offset < plen) skbTrim(skb, ihl + (end - offset));
-    // find the insertion point; overlap kills the queue, a contained duplicate is dropped
-    let prev: SkBuff | null = null;
-    let cur = q.head;
-    while (cur !== null && cur.seq < offset) {
-      prev = cur;
-      cur = cur.next;
+    // Linux inet_frag_queue_insert: fragments form runs (a fragment that extends the last one
+    // joins its run, `tcpFlags` = RUN_CONT); one that lies inside a run is a duplicate (dropped
+    // alone), one that touches a run otherwise overlaps (the queue is dropped)
+    let prev: SkBuff | null = q.tail;
+    let cur: SkBuff | null = null;
+    let runStart = 0;
+    if (prev !== null && prev.endSeq > offset) {
+      // not past the highest fragment (the common case): walk from the start
+      prev = null;
+      cur = q.head;
+      while (cur !== null && cur.endSeq <= offset) {
+        if (cur.tcpFlags !== RUN_CONT) runStart = cur.seq;
+        prev = cur;
+        cur = cur.next;
+      }
     }
-    if ((prev !== null && prev.endSeq > offset) || (cur !== null && cur.seq < end)) {
-      const dupOf = prev !== null && prev.endSeq > offset ? prev : cur!;
-      if (offset >= dupOf.seq && end <= dupOf.endSeq) {
+    if (cur !== null && cur.seq < end) {
+      if (cur.tcpFlags !== RUN_CONT) runStart = cur.seq;
+      let runLast = cur;
+      while (runLast.next !== null && runLast.next.tcpFlags === RUN_CONT) runLast = runLast.next;
+      if (offset >= runStart && end <= runLast.endSeq) {
         skbFree(skb);
         return null;
       }
@@ -278,9 +300,11 @@ export class Ipv4Reasm {
     }
     skb.seq = offset;
     skb.endSeq = end;
+    skb.tcpFlags = cur === null && prev !== null && prev.endSeq === offset ? RUN_CONT : 0;
     skb.next = cur;
     if (prev === null) q.head = skb;
     else prev.next = skb;
+    if (cur === null) q.tail = skb;
     q.nfrags++;
     q.meat += end - offset;
     const charge = skb.len + FRAG_TRUESIZE_OVERHEAD;
@@ -288,7 +312,10 @@ export class Ipv4Reasm {
     this.mem += charge;
     if ((fragWord & IP_DF) === 0) q.allDf = false;
     if (skb.ipSummed !== CHECKSUM_UNNECESSARY) q.allCsumOk = false;
-    if (offset === 0) q.flags |= FIRST_IN;
+    if (offset === 0) {
+      q.flags |= FIRST_IN;
+      q.firstNotHost = notHost;
+    }
     if (q.flags === (FIRST_IN | LAST_IN) && q.meat === q.len) return this.reasm(q);
     if (this.mem > this.params.highThresh) this.evict();
     return null;
@@ -308,7 +335,7 @@ export class Ipv4Reasm {
     const head = q.head!;
     let rest = head.next;
     head.next = null;
-    q.head = null;
+    q.head = q.tail = null;
     this.mem -= q.mem;
     q.mem = 0;
     const allDf = q.allDf;
@@ -319,12 +346,13 @@ export class Ipv4Reasm {
     while (rest !== null) {
       const n = rest.next;
       rest.next = null;
+      rest.tcpFlags = 0;
       const rihl = (rest.buf[rest.networkHeader]! & 0x0f) << 2;
       skbPull(rest, rihl);
       skbAppendFragList(head, rest);
       rest = n;
     }
-    head.seq = head.endSeq = 0;
+    head.seq = head.endSeq = head.tcpFlags = 0;
     const dv = head.dv;
     dv.setUint16(nh + 2, head.len);
     dv.setUint16(nh + 6, allDf ? IP_DF : 0);

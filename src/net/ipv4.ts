@@ -1,7 +1,8 @@
 /**
  * `Ipv4Stack`: one host's IPv4 layer, a `FamilyStack` behind the `InetLayer` — interface
  * addresses, the routing table (longest prefix match), path MTU, IPv4 input with Linux SNMP
- * accounting, reassembly, delivery to transports through the shared `ProtocolTable` (ICMP is
+ * accounting, option validation (`ip-options.ts`: malformed → parameter problem, source
+ * routes dropped), reassembly, delivery to transports through the shared `ProtocolTable` (ICMP is
  * handled here), output (header, route, MTU, fragmentation, neighbour resolution, `dev.xmit`),
  * and ARP (registered with `Netif` for ETH_P_ARP next to ETH_P_IP).
  *
@@ -30,8 +31,9 @@ import { ETH_BROADCAST, ETH_HLEN, ETH_P_ARP, ETH_P_IP } from '../wire/ethernet.j
 import { ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED } from '../wire/icmp.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPV4_HLEN, IPV4_MAX_TOTAL_LEN, IP_DF, IP_MF, IP_OFFMASK, Ipv4View } from '../wire/ipv4.js';
 import { Arp } from './arp.js';
-import { ICMP_EXC_FRAGTIME, ICMP_FRAG_NEEDED, ICMP_HOST_UNREACH, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH, Icmp, icmpErrFatal, icmpErrno, type PingOptions, type PingResult } from './icmp.js';
+import { ICMP_EXC_FRAGTIME, ICMP_FRAG_NEEDED, ICMP_HOST_UNREACH, ICMP_PARAMETERPROB, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH, Icmp, icmpErrFatal, icmpErrno, type PingOptions, type PingResult } from './icmp.js';
 import { Ipv4Fragmenter, type FragSink } from './ip-frag.js';
+import { IPOPT_OK, IPOPT_SRR, ipOptionsCheck } from './ip-options.js';
 import { Ipv4Reasm, type ReasmParams } from './ip-reasm.js';
 import { NeighTable, type NeighParams, type NeighState } from './neighbour.js';
 import { PmtuCache } from './pmtu.js';
@@ -321,6 +323,15 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
     this.neigh.confirm(dev, nexthop);
   }
 
+  /**
+   * The host is shutting down: reassembly queues are dropped (their timers with them) and every
+   * ping in flight rejects with `errno` (default ENETDOWN), so no promise outlives the host.
+   */
+  close(errno: number = ERRNO.ENETDOWN): void {
+    this.reasm.clear();
+    this.icmp.abortPings(errno);
+  }
+
   // ---- ICMP conveniences ----
 
   ping(dst: number | string, opts?: PingOptions): Promise<PingResult> {
@@ -366,14 +377,25 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
     // martian sources (Linux drops them in route input, outside the Ip MIB): counted as discards
     if (isMulticastV4(src) || src === 0xffffffff || (src === 0 && dst !== 0xffffffff)) return this.drop(skb, 'discard');
     if (!isLo && ((src & 0xff000000) === LOOPBACK_NET || (dst & 0xff000000) === LOOPBACK_NET)) return this.drop(skb, 'addr');
+    // a source that is ours or a subnet broadcast (fib_validate_source: RTN_LOCAL / RTN_BROADCAST)
+    if (!isLo && src !== 0 && (this.localOwner.has(src) || this.isBroadcastAddr(src))) return this.drop(skb, 'discard');
     let bcast = false;
     if (!this.localOwner.has(dst) && !(isLo && (dst & 0xff000000) === LOOPBACK_NET)) {
       if (!this.isBroadcastOn(dev, dst)) return this.drop(skb, 'addr');
       bcast = true;
     }
     skb.networkHeader = skb.data;
+    if (hl > IPV4_HLEN) {
+      // Linux ip_rcv_options: malformed options → parameter problem; source routes dropped
+      const bad = ipOptionsCheck(skb.buf, skb.data, hl);
+      if (bad === IPOPT_SRR) return this.drop(skb, 'discard');
+      if (bad !== IPOPT_OK) {
+        if (!bcast && pktType === PACKET_HOST) this.icmp.sendError(skb, ICMP_PARAMETERPROB, 0, bad);
+        return this.drop(skb, 'hdr');
+      }
+    }
     if ((frag & (IP_MF | IP_OFFMASK)) !== 0) {
-      const whole = this.reasm.defrag(skb);
+      const whole = this.reasm.defrag(skb, pktType !== PACKET_HOST);
       if (whole === null) return;
       skb = whole;
       // the datagram's header is fragment 0's, whose options the completing fragment may lack
@@ -554,8 +576,9 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
   /**
    * Reports an error about one of our datagrams to its transport's `err` (ICMP's own echo
    * requests to `Icmp.err`). `buf`/`dv` hold the datagram's IPv4 header at `ipOff` (absolute),
-   * `avail` bytes of it readable. "Fragmentation needed" first lowers the path MTU of the
-   * datagram's destination; the transport then gets `info` = the new path MTU (0: unchanged).
+   * `avail` bytes of it readable. "Fragmentation needed": the transport gets `info` = the path
+   * MTU the report allows (the current one when it would not lower it), and the path MTU of the
+   * datagram's destination is lowered only when a protocol's `err` took it (did not return false).
    */
   deliverIcmpErr(type: number, code: number, info: number, buf: Uint8Array, dv: DataView, ipOff: number, avail: number, local: boolean): void {
     if (avail < IPV4_HLEN) return;
@@ -564,11 +587,14 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
     const proto = dv.getUint8(ipOff + 9);
     const osrc = dv.getUint32(ipOff + 12);
     const odst = dv.getUint32(ipOff + 16);
+    const reported = info;
+    let devMtu = 0;
     if (type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED && !local) {
-      const e = this.lookupRoute(odst);
-      if (e !== null) {
-        const mtu = this.pmtu.update(odst, info, ipMtu(e.dev));
-        info = mtu !== 0 ? mtu : this.pmtu.mtu(odst, ipMtu(e.dev));
+      const r = this.lookupRoute(odst);
+      if (r !== null) {
+        devMtu = ipMtu(r.dev);
+        const mtu = this.pmtu.peek(odst, info, devMtu);
+        info = mtu !== 0 ? mtu : this.pmtu.mtu(odst, devMtu);
       }
     }
     const e = this.errInfo;
@@ -586,12 +612,14 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
     e.dv = dv;
     e.l4Off = ipOff + ihl;
     e.l4Len = avail - ihl;
+    let took = false;
     if (proto === IPPROTO_ICMP) {
-      this.icmp.err(e);
-      return;
+      took = this.icmp.err(e);
+    } else {
+      const t = this.protos.get(proto);
+      if (t !== null && t.err !== undefined) took = t.err(e) !== false;
     }
-    const t = this.protos.get(proto);
-    if (t !== null && t.err !== undefined) t.err(e);
+    if (took && devMtu !== 0) this.pmtu.update(odst, reported, devMtu);
   }
 
   /** neighbour resolution failed for a queued packet (Linux `ip_link_failure`); borrows `skb` */

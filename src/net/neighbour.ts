@@ -15,7 +15,8 @@
  *  - PERMANENT (admin): never changes, never collected.
  * Solicitations follow the entry's timer only — never one per queued packet.
  *
- * Bounds (Linux defaults): creating an entry with ≥ `gc_thresh3` (1024) entries, or ≥
+ * Bounds (Linux defaults; PERMANENT entries are not counted, as Linux's `gc_entries`):
+ * creating an entry with ≥ `gc_thresh3` (1024) entries, or ≥
  * `gc_thresh2` (512) with the last forced GC ≥ 5 s ago, runs a forced GC that removes, oldest
  * first, unreferenced (no timer running, nothing queued) non-permanent entries that are FAILED or
  * not updated for 5 s, down to `gc_thresh2`; at `gc_thresh3` with nothing collectable the
@@ -196,6 +197,8 @@ export class NeighTable implements TimerTarget {
   private gcHead: Neighbour | null = null;
   private gcTail: Neighbour | null = null;
   private count = 0;
+  /** entries subject to GC: all but PERMANENT ones (Linux `gc_entries`) */
+  private gcEntries = 0;
   private lastFlush = -Infinity;
   private readonly gcTimer: Timer;
   private readonly seed: number;
@@ -234,7 +237,7 @@ export class NeighTable implements TimerTarget {
   private create(dev: NetDevice, addr: Addr): Neighbour | null {
     const p = this.params;
     const now = this.host.sched.now();
-    const entries = this.count;
+    const entries = this.gcEntries;
     if (entries >= p.gcThresh3 || (entries >= p.gcThresh2 && now > this.lastFlush + FORCED_GC_FRESH_US)) {
       if (this.forcedGc() === 0 && entries >= p.gcThresh3) {
         this.stats.tableFulls++;
@@ -253,6 +256,7 @@ export class NeighTable implements TimerTarget {
     else this.gcTail.gcNext = n;
     this.gcTail = n;
     this.count++;
+    this.gcEntries++;
     this.stats.allocs++;
     if (this.count >= p.gcThresh1 && !this.gcTimer.armed) this.host.sched.arm(this.gcTimer, now + p.gcIntervalUs);
     return n;
@@ -283,6 +287,7 @@ export class NeighTable implements TimerTarget {
     else n.gcNext.gcPrev = n.gcPrev;
     n.gcPrev = n.gcNext = null;
     this.count--;
+    if ((n.state & NUD_PERMANENT) === 0) this.gcEntries--;
     this.stats.destroys++;
     if (this.count < this.params.gcThresh1) this.host.sched.cancel(this.gcTimer);
   }
@@ -296,7 +301,7 @@ export class NeighTable implements TimerTarget {
   forcedGc(): number {
     const now = this.host.sched.now();
     this.stats.forcedGcRuns++;
-    const maxClean = this.count - this.params.gcThresh2;
+    const maxClean = this.gcEntries - this.params.gcThresh2;
     let shrunk = 0;
     let n = this.gcHead;
     while (n !== null && shrunk < maxClean) {
@@ -408,6 +413,7 @@ export class NeighTable implements TimerTarget {
       }
     } else if (st === NUD_STALE) {
       n.state = NUD_DELAY;
+      n.updated = now;
       sched.arm(n.timer, now + this.params.delayFirstProbeTimeUs);
       writeMac(dv, mh, n.mac);
       dev.xmit(skb);
@@ -542,6 +548,12 @@ export class NeighTable implements TimerTarget {
     return n;
   }
 
+  /** PERMANENT entries leave / rejoin the GC count (Linux `neigh_update_gc_list`) */
+  private gcAccount(old: number, nw: number): void {
+    const was = (old & NUD_PERMANENT) !== 0;
+    if (was !== ((nw & NUD_PERMANENT) !== 0)) this.gcEntries += was ? 1 : -1;
+  }
+
   /** `neigh_update` on a known entry */
   updateEntry(n: Neighbour, lladdr: number | null, newState: number, flags: number): void {
     const sched = this.host.sched;
@@ -552,6 +564,7 @@ export class NeighTable implements TimerTarget {
     let nw = newState;
     if ((nw & NUD_VALID) === 0) {
       sched.cancel(n.timer);
+      this.gcAccount(old, nw);
       n.state = nw;
       n.updated = now;
       if ((old & (NUD_INCOMPLETE | NUD_PROBE)) !== 0 && nw === NUD_FAILED) {
@@ -588,6 +601,7 @@ export class NeighTable implements TimerTarget {
       sched.cancel(n.timer);
       if ((nw & NUD_PROBE) !== 0) n.probes = 0;
       if ((nw & NUD_IN_TIMER) !== 0) sched.arm(n.timer, now + ((nw & NUD_REACHABLE) !== 0 ? this.reachableTime : 0));
+      this.gcAccount(old, nw);
       n.state = nw;
     }
     if (mac !== n.mac) {

@@ -55,6 +55,15 @@ export class PmtuCache {
     return e !== null && e.locked;
   }
 
+  /** what `update(key, mtu, devMtu)` would return, without learning anything */
+  peek(key: number, mtu: number, devMtu: number): number {
+    const old = this.entry(key);
+    const cur = old !== null && old.mtu < devMtu ? old.mtu : devMtu;
+    const lock = mtu < this.minPmtu;
+    if (lock) mtu = Math.min(cur, this.minPmtu);
+    return mtu > cur || (mtu === cur && !lock) ? 0 : mtu;
+  }
+
   /**
    * Learns `mtu` for `key` (Linux `__ip_rt_update_pmtu`); returns the resulting path MTU, or 0
    * when nothing changed because the value is not below the current one.

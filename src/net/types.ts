@@ -47,9 +47,12 @@ export interface Transport {
   /**
    * Optional (Linux `err_handler`): an ICMP / ICMPv6 error about a datagram this protocol sent,
    * or a local failure for one (neighbour resolution failed: `EHOSTUNREACH`). `e` and the bytes
-   * it points at are borrowed for the call only.
+   * it points at are borrowed for the call only. Return `false` when no socket took the error
+   * (no match, sequence out of window): an IPv4 "fragmentation needed" then leaves the path MTU
+   * alone, as Linux lowers it only from a socket's error handler. Any other return (or none)
+   * lets it lower the path MTU; a protocol without `err` never does.
    */
-  err?(e: IcmpErr): void;
+  err?(e: IcmpErr): boolean | void;
 }
 
 /** @deprecated name kept while the layers convert: use `Transport` */

@@ -298,7 +298,7 @@ describe('path MTU discovery', () => {
     const errs: { errno: number; fatal: boolean; info: number; local: boolean; dst: string }[] = [];
     a.protos.set(253, {
       rcv: skbFree,
-      err: (e: IcmpErr) => errs.push({ errno: e.errno, fatal: e.fatal, info: e.info, local: e.local, dst: InetAddr.from(e.dst).toString() }),
+      err: (e: IcmpErr) => { errs.push({ errno: e.errno, fatal: e.fatal, info: e.info, local: e.local, dst: InetAddr.from(e.dst).toString() }); },
     });
     const far = InetAddr.parse('8.8.8.8');
     assert.equal(a.inet.route(far)!.mtu, 1500);
@@ -321,6 +321,7 @@ describe('path MTU discovery', () => {
   it('below ip_rt_min_pmtu (552) the path MTU is clamped and locked: DF is no longer set, datagrams are fragmented', () => {
     const { sched, link, a } = pairWithNeighbours();
     a.cfg.addRoute({ dst: '0.0.0.0/0', via: '10.0.0.2' });
+    a.protos.set(253, { rcv: skbFree, err: () => true }); // a socket takes the report
     const far = InetAddr.parse('8.8.8.8');
     a.inet.output(l4(a, pattern(100)), InetAddr.ANY4, far, 253);
     inject(a, fragNeeded(300, link.from('A')[0]!.bytes.subarray(14, 14 + 28)));
@@ -336,6 +337,7 @@ describe('path MTU discovery', () => {
 
   it('forged "fragmentation needed" for many destinations cannot grow the cache without bound', () => {
     const { a } = pairWithNeighbours();
+    a.protos.set(253, { rcv: skbFree, err: () => true }); // even when a protocol takes every report
     a.cfg.addRoute({ dst: '0.0.0.0/0', via: '10.0.0.2' });
     for (let i = 0; i < 6000; i++) {
       const quoted = ipPacket({ proto: 253, src: '10.0.0.1', dst: `11.${(i >> 8) & 0xff}.${i & 0xff}.1` }, new Uint8Array(8));

@@ -319,7 +319,7 @@ describe('ARP: spoofed on-subnet sources stay bounded', () => {
     const errs: { t: number; errno: number; local: boolean; dst: string; proto: number }[] = [];
     a.protos.set(253, {
       rcv: skbFree,
-      err: (e: IcmpErr) => errs.push({ t: sched.now(), errno: e.errno, local: e.local, dst: InetAddr.from(e.dst).toString(), proto: e.proto }),
+      err: (e: IcmpErr) => { errs.push({ t: sched.now(), errno: e.errno, local: e.local, dst: InetAddr.from(e.dst).toString(), proto: e.proto }); },
     });
     const skb = a.skbs.alloc(MAX_HEADER + 8, MAX_HEADER)!;
     const at = skbPut(skb, 8);
