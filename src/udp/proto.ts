@@ -194,19 +194,22 @@ export class UdpProto implements Transport {
    * error becomes the pending error of a connected socket; unconnected sockets ignore errors
    * (IP_RECVERR is off). A path-MTU error is hard (PMTU discovery is on).
    */
-  err(e: IcmpErr): void {
-    if (e.l4Len < 4) return;
+  /** Linux __udp4_lib_err / __udp6_lib_err; false when no socket takes the report (so a forged
+   * "fragmentation needed" for a flow nobody has does not lower the path MTU) */
+  err(e: IcmpErr): boolean {
+    if (e.l4Len < 4) return false;
     const sport = e.dv.getUint16(e.l4Off);
     const dport = e.dv.getUint16(e.l4Off + 2);
     const us = udpLookup(this.ports, this.secret, e.family, e.dst, dport, e.src, sport);
-    if (us === null) return;
+    if (us === null) return false;
     const pmtu = (e.family === 4 && e.type === ICMP_DEST_UNREACH && e.code === ICMP_FRAG_NEEDED) ||
       (e.family === 6 && e.type === ICMPV6_PKT_TOOBIG);
     if (pmtu) us.dstMtu = 0; // the IP layer learned the new path MTU: look it up again
     const hard = e.fatal || pmtu;
-    if (!hard || !us.connected || e.errno === 0) return;
+    if (!hard || !us.connected || e.errno === 0) return true;
     us.err = e.errno;
     if (us.sockOwner !== null) us.sockOwner.udpError(us);
+    return true;
   }
 
   // =====================================================================================
