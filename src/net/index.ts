@@ -3,7 +3,7 @@
  * over `FamilyStack`s, the shared `ProtocolTable`, `RxMeta` / `IcmpErr`), `Ipv4Stack`
  * (addresses, routes, path MTU, input, output, fragmentation and reassembly), ARP over the
  * generic neighbour table (shared with NDP), ICMP, and `IpConfig` (the `host.ip` facade, text
- * addresses, both families). IPv6 lives in `./ipv6/`.
+ * addresses, both families). IPv4 lives in `./ipv4/`, IPv6 in `./ipv6/`.
  *
  * Contract:
  *  - Input: `Netif` hands IPv4 / ARP packets to the handlers the stack registered; they are
@@ -20,13 +20,6 @@
  */
 export * from './types.js';
 export * from './inet-layer.js';
-export * from './ipv4.js';
 export * from './neighbour.js';
-export * from './arp.js';
-export * from './icmp.js';
-export * from './icmp-ratelimit.js';
-export * from './pmtu.js';
-export * from './ip-frag.js';
-export * from './ip-options.js';
-export * from './ip-reasm.js';
+export * from './ipv4/index.js';
 export * from './ip-config.js';

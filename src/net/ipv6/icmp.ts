@@ -33,7 +33,7 @@ import {
   IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_HOPOPTS, IPPROTO_ICMPV6, IPPROTO_ROUTING, IPV6_FRAG_OFFMASK, IPV6_HLEN,
   IPV6_MIN_MTU,
 } from '../../wire/ipv6.js';
-import type { PingOptions, PingResult } from '../icmp.js';
+import type { PingOptions, PingResult } from '../ipv4/icmp.js';
 import { IcmpErr, MAX_HEADER, type OutputOptions, type RxMeta } from '../types.js';
 import { AddrMap } from './addr6.js';
 import type { Icmp6Stats } from './stats.js';

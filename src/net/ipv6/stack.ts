@@ -51,7 +51,7 @@ import {
   IPV6_FRAG_OFFMASK, IPV6_HLEN, IPV6_MAX_PAYLOAD, IPV6_TLV_JUMBO, IPV6_TLV_PAD1, IPV6_TLV_PADN, IPV6_TLV_ROUTERALERT,
   Ipv6View,
 } from '../../wire/ipv6.js';
-import type { PingOptions, PingResult } from '../icmp.js';
+import type { PingOptions, PingResult } from '../ipv4/icmp.js';
 import { NeighTable, type NeighParams, type NeighState } from '../neighbour.js';
 import { RxMeta, type FamilyStack, type OutputOptions, type ProtocolTable, type Route } from '../types.js';
 import { SCOPE_INTERFACE, addrScope, ipv6McastMac, linkLocalFromMac, maskAddr, scopeName } from './addr6.js';

@@ -7,7 +7,7 @@
  * cache holds at most `maxEntries` destinations (oldest dropped), so forged ICMP cannot grow it.
  * No timers: expiry is checked on lookup. Keys are numbers (the IPv4 address; a hash for IPv6).
  */
-import type { Clock } from '../time/index.js';
+import type { Clock } from '../../time/index.js';
 
 export const IP_RT_MIN_PMTU = 552;
 export const IP_RT_MTU_EXPIRES_US = 600_000_000;

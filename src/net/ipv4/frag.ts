@@ -14,16 +14,16 @@
  * Ownership: `fragment` takes the datagram (data at the IP header) and hands each fragment
  * (data at its IP header, `networkHeader` set) to `sink.fragXmit`.
  */
-import type { MemSpace } from '../mem/index.js';
+import type { MemSpace } from '../../mem/index.js';
 import {
   CHECKSUM_NONE, CHECKSUM_PARTIAL, SkbPieceIter, skbAddFrag, skbChecksum, skbCopyBits, skbFree, skbPut, skbRangeReadable,
   type SkBuff, type SkbCache,
-} from '../skb/index.js';
-import { NETMEM_NONE } from '../mem/index.js';
-import { ERRNO } from '../uapi/index.js';
-import { csumFinish, csumPartial } from '../wire/checksum.js';
-import { IP_MF, IP_OFFMASK } from '../wire/ipv4.js';
-import { MAX_HEADER, type IpStats } from './types.js';
+} from '../../skb/index.js';
+import { NETMEM_NONE } from '../../mem/index.js';
+import { ERRNO } from '../../uapi/index.js';
+import { csumFinish, csumPartial } from '../../wire/checksum.js';
+import { IP_MF, IP_OFFMASK } from '../../wire/ipv4.js';
+import { MAX_HEADER, type IpStats } from '../types.js';
 
 export interface FragSink {
   /** sends one fragment (takes it) */

@@ -12,8 +12,8 @@
  * business. Destination state is bounded (`maxPeers`, least recently used dropped first), so
  * spoofed sources cannot grow it. No timers.
  */
-import type { Clock } from '../time/index.js';
-import type { Rng } from '../rand/index.js';
+import type { Clock } from '../../time/index.js';
+import type { Rng } from '../../rand/index.js';
 
 export interface IcmpRateParams {
   /** Linux `icmp_ratelimit` (µs per message and destination) */

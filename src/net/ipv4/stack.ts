@@ -18,28 +18,28 @@
  * it. Malformed input is counted and dropped, never thrown. Configuration calls throw
  * `ErrnoError`. Hot paths allocate nothing (scratch views and addresses are fields).
  */
-import { InetAddr, MutAddr, isUnspecified, type Addr } from '../inet/index.js';
-import type { NetDevice } from '../netdev/index.js';
-import { PACKET_HOST, type Netif, type PacketHandler } from '../netif/index.js';
-import type { Rng } from '../rand/index.js';
-import { CHECKSUM_COMPLETE, CHECKSUM_NONE, pskbMayPull, skbFree, skbPull, skbPush, skbTrim, type SkBuff, type SkbCache } from '../skb/index.js';
-import type { Scheduler } from '../time/index.js';
-import { ErrnoError, ERRNO } from '../uapi/index.js';
-import { ipv4AddrToString, writeMac } from '../wire/addr.js';
-import { WIRE_BAD_LENGTH, WIRE_BAD_VERSION } from '../wire/errors.js';
-import { ETH_BROADCAST, ETH_HLEN, ETH_P_ARP, ETH_P_IP } from '../wire/ethernet.js';
-import { ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED } from '../wire/icmp.js';
-import { IPPROTO_ICMP, IPPROTO_TCP, IPV4_HLEN, IPV4_MAX_TOTAL_LEN, IP_DF, IP_MF, IP_OFFMASK, Ipv4View } from '../wire/ipv4.js';
+import { InetAddr, MutAddr, isUnspecified, type Addr } from '../../inet/index.js';
+import type { NetDevice } from '../../netdev/index.js';
+import { PACKET_HOST, type Netif, type PacketHandler } from '../../netif/index.js';
+import type { Rng } from '../../rand/index.js';
+import { CHECKSUM_COMPLETE, CHECKSUM_NONE, pskbMayPull, skbFree, skbPull, skbPush, skbTrim, type SkBuff, type SkbCache } from '../../skb/index.js';
+import type { Scheduler } from '../../time/index.js';
+import { ErrnoError, ERRNO } from '../../uapi/index.js';
+import { ipv4AddrToString, writeMac } from '../../wire/addr.js';
+import { WIRE_BAD_LENGTH, WIRE_BAD_VERSION } from '../../wire/errors.js';
+import { ETH_BROADCAST, ETH_HLEN, ETH_P_ARP, ETH_P_IP } from '../../wire/ethernet.js';
+import { ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED } from '../../wire/icmp.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPV4_HLEN, IPV4_MAX_TOTAL_LEN, IP_DF, IP_MF, IP_OFFMASK, Ipv4View } from '../../wire/ipv4.js';
 import { Arp } from './arp.js';
 import { ICMP_EXC_FRAGTIME, ICMP_FRAG_NEEDED, ICMP_HOST_UNREACH, ICMP_PARAMETERPROB, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH, Icmp, icmpErrFatal, icmpErrno, type PingOptions, type PingResult } from './icmp.js';
-import { Ipv4Fragmenter, type FragSink } from './ip-frag.js';
-import { IPOPT_OK, IPOPT_SRR, ipOptionsCheck } from './ip-options.js';
-import { Ipv4Reasm, type ReasmParams } from './ip-reasm.js';
-import { NeighTable, type NeighParams, type NeighState } from './neighbour.js';
+import { Ipv4Fragmenter, type FragSink } from './frag.js';
+import { IPOPT_OK, IPOPT_SRR, ipOptionsCheck } from './options.js';
+import { Ipv4Reasm, type ReasmParams } from './reasm.js';
+import { NeighTable, type NeighParams, type NeighState } from '../neighbour.js';
 import { PmtuCache } from './pmtu.js';
 import {
   IP_DEFAULT_TTL, IcmpErr, RxMeta, newIpv4Stats, type FamilyStack, type Ipv4Stats, type OutputOptions, type ProtocolTable, type Route,
-} from './types.js';
+} from '../types.js';
 
 export interface AddressInfo {
   dev: string;

@@ -14,17 +14,17 @@
  *    broadcast. Malformed packets count `inErrors`.
  * Ownership: `rcv` takes its skb; `resolutionFailed` borrows.
  */
-import type { NetDevice } from '../netdev/index.js';
-import { PACKET_HOST, type PacketHandler } from '../netif/index.js';
-import { pskbMayPull, skbFree, skbPut, type SkBuff, type SkbCache } from '../skb/index.js';
-import { ARPOP_REPLY, ARPOP_REQUEST, ARP_LEN, ArpView, emitArp, type ArpRepr } from '../wire/arp.js';
-import { WIRE_OK } from '../wire/errors.js';
-import { ETH_BROADCAST, ETH_HLEN, ETH_P_ARP, emitEthernet, type EthernetRepr } from '../wire/ethernet.js';
-import { MutAddr } from '../inet/index.js';
+import type { NetDevice } from '../../netdev/index.js';
+import { PACKET_HOST, type PacketHandler } from '../../netif/index.js';
+import { pskbMayPull, skbFree, skbPut, type SkBuff, type SkbCache } from '../../skb/index.js';
+import { ARPOP_REPLY, ARPOP_REQUEST, ARP_LEN, ArpView, emitArp, type ArpRepr } from '../../wire/arp.js';
+import { WIRE_OK } from '../../wire/errors.js';
+import { ETH_BROADCAST, ETH_HLEN, ETH_P_ARP, emitEthernet, type EthernetRepr } from '../../wire/ethernet.js';
+import { MutAddr } from '../../inet/index.js';
 import {
   NEIGH_UPDATE_F_OVERRIDE, NUD_REACHABLE, NUD_STALE, NeighTable, type NeighHost, type NeighParams, type NeighProto, type Neighbour,
-} from './neighbour.js';
-import type { ArpStats } from './types.js';
+} from '../neighbour.js';
+import type { ArpStats } from '../types.js';
 
 /** what ARP needs from the IPv4 stack (addresses as IPv4 numbers) */
 export interface ArpHost extends NeighHost {

@@ -23,12 +23,12 @@
  * `networkHeader` set) and returns the complete datagram (caller owns) or null. Queue memory
  * returns to zero when every queue completes, expires or is evicted.
  */
-import { addrHash } from '../inet/index.js';
-import { CHECKSUM_NONE, CHECKSUM_UNNECESSARY, skbAppendFragList, skbFree, skbPull, skbTrim, type SkBuff } from '../skb/index.js';
-import { Timer, type Scheduler, type TimerTarget } from '../time/index.js';
-import { csumFinish, csumPartial } from '../wire/checksum.js';
-import { IP_DF, IP_MF, IP_OFFMASK } from '../wire/ipv4.js';
-import type { IpStats } from './types.js';
+import { addrHash } from '../../inet/index.js';
+import { CHECKSUM_NONE, CHECKSUM_UNNECESSARY, skbAppendFragList, skbFree, skbPull, skbTrim, type SkBuff } from '../../skb/index.js';
+import { Timer, type Scheduler, type TimerTarget } from '../../time/index.js';
+import { csumFinish, csumPartial } from '../../wire/checksum.js';
+import { IP_DF, IP_MF, IP_OFFMASK } from '../../wire/ipv4.js';
+import type { IpStats } from '../types.js';
 
 export interface ReasmParams {
   highThresh: number;

@@ -13,17 +13,17 @@
  *
  * Ownership: `rcv` takes its skb; `sendError` borrows the offending skb.
  */
-import { InetAddr, MutAddr } from '../inet/index.js';
-import { CHECKSUM_NONE, pskbMayPull, skbChecksum, skbCopyBits, skbFree, skbPut, type SkBuff } from '../skb/index.js';
-import { Timer, type TimerTarget } from '../time/index.js';
-import { ERRNO, ErrnoError } from '../uapi/index.js';
-import { csumFinish, csumFold } from '../wire/checksum.js';
-import { ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_HLEN, ICMP_TIME_EXCEEDED, IcmpView } from '../wire/icmp.js';
-import { ETH_HLEN } from '../wire/ethernet.js';
-import { IPPROTO_ICMP, IPV4_HLEN, IP_OFFMASK } from '../wire/ipv4.js';
+import { InetAddr, MutAddr } from '../../inet/index.js';
+import { CHECKSUM_NONE, pskbMayPull, skbChecksum, skbCopyBits, skbFree, skbPut, type SkBuff } from '../../skb/index.js';
+import { Timer, type TimerTarget } from '../../time/index.js';
+import { ERRNO, ErrnoError } from '../../uapi/index.js';
+import { csumFinish, csumFold } from '../../wire/checksum.js';
+import { ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_HLEN, ICMP_TIME_EXCEEDED, IcmpView } from '../../wire/icmp.js';
+import { ETH_HLEN } from '../../wire/ethernet.js';
+import { IPPROTO_ICMP, IPV4_HLEN, IP_OFFMASK } from '../../wire/ipv4.js';
 import { IcmpRateLimit } from './icmp-ratelimit.js';
-import type { Ipv4Stack } from './ipv4.js';
-import { MAX_HEADER, type IcmpErr, type IcmpStats, type OutputOptions, type RxMeta } from './types.js';
+import type { Ipv4Stack } from './stack.js';
+import { MAX_HEADER, type IcmpErr, type IcmpStats, type OutputOptions, type RxMeta } from '../types.js';
 
 // ICMP_DEST_UNREACH codes
 export const ICMP_NET_UNREACH = 0;
