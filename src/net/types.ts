@@ -8,7 +8,8 @@ import type { NetDevice } from '../netdev/index.js';
 import { MutAddr, type Addr, type InetAddr } from '../inet/index.js';
 
 /**
- * Headroom a transport reserves in front of its L4 header (Ethernet 14 + IPv4 up to 60,
+ * Headroom a transport reserves in front of its L4 header (Ethernet 14 + IPv4 up to 60, or
+ * IPv6 40 + a fragment header 8 and room for extension headers,
  * rounded up). `output` needs at least ETH_HLEN + IPV4_HLEN.
  */
 export const MAX_HEADER = 128;
@@ -54,9 +55,6 @@ export interface Transport {
    */
   err?(e: IcmpErr): boolean | void;
 }
-
-/** @deprecated name kept while the layers convert: use `Transport` */
-export type L4Handler = Transport;
 
 /** the result of a route lookup (Linux `rtable` / `rt6_info` reduced to what transports need) */
 export interface Route {
