@@ -397,35 +397,8 @@ export class NetDevice implements TimerTarget {
       off += n;
     }
     // checksum offload: verify TCP/UDP over the frame bytes (not for fragments)
-    skb.ipSummed = CHECKSUM_NONE;
+    skb.ipSummed = this.rxChecksumOffload(frame, flen, fd, rxq);
     const l4 = fd.l4;
-    if (this.rxChecksum && l4 >= 0 && !fd.isFragment && (proto === IPPROTO_TCP || proto === IPPROTO_UDP)) {
-      const l4len = fd.l3End - l4;
-      const udpNoCsum = proto === IPPROTO_UDP && family === 4 && flen >= l4 + 8 && readU16(frame, l4 + 6, this.scratchDv, this.scratch) === 0;
-      if (udpNoCsum) {
-        rxq.stats.rxCsumNone++;
-      } else {
-        const fhead = frame.tail - frame.data;
-        const pseudo = pseudoHeaderSum(fd.src, fd.dst, proto, l4len);
-        let sum: number;
-        if (frame.fragCsumValid && l4 + l4len === flen && l4 <= fhead && frame.fragList === null) {
-          // frag bytes unchanged since the sending NIC summed them: reuse that sum, verify the
-          // headers and the pseudo-header from the bytes
-          sum = csumPartial(frame.buf, frame.dv, frame.data + l4, fhead - l4, pseudo);
-          sum = csumBlockAdd(sum, frame.fragCsum, fhead - l4);
-        } else {
-          sum = skbChecksum(frame, l4, l4len, pseudo);
-        }
-        if (csumFold(sum) === 0xffff) {
-          skb.ipSummed = CHECKSUM_UNNECESSARY;
-          rxq.stats.rxCsumUnnecessary++;
-        } else {
-          rxq.stats.rxCsumBad++;
-        }
-      }
-    } else {
-      rxq.stats.rxCsumNone++;
-    }
     skb.protocol = fd.etherType;
     skb.macHeader = skb.data;
     skb.queueMapping = q;
@@ -443,6 +416,43 @@ export class NetDevice implements TimerTarget {
     }
     if (rxq.groSkb !== null) this.groFlush(rxq);
     this.deliver(skb);
+  }
+
+  /** rx checksum offload over the frame bytes: CHECKSUM_UNNECESSARY for a verified TCP/UDP checksum, else CHECKSUM_NONE */
+  private rxChecksumOffload(frame: SkBuff, flen: number, fd: FlowDissect, rxq: RxQueue): number {
+    const l4 = fd.l4;
+    const proto = fd.proto;
+    if (!this.rxChecksum || l4 < 0 || fd.isFragment || fd.l4Bad || (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP)) {
+      rxq.stats.rxCsumNone++;
+      return CHECKSUM_NONE;
+    }
+    const l4len = fd.l3End - l4;
+    // UDP: a zero checksum (IPv4) means none; a length field that disagrees with the IP
+    // payload is left to the stack (it trims or drops by the UDP length, and the checksum
+    // covers only that many bytes)
+    if (proto === IPPROTO_UDP && (
+      readU16(frame, l4 + 4, this.scratchDv, this.scratch) !== l4len ||
+      (fd.family === 4 && readU16(frame, l4 + 6, this.scratchDv, this.scratch) === 0))) {
+      rxq.stats.rxCsumNone++;
+      return CHECKSUM_NONE;
+    }
+    const fhead = frame.tail - frame.data;
+    const pseudo = pseudoHeaderSum(fd.src, fd.dst, proto, l4len);
+    let sum: number;
+    if (frame.fragCsumValid && l4 + l4len === flen && l4 <= fhead && frame.fragList === null) {
+      // frag bytes unchanged since the sending NIC summed them: reuse that sum, verify the
+      // headers and the pseudo-header from the bytes
+      sum = csumPartial(frame.buf, frame.dv, frame.data + l4, fhead - l4, pseudo);
+      sum = csumBlockAdd(sum, frame.fragCsum, fhead - l4);
+    } else {
+      sum = skbChecksum(frame, l4, l4len, pseudo);
+    }
+    if (csumFold(sum) === 0xffff) {
+      rxq.stats.rxCsumUnnecessary++;
+      return CHECKSUM_UNNECESSARY;
+    }
+    rxq.stats.rxCsumBad++;
+    return CHECKSUM_NONE;
   }
 
   private deliver(skb: SkBuff): void {
@@ -483,7 +493,7 @@ export class NetDevice implements TimerTarget {
     let ipId = 0;
     let df = 0;
     if (v4) {
-      if (csumFold(csumPartial(b, dv, ip, 20, 0)) !== 0xffff) {
+      if (ipv4HeaderSum(dv, ip) !== 0xffff) {
         // a bad IPv4 header checksum: not for GRO (inet_gro_receive), the IP layer drops it
         if (rxq.groSkb !== null) this.groFlush(rxq);
         this.deliver(skb);
@@ -852,6 +862,14 @@ export class NetDevice implements TimerTarget {
     for (let i = 0; i < table.length; i++) this.indir[i] = table[i]!;
     return 0;
   }
+}
+
+/** one's complement sum of a 20-byte IPv4 header, folded (0xffff when its checksum is right) */
+function ipv4HeaderSum(dv: DataView, ip: number): number {
+  let s = dv.getUint16(ip) + dv.getUint16(ip + 2) + dv.getUint16(ip + 4) + dv.getUint16(ip + 6) + dv.getUint16(ip + 8) +
+    dv.getUint16(ip + 10) + dv.getUint16(ip + 12) + dv.getUint16(ip + 14) + dv.getUint16(ip + 16) + dv.getUint16(ip + 18);
+  s = (s & 0xffff) + (s >>> 16);
+  return (s & 0xffff) + (s >>> 16);
 }
 
 /** the TCP options of two headers are byte-identical */

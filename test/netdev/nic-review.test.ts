@@ -1,16 +1,21 @@
 /**
  * Review findings on the NIC model, each a case that failed before its fix: GRO flushes where
  * Linux flushes (IPv4 ID and DF rules of `inet_gro_flush`, a bad IPv4 header checksum, CWR on a
- * joining segment), TSO puts CWR on the first frame only. Frames are built byte by byte
+ * joining segment), TSO puts CWR on the first frame only, rx checksum offload leaves UDP whose
+ * length field disagrees with the IP length to the stack. Frames are built byte by byte
  * (test/netdev/frames.ts). Virtual time only.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemSpace, PAGE_SIZE } from '../../src/mem/index.js';
 import { NetDevice, type LinkPort } from '../../src/netdev/index.js';
-import { SkbCache, SkbPieceIter, skbAddFrag, skbCopyBits, skbFree, skbPut, type SkBuff } from '../../src/skb/index.js';
+import {
+  CHECKSUM_NONE, CHECKSUM_UNNECESSARY, SkbCache, SkbPieceIter, skbAddFrag, skbCopyBits, skbFree, skbPut, type SkBuff,
+} from '../../src/skb/index.js';
 import { VirtualScheduler } from '../../src/time/index.js';
-import { MAC_NIC, cat, l4ChecksumOk, payloadOf, refSum, tcp4, tcp6 } from './frames.js';
+import {
+  MAC_NIC, cat, ipv4Frame, ipv6Frame, l4ChecksumOk, payloadOf, pseudo4, pseudo6, refSum, tcp4, tcp6, u16,
+} from './frames.js';
 
 class TxCapture implements LinkPort {
   readonly frames: Uint8Array[] = [];
@@ -130,6 +135,32 @@ describe('NIC review: GRO flushes where Linux does', () => {
     const r = rig();
     const s6 = (i: number) => tcp6({ seq: 1000 + i * 500, payload: payloadOf(500, i) });
     assert.deepEqual(r.batch([s6(0), s6(1), s6(2)]), [74 + 1500]);
+    r.release();
+  });
+});
+
+/** a UDP datagram whose length field says `ulen` while `body` is all carried; checksum valid over all of it with the IP length */
+function udpLying(pseudoOf: (n: number) => Uint8Array, body: Uint8Array, ulen: number): Uint8Array {
+  const h = cat(u16(4000), u16(5000), u16(ulen), u16(0));
+  const c = ~refSum([pseudoOf(8 + body.length), h, body]) & 0xffff;
+  return cat(h.subarray(0, 6), u16(c === 0 ? 0xffff : c), body);
+}
+
+describe('NIC review: rx checksum offload', () => {
+  it('UDP whose length field disagrees with the IP payload is left to the stack (CHECKSUM_NONE), IPv4 and IPv6', () => {
+    const r = rig();
+    const body = payloadOf(20, 4);
+    const frames = [
+      ipv4Frame(17, udpLying(pseudo4('10.0.0.1', '10.0.0.2', 17), body, 8 + 12)),
+      ipv4Frame(17, udpLying(pseudo4('10.0.0.1', '10.0.0.2', 17), body, 8 + 30)),
+      ipv6Frame(17, udpLying(pseudo6('2001:db8::1', '2001:db8::2', 17), body, 8 + 12)),
+      // the controls: the same bytes with a truthful length are verified
+      ipv4Frame(17, udpLying(pseudo4('10.0.0.1', '10.0.0.2', 17), body, 8 + 20)),
+      ipv6Frame(17, udpLying(pseudo6('2001:db8::1', '2001:db8::2', 17), body, 8 + 20)),
+    ];
+    r.batch(frames);
+    assert.deepEqual(r.got.map((s) => s.ipSummed), [CHECKSUM_NONE, CHECKSUM_NONE, CHECKSUM_NONE, CHECKSUM_UNNECESSARY, CHECKSUM_UNNECESSARY]);
+    assert.equal(r.dev.rxQueues[0]!.stats.rxCsumBad, 0);
     r.release();
   });
 });
