@@ -43,6 +43,7 @@ import {
   tcpIcmpKind, tcpReqErrAborts,
 } from './icmp-err.js';
 import { TcpMemWait } from './mem-wait.js';
+import { ChallengeAckBudget, TCP_INVALID_RATELIMIT, oowRateLimited, segOowRateLimited } from './ratelimit.js';
 import { TIMER_DELACK, TIMER_RTO, TIMER_TIMEWAIT, TcpSock } from './sock.js';
 
 /** Linux `Tcp` MIB counters (camelCase) */
@@ -74,7 +75,28 @@ export interface TcpMib {
   pmtuReduced: number;
   /** sends that found host memory short */
   memWaits: number;
+  /**
+   * TcpExt TCPACKSkippedSeq / SynRecv / TimeWait / Challenge: answers to invalid segments left
+   * out by the per-socket rate limit (tcp_invalid_ratelimit)
+   */
+  ackSkippedSeq: number;
+  ackSkippedSynRecv: number;
+  ackSkippedTimeWait: number;
+  ackSkippedChallenge: number;
+  /** TcpExt TCPChallengeACK (sent) / TCPSYNChallenge (SYNs in a synchronized state) */
+  challengeAck: number;
+  synChallenge: number;
+  /** TcpExt EmbryonicRsts: passive opens dropped by a RST or SYN before the handshake completed */
+  embryonicRsts: number;
 }
+
+/** results of `ackRcv` (Linux tcp_ack): the ACK was processed, is an old duplicate, or is invalid */
+const ACK_OK = 1;
+const ACK_OLD = 0;
+/** RFC 5961 §5.2: older than snd_una − max window */
+const ACK_TOO_OLD = -1;
+/** acknowledges data never sent */
+const ACK_UNSENT = -2;
 
 /** options of `userBind` (they are also plain fields of the socket) */
 export interface TcpBindFlags {
@@ -90,8 +112,14 @@ export class TcpProto implements Transport {
   readonly stats: TcpMib = {
     activeOpens: 0, passiveOpens: 0, attemptFails: 0, estabResets: 0, currEstab: 0, inSegs: 0, outSegs: 0,
     retransSegs: 0, inErrs: 0, outRsts: 0, inCsumErrors: 0, noPort: 0, listenDrops: 0, rcvPruned: 0, fastRetrans: 0,
-    timeouts: 0, icmpNoSock: 0, outOfWindowIcmps: 0, pmtuReduced: 0, memWaits: 0,
+    timeouts: 0, icmpNoSock: 0, outOfWindowIcmps: 0, pmtuReduced: 0, memWaits: 0, ackSkippedSeq: 0,
+    ackSkippedSynRecv: 0, ackSkippedTimeWait: 0, ackSkippedChallenge: 0, challengeAck: 0, synChallenge: 0,
+    embryonicRsts: 0,
   };
+  /** net.ipv4.tcp_invalid_ratelimit, µs: one answer to invalid segments per socket per period */
+  invalidRatelimit = TCP_INVALID_RATELIMIT;
+  /** host-wide challenge ACK budget; `challengeAcks.limit` is net.ipv4.tcp_challenge_ack_limit */
+  readonly challengeAcks: ChallengeAckBudget;
   /** established and listening sockets */
   readonly demux: TcpDemux;
   /** local ports (bind conflicts, RFC 6056 ephemeral ports) */
@@ -109,6 +137,7 @@ export class TcpProto implements Transport {
     readonly rng: Rng,
   ) {
     this.memWait = new TcpMemWait(sched);
+    this.challengeAcks = new ChallengeAckBudget(rng.fork('tcp-challenge-ack'));
     const secrets = rng.fork('tcp-secrets');
     this.demux = new TcpDemux(secrets.nextU32(), secrets.nextU32());
     this.ports = new PortTable(secrets.nextU32(), EPHEMERAL_LOW, EPHEMERAL_HIGH);
@@ -540,11 +569,17 @@ export class TcpProto implements Transport {
   }
 
   private timeWaitRcv(tp: TcpSock, skb: SkBuff, seq: number, flags: number): void {
+    const segLen = skb.len + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0);
     skbFree(skb);
     if (flags & TCP_RST) return;
     if (flags & TCP_FIN || seqLt(seq, tp.rcvNxt)) {
-      this.sendAck(tp);
       this.sched.arm(tp.twTimer, this.sched.now() + TCP_TIMEWAIT_LEN);
+      // Linux tcp_timewait_check_oow_rate_limit
+      if (segOowRateLimited(tp, this.sched.now(), this.invalidRatelimit, segLen, (flags & TCP_SYN) !== 0)) {
+        this.stats.ackSkippedTimeWait++;
+        return;
+      }
+      this.sendAck(tp);
     }
   }
 
@@ -552,71 +587,47 @@ export class TcpProto implements Transport {
   private rcvStateProcess(tp: TcpSock, skb: SkBuff, seq: number, ack: number, flags: number, win: number): void {
     const dataLen = skb.len;
     const segLen = dataLen + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0);
-    // 1. sequence acceptability (Linux tcp_sequence: end_seq not before rcv_wup, seq not past the window)
-    const wnd = (tp.rcvWup + tp.rcvWnd - tp.rcvNxt) | 0;
-    const endSeq = (seq + segLen) >>> 0;
-    const ok = seqGe(endSeq, tp.rcvWup) && seqLe(seq, (tp.rcvNxt + (wnd > 0 ? wnd : 0)) >>> 0);
-    if (!ok) {
-      tp.stats.dupSegsIn++;
-      skbFree(skb);
-      if (!(flags & TCP_RST)) this.sendAck(tp);
-      return;
-    }
-    // 2. RST
-    if (flags & TCP_RST) {
-      skbFree(skb);
-      if (seq === tp.rcvNxt) {
-        if (tp.state === TCP_SYN_RECV && tp.parent !== null) {
-          this.done(tp);
-          return;
-        }
-        if (tp.state === TCP_ESTABLISHED || tp.state === TCP_CLOSE_WAIT) this.stats.estabResets++;
-        this.fail(tp, tp.state === TCP_SYN_RECV ? ERRNO.ECONNREFUSED : tp.state === TCP_CLOSE_WAIT ? ERRNO.EPIPE : ERRNO.ECONNRESET);
-      } else {
-        this.sendAck(tp); // challenge ACK (RFC 5961 §3.2)
-      }
-      return;
-    }
-    // a retransmitted SYN while our SYN-ACK is unanswered: send the SYN-ACK again (Linux does)
-    if (tp.state === TCP_SYN_RECV && flags & TCP_SYN && !(flags & TCP_ACK) && seq === tp.irs) {
-      skbFree(skb);
-      this.sendSyn(tp, true);
-      return;
-    }
-    // 3. SYN in a synchronized state: challenge ACK (RFC 5961 §4.2)
-    if (flags & TCP_SYN) {
-      skbFree(skb);
-      this.sendAck(tp);
-      return;
-    }
-    // 4. no ACK: drop
-    if (!(flags & TCP_ACK)) return skbFree(skb);
-    // 5. ACK
-    if (tp.state === TCP_SYN_RECV) {
-      if (seqLe(ack, tp.sndUna) || seqGt(ack, tp.sndMax)) {
-        this.sendResetFor(tp.raddr, tp.laddr, tp.rport, tp.lport, seq, ack, flags, dataLen);
-        return skbFree(skb);
-      }
+    if (tp.state === TCP_SYN_RECV && tp.parent !== null) {
+      // a passive open: the child stands in for Linux's request socket
+      if (!this.checkReq(tp, skb, seq, ack, flags, segLen)) return;
       this.completeHandshake(tp, seq, ack, win << tp.sndWscale);
       const lp = tp.parent;
-      if (lp !== null) {
-        lp.synQueueLen--;
-        if (lp.state === TCP_LISTEN) {
-          lp.acceptQueue.push(tp);
-          tp.inAcceptQueue = true;
-          if (lp.sockOwner) lp.sockOwner.tcpAcceptable(lp);
-        } else {
-          // the listener closed while the handshake ran (Linux inet_csk_listen_stop): reset
-          tp.parent = null;
-          tp.orphan = true;
-          skbFree(skb);
-          this.sendActiveReset(tp);
-          this.done(tp);
-          return;
+      lp.synQueueLen--;
+      if (lp.state === TCP_LISTEN) {
+        lp.acceptQueue.push(tp);
+        tp.inAcceptQueue = true;
+        if (lp.sockOwner) lp.sockOwner.tcpAcceptable(lp);
+      } else {
+        // the listener closed while the handshake ran (Linux inet_csk_listen_stop): reset
+        tp.parent = null;
+        tp.orphan = true;
+        skbFree(skb);
+        this.sendActiveReset(tp);
+        this.done(tp);
+        return;
+      }
+    } else {
+      // Linux: a segment without ACK, RST or SYN is dropped before anything else looks at it
+      if (!(flags & (TCP_ACK | TCP_RST | TCP_SYN))) return skbFree(skb);
+      // 1.–4. sequence, RST, SYN (answers rate limited)
+      if (!this.validateIncoming(tp, skb, seq, flags, segLen)) return;
+      if (!(flags & TCP_ACK)) return skbFree(skb);
+      // 5. ACK: a simultaneous open completes on an ACK of our SYN
+      if (tp.state === TCP_SYN_RECV) {
+        if (seqLe(ack, tp.sndUna) || seqGt(ack, tp.sndMax)) {
+          this.sendResetFor(tp.raddr, tp.laddr, tp.rport, tp.lport, seq, ack, flags, dataLen);
+          return skbFree(skb);
         }
+        this.completeHandshake(tp, seq, ack, win << tp.sndWscale);
       }
     }
-    if (!this.ackRcv(tp, ack, win, seq, dataLen, flags)) return skbFree(skb);
+    const acked = this.ackRcv(tp, ack, win, seq, dataLen, flags);
+    if (acked < 0) {
+      // Linux: an ACK of unsent data is dropped silently in ESTABLISHED (tcp_rcv_established);
+      // every other state, and a too-old ACK anywhere, also gets a challenge ACK (RFC 5961 §5.2)
+      if (acked === ACK_TOO_OLD || tp.state !== TCP_ESTABLISHED) this.sendChallengeAck(tp);
+      return skbFree(skb);
+    }
     // state transitions on our FIN being acknowledged
     const finAcked = tp.finSent && seqGt(tp.sndUna, tp.finSndSeq);
     switch (tp.state) {
@@ -660,12 +671,146 @@ export class TcpProto implements Transport {
     skbFree(skb);
   }
 
-  /** ACK processing; false when the segment must be dropped */
-  private ackRcv(tp: TcpSock, ack: number, win: number, seq: number, dataLen: number, flags: number): boolean {
-    if (seqGt(ack, tp.sndMax)) {
-      this.sendAck(tp);
+  /**
+   * Linux tcp_validate_incoming (RFC 9293 §3.10.7.4 first to fourth checks, with RFC 5961): the
+   * sequence number must fall in the receive window (else a duplicate ACK, at most one per
+   * `invalidRatelimit` unless the segment carries data), a RST must sit exactly at rcv_nxt (else
+   * a challenge ACK), a SYN gets a challenge ACK. true: go on with the ACK field; false: the skb
+   * was consumed.
+   */
+  private validateIncoming(tp: TcpSock, skb: SkBuff, seq: number, flags: number, segLen: number): boolean {
+    // Linux tcp_sequence: end_seq not before rcv_wup, seq not past the window
+    const wnd = (tp.rcvWup + tp.rcvWnd - tp.rcvNxt) | 0;
+    const endSeq = (seq + segLen) >>> 0;
+    const inWindow = seqGe(endSeq, tp.rcvWup) && seqLe(seq, (tp.rcvNxt + (wnd > 0 ? wnd : 0)) >>> 0);
+    if (!inWindow) {
+      tp.stats.dupSegsIn++;
+      skbFree(skb);
+      if (!(flags & TCP_RST)) {
+        if (flags & TCP_SYN) {
+          this.stats.synChallenge++;
+          this.sendChallengeAck(tp);
+        } else if (segOowRateLimited(tp, this.sched.now(), this.invalidRatelimit, segLen, false)) {
+          this.stats.ackSkippedSeq++;
+        } else {
+          this.sendAck(tp); // tcp_send_dupack
+        }
+      } else if (this.resetCheck(tp, seq)) {
+        this.reset(tp);
+      }
       return false;
     }
+    if (flags & TCP_RST) {
+      skbFree(skb);
+      if (seq === tp.rcvNxt || this.resetCheck(tp, seq)) this.reset(tp);
+      else this.sendChallengeAck(tp); // RFC 5961 §3.2
+      return false;
+    }
+    if (flags & TCP_SYN) {
+      // RFC 5961 §4.2
+      skbFree(skb);
+      this.stats.synChallenge++;
+      this.sendChallengeAck(tp);
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Linux tcp_reset_check: after the peer's FIN (CLOSE_WAIT, LAST_ACK, CLOSING) a RST may carry
+   * the FIN's sequence number (rcv_nxt − 1)
+   */
+  private resetCheck(tp: TcpSock, seq: number): boolean {
+    const st = tp.state;
+    return seq === ((tp.rcvNxt - 1) >>> 0) && (st === TCP_CLOSE_WAIT || st === TCP_LAST_ACK || st === TCP_CLOSING);
+  }
+
+  /** Linux tcp_reset: the peer reset the connection */
+  private reset(tp: TcpSock): void {
+    if (tp.state === TCP_ESTABLISHED || tp.state === TCP_CLOSE_WAIT) this.stats.estabResets++;
+    this.fail(tp, tp.state === TCP_SYN_RECV ? ERRNO.ECONNREFUSED : tp.state === TCP_CLOSE_WAIT ? ERRNO.EPIPE : ERRNO.ECONNRESET);
+  }
+
+  /**
+   * Linux tcp_send_challenge_ack (RFC 5961 §7): an ACK with our current sequence numbers, at
+   * most one per `invalidRatelimit` per socket and within the host's per-second budget
+   */
+  private sendChallengeAck(tp: TcpSock): void {
+    const now = this.sched.now();
+    if (oowRateLimited(tp, now, this.invalidRatelimit)) {
+      this.stats.ackSkippedChallenge++;
+      return;
+    }
+    if (!this.challengeAcks.take(now)) return;
+    this.stats.challengeAck++;
+    this.sendAck(tp);
+  }
+
+  /**
+   * Linux tcp_check_req: a segment for a passive open whose SYN-ACK is unanswered (the SYN_RECV
+   * child stands in for the request socket). A retransmitted SYN gets the SYN-ACK again; an ACK
+   * of anything but our SYN-ACK is reset (for the listener); an out-of-window segment gets an
+   * ACK; a RST or SYN in the window drops the request (a SYN answered with RST). All answers
+   * but the RSTs are rate limited. true: an acceptable ACK, the handshake completes; false: the
+   * skb was consumed.
+   */
+  private checkReq(tp: TcpSock, skb: SkBuff, seq: number, ack: number, flags: number, segLen: number): boolean {
+    let flg = flags & (TCP_RST | TCP_SYN | TCP_ACK);
+    const now = this.sched.now();
+    if (seq === tp.irs && flg === TCP_SYN) {
+      skbFree(skb);
+      if (segOowRateLimited(tp, now, this.invalidRatelimit, segLen, true)) this.stats.ackSkippedSynRecv++;
+      else this.sendSyn(tp, true);
+      return false;
+    }
+    if (flg & TCP_ACK && ack !== ((tp.iss + 1) >>> 0)) {
+      this.sendResetFor(tp.raddr, tp.laddr, tp.rport, tp.lport, seq, ack, flags, skb.len, true, skb);
+      return false;
+    }
+    // Linux tcp_in_window over the window our SYN-ACK offered
+    const left = tp.rcvNxt;
+    const right = (left + Math.min(tp.rcvWnd, TCP_MAX_WINDOW)) >>> 0;
+    const endSeq = (seq + segLen) >>> 0;
+    if (!(seq === left || (seqGt(endSeq, left) && seqLt(seq, right)) || (seq === right && seq === endSeq))) {
+      skbFree(skb);
+      if (!(flg & TCP_RST)) {
+        if (segOowRateLimited(tp, now, this.invalidRatelimit, segLen, (flg & TCP_SYN) !== 0)) this.stats.ackSkippedSynRecv++;
+        else this.sendAck(tp);
+      }
+      return false;
+    }
+    // a SYN at the initial sequence is the one we have
+    if (seq === tp.irs) flg &= ~TCP_SYN;
+    if (flg & (TCP_RST | TCP_SYN)) {
+      // embryonic reset: the request goes; a SYN is answered with RST
+      if (flg & TCP_SYN) this.stats.attemptFails++;
+      this.stats.embryonicRsts++;
+      if (!(flg & TCP_RST)) this.sendResetFor(tp.raddr, tp.laddr, tp.rport, tp.lport, seq, ack, flags, skb.len, true, skb);
+      else skbFree(skb);
+      tp.orphan = true;
+      this.done(tp);
+      return false;
+    }
+    if (!(flg & TCP_ACK)) {
+      skbFree(skb);
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * ACK processing (Linux tcp_ack): ACK_OK, ACK_OLD (older than snd_una: nothing to do, the
+   * segment's data still counts), ACK_TOO_OLD (older than snd_una − max window, RFC 5961 §5.2)
+   * or ACK_UNSENT (beyond snd_nxt); the last two drop the segment.
+   */
+  private ackRcv(tp: TcpSock, ack: number, win: number, seq: number, dataLen: number, flags: number): number {
+    if (seqLt(ack, tp.sndUna)) {
+      // bytes never sent are not acknowledged: the window is at most what was acked
+      const maxWin = Math.min(tp.maxWindow, tp.stats.bytesAcked);
+      return seqLt(ack, (tp.sndUna - maxWin) >>> 0) ? ACK_TOO_OLD : ACK_OLD;
+    }
+    // (our snd_nxt may be rewound by an RTO: sndMax is Linux's snd_nxt)
+    if (seqGt(ack, tp.sndMax)) return ACK_UNSENT;
     const now = this.sched.now();
     const sndWnd = win << tp.sndWscale;
     // window update (RFC 9293: SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))
@@ -701,7 +846,7 @@ export class TcpProto implements Transport {
       this.dupAck(tp);
     }
     this.writeXmit(tp, tp.cork);
-    return true;
+    return ACK_OK;
   }
 
   /** RFC 5681 / 6582 NewReno on a new cumulative ACK */
@@ -913,9 +1058,9 @@ export class TcpProto implements Transport {
     const st = tp.state;
     if (st !== TCP_ESTABLISHED && st !== TCP_CLOSE_WAIT && st !== TCP_FIN_WAIT1 && st !== TCP_CLOSING && st !== TCP_LAST_ACK) return;
     const mss = tp.mss;
-    // with TSO one skb carries up to ~60 KiB (15 pages, so its frags always fit) in whole MSS
+    // with TSO one skb carries many MSS (tcp_xmit_size_goal)
     const dev = tp.routeDev;
-    const maxLen = dev !== null && dev.tso ? Math.max(mss, Math.floor(Math.min(15 * 4096, dev.gsoMaxSize - MAX_TCP_HEADER) / mss) * mss) : mss;
+    const maxLen = dev !== null && dev.tso ? this.sizeGoal(tp, dev.gsoMaxSize) : mss;
     for (;;) {
       const unsent = tp.unsent;
       if (unsent <= 0) break;
@@ -962,6 +1107,20 @@ export class TcpProto implements Transport {
       if (seqGt(tp.sndNxt, tp.sndMax)) tp.sndMax = tp.sndNxt;
       if (!tp.rtoTimer.armed) this.sched.arm(tp.rtoTimer, this.sched.now() + tp.rto);
     }
+  }
+
+  /**
+   * Linux tcp_xmit_size_goal: the payload of one TSO skb, in whole MSS, up to the device's GSO
+   * limit less the headers (sk_gso_max_size − 1 − IP − TCP header: 64 KiB − headers by default)
+   * and to what the skb's frag slots hold at any page alignment ((maxFrags − 1) pages)
+   */
+  private sizeGoal(tp: TcpSock, gsoMaxSize: number): number {
+    const mss = tp.mss;
+    let goal = gsoMaxSize - 1 - (isV4(tp.raddr) ? TCP_HDR4 : TCP_HDR6);
+    const fragCap = (this.skbs.maxFrags - 1) * PAGE_SIZE;
+    if (goal > fragCap) goal = fragCap;
+    goal -= goal % mss;
+    return goal > mss ? goal : mss;
   }
 
   private queueFin(tp: TcpSock): void {

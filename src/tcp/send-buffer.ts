@@ -6,7 +6,7 @@
  * pages. Byte `seq` lives at position `startOff + (seq - startSeq)` of the page ring.
  */
 import { NETMEM_NONE, PAGE_SHIFT, PAGE_SIZE, type MemSpace } from '../mem/index.js';
-import { skbAddFrag, MAX_SKB_FRAGS, type SkBuff } from '../skb/index.js';
+import { skbAddFrag, type SkBuff } from '../skb/index.js';
 
 export class SendBuffer {
   private pages = new Int32Array(16);
@@ -60,13 +60,14 @@ export class SendBuffer {
 
   /**
    * Adds frags covering [seq, seq+len) to `skb`, each taking a page reference. Returns the
-   * bytes attached (less than `len` only when the skb's frag slots run out).
+   * bytes attached (less than `len` only when the skb's frag slots, `skb.maxFrags`, run out).
    */
   attachFrags(skb: SkBuff, seq: number, len: number): number {
     const mem = this.mem;
     let pos = this.startOff + ((seq - this.startSeq) | 0);
     let done = 0;
-    while (done < len && skb.nrFrags < MAX_SKB_FRAGS) {
+    const maxFrags = skb.maxFrags;
+    while (done < len && skb.nrFrags < maxFrags) {
       const pageIdx = pos >>> PAGE_SHIFT;
       const inPage = pos & (PAGE_SIZE - 1);
       const ref = this.pages[(this.head + pageIdx) % this.pages.length]!;

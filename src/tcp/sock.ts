@@ -145,6 +145,8 @@ export class TcpSock implements TimerTarget, PortUser {
   /** received but unacknowledged full segments */
   unackedSegs = 0;
   ackPending = false;
+  /** time of our last answer to an invalid segment (Linux last_oow_ack_time), -1 for none */
+  lastOowAckTime = -1;
 
   // buffers
   rcvBuf = TCP_RMEM_DEFAULT;

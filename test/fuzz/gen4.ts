@@ -35,8 +35,8 @@ export interface Ctx4 {
   period: number;
   /**
    * Let forged segments carry new bytes (or a FIN) right at B's rcv_nxt, ahead of what A sent.
-   * B then acknowledges bytes A never sent: today that starts an endless ACK exchange (TCP
-   * issue 6), so the main fuzz keeps such segments out and a separate `todo` test covers them.
+   * B then acknowledges bytes A never sent (or closes / resets its side), so the main fuzz, whose
+   * connection must survive, keeps such segments out; separate tests cover them (TCP issue 6).
    */
   allowDesync: boolean;
 }

@@ -113,9 +113,9 @@ export class FakeHost {
   readonly rxSkbs = new SkbCache(new MemSpace());
   readonly ip: FakeIp;
   readonly tcp: TcpProto;
-  constructor(net: FakeNet, name: string, addrs: string[], seed: number, memBytes = 1 << 30, mtu = 1500) {
+  constructor(net: FakeNet, name: string, addrs: string[], seed: number, memBytes = 1 << 30, mtu = 1500, maxFrags?: number) {
     this.mem = new MemSpace({ maxHostBytes: memBytes });
-    this.skbs = new SkbCache(this.mem);
+    this.skbs = new SkbCache(this.mem, 4096, maxFrags);
     this.ip = new FakeIp(net, name, addrs.map((a) => InetAddr.parse(a)), mtu);
     this.tcp = new TcpProto(this.ip, this.skbs, this.mem, net.sched, new Rng(seed));
   }
@@ -138,8 +138,8 @@ export class FakeNet {
   drop: ((w: Wire) => boolean) | null = null;
   private readonly meta = new RxMeta();
 
-  addHost(name: string, addrs: string[], opts: { memBytes?: number; mtu?: number } = {}): FakeHost {
-    const h = new FakeHost(this, name, addrs, 1000 + this.hosts.length, opts.memBytes, opts.mtu);
+  addHost(name: string, addrs: string[], opts: { memBytes?: number; mtu?: number; maxFrags?: number } = {}): FakeHost {
+    const h = new FakeHost(this, name, addrs, 1000 + this.hosts.length, opts.memBytes, opts.mtu, opts.maxFrags);
     this.hosts.push(h);
     return h;
   }
@@ -162,10 +162,13 @@ export class FakeNet {
   private deliver(w: Wire, proto: number): void {
     const h = this.hostFor(w.dst);
     if (h === null) return;
-    const skb = h.rxSkbs.alloc(w.bytes.length, 0);
+    // a TSO segment larger than a page arrives as one linear buffer (as GRO would hand it up)
+    const big = w.bytes.length > 4000;
+    const copy = big ? w.bytes.slice() : w.bytes;
+    const skb = big ? h.rxSkbs.wrap(copy, new DataView(copy.buffer)) : h.rxSkbs.alloc(w.bytes.length, 0);
     assert.ok(skb !== null);
-    const at = skbPut(skb, w.bytes.length);
-    skb.buf.set(w.bytes, at);
+    const at = big ? 0 : skbPut(skb, w.bytes.length);
+    if (!big) skb.buf.set(w.bytes, at);
     skb.ipSummed = CHECKSUM_NONE;
     skb.networkHeader = at;
     skb.transportHeader = at;
