@@ -1311,10 +1311,10 @@ export class TcpProto implements Transport {
    * resends what no longer fits; other errors fail a connection that is still opening and are
    * kept as the soft error of a synchronized one (reported instead of ETIMEDOUT).
    */
-  err(e: IcmpErr): void {
+  err(e: IcmpErr): boolean {
     if (e.l4Len < 8 || e.proto !== IPPROTO_TCP) {
       this.stats.icmpNoSock++;
-      return;
+      return false;
     }
     const dv = e.dv;
     const o = e.l4Off;
@@ -1324,42 +1324,43 @@ export class TcpProto implements Transport {
     const tp = this.demux.lookupEstablished(e.src, sport, e.dst, dport);
     if (tp === null) {
       this.stats.icmpNoSock++;
-      return;
+      return false;
     }
-    if (tp.state === TCP_TIME_WAIT) return;
+    if (tp.state === TCP_TIME_WAIT) return false;
     const kind = tcpIcmpKind(e);
     if (tp.state === TCP_SYN_RECV && tp.parent !== null) {
       // a passive open still in the SYN queue (Linux request sock, tcp_req_err): only the
       // SYN-ACK's sequence counts, and only errors that say the peer is gone drop it, silently
       if (seq !== tp.iss) {
         this.stats.outOfWindowIcmps++;
-        return;
+        return false;
       }
       if (kind === TCP_ICMP_ERROR && tcpReqErrAborts(e)) {
         tp.orphan = true;
         this.done(tp);
       }
-      return;
+      return true;
     }
     // Linux: between(seq, snd_una, snd_nxt); our snd_nxt may be rewound by an RTO, sndMax is
     // the highest sequence sent
     if (seqLt(seq, tp.sndUna) || seqGt(seq, tp.sndMax)) {
       this.stats.outOfWindowIcmps++;
-      return;
+      return false;
     }
     if (kind === TCP_ICMP_PMTU) {
       this.mtuReduced(tp, e.info);
-      return;
+      return true;
     }
-    if (kind === TCP_ICMP_IGNORE) return;
+    if (kind === TCP_ICMP_IGNORE) return true;
     const errno = e.errno;
     if (tp.state === TCP_SYN_SENT || tp.state === TCP_SYN_RECV) {
       if (tp.state === TCP_SYN_SENT) this.stats.attemptFails++;
       this.fail(tp, errno);
-      return;
+      return true;
     }
     // synchronized: keep trying until the timeout, then report this instead of ETIMEDOUT
     tp.softError = errno;
+    return true;
   }
 
   /** Linux tcp_v4_mtu_reduced / tcp_v6_mtu_reduced: the path MTU fell to `mtu` */

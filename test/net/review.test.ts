@@ -6,6 +6,8 @@ import { ErrnoError, Network } from '../../src/index.js';
 import { InetAddr } from '../../src/inet/index.js';
 import { MAX_HEADER, type IcmpErr } from '../../src/net/index.js';
 import { skbCopyBits, skbFree, skbPut, type SkBuff } from '../../src/skb/index.js';
+import { TcpProto } from '../../src/tcp/index.js';
+import { Rng } from '../../src/rand/index.js';
 import {
   MAC_A, MAC_B, concat, ethHeader, icmpMsg, inject, ipBytes, ipPacket, macBytes, pattern, runFor, toHex, twoHosts, type Host,
 } from './harness.js';
@@ -354,6 +356,21 @@ describe('review: path MTU lowered only when a socket takes the report (Linux: f
     assert.deepEqual(infos, [600, 600]);
     inject(a, fragNeeded(1000, quote(1, '8.8.8.8')));
     assert.equal(a.inet.route(far)!.mtu, 600, 'no echo request of ours was quoted');
+    assert.equal(a.skbs.live, 0);
+  });
+  it('TCP takes a report only for one of its connections: a forged frag-needed quoting a TCP segment of no connection leaves the path MTU', () => {
+    const { a, sched } = pair();
+    a.cfg.addRoute({ dst: '0.0.0.0/0', via: '10.0.0.2' });
+    const tcp = new TcpProto(a.inet, a.skbs, a.mem, sched, new Rng(7));
+    const far = InetAddr.parse('8.8.8.8');
+    // a TCP header (ports 40000 → 443, seq 1) of a connection that does not exist
+    const seg = new Uint8Array(8);
+    seg[0] = 40000 >> 8; seg[1] = 40000 & 0xff; seg[2] = 443 >> 8; seg[3] = 443 & 0xff; seg[7] = 1;
+    const q = ipPacket({ proto: 6, src: '10.0.0.1', dst: '8.8.8.8' }, seg).subarray(0, 28);
+    const before = tcp.stats.icmpNoSock;
+    inject(a, fragNeeded(600, q));
+    assert.equal(tcp.stats.icmpNoSock, before + 1, 'TCP saw the report');
+    assert.equal(a.inet.route(far)!.mtu, 1500, 'and did not take it');
     assert.equal(a.skbs.live, 0);
   });
 });
