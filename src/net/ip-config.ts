@@ -10,7 +10,7 @@ import type { NetDevice } from '../netdev/index.js';
 import type { Netif } from '../netif/index.js';
 import { ErrnoError } from '../uapi/index.js';
 import { ipv4AddrToString, parseMac } from '../wire/addr.js';
-import type { PingOptions, PingResult } from './ipv4/icmp.js';
+import type { PingOptions, PingResult } from './ping.js';
 import type { Ipv4Stack, RouteInfo } from './ipv4/stack.js';
 import type { NeighState } from './neighbour.js';
 import type { Ipv4Stats } from './types.js';

@@ -24,30 +24,7 @@ const HEADROOM = MAX_HEADER + UDP_HLEN;
  * every header in front; null when host memory (or the frag slots) run out.
  */
 export function udpAllocPayload(skbs: SkbCache, data: Uint8Array, off: number, len: number): SkBuff | null {
-  if (len <= UDP_LINEAR_MAX) {
-    const skb = skbs.alloc(HEADROOM + len, HEADROOM);
-    if (skb === null) return null;
-    const at = skbPut(skb, len);
-    skb.buf.set(data.subarray(off, off + len), at);
-    return skb;
-  }
-  const skb = skbs.alloc(HEADROOM, HEADROOM);
-  if (skb === null) return null;
-  const mem = skbs.mem;
-  const cap = skb.fragRef.length;
-  let done = 0;
-  while (done < len) {
-    const ref = skb.nrFrags < cap ? mem.allocPage() : NETMEM_NONE;
-    if (ref === NETMEM_NONE) {
-      skbFree(skb);
-      return null;
-    }
-    const n = len - done < PAGE_SIZE ? len - done : PAGE_SIZE;
-    mem.buf(ref).set(data.subarray(off + done, off + done + n), mem.offset(ref));
-    skbAddFrag(skb, ref, 0, n);
-    done += n;
-  }
-  return skb;
+  return buildPayload(skbs, len, data, off, null);
 }
 
 /**
@@ -56,11 +33,19 @@ export function udpAllocPayload(skbs: SkbCache, data: Uint8Array, off: number, l
  * bytes are not readable.
  */
 export function udpCopyPayload(skbs: SkbCache, from: SkBuff, len: number): SkBuff | null {
+  return buildPayload(skbs, len, null, 0, from);
+}
+
+/**
+ * The payload skb of `len` bytes (linear up to UDP_LINEAR_MAX, else host pages behind an empty
+ * head), filled from `data[off..]` when `from` is null, else from `from`'s first bytes.
+ */
+function buildPayload(skbs: SkbCache, len: number, data: Uint8Array | null, off: number, from: SkBuff | null): SkBuff | null {
   if (len <= UDP_LINEAR_MAX) {
     const skb = skbs.alloc(HEADROOM + len, HEADROOM);
     if (skb === null) return null;
     const at = skbPut(skb, len);
-    if (skbCopyBits(from, 0, skb.buf, at, len) < 0) {
+    if (!fillPiece(skb.buf, at, 0, len, data, off, from)) {
       skbFree(skb);
       return null;
     }
@@ -79,13 +64,20 @@ export function udpCopyPayload(skbs: SkbCache, from: SkBuff, len: number): SkBuf
     }
     const n = len - done < PAGE_SIZE ? len - done : PAGE_SIZE;
     skbAddFrag(skb, ref, 0, n);
-    if (skbCopyBits(from, done, mem.buf(ref), mem.offset(ref), n) < 0) {
+    if (!fillPiece(mem.buf(ref), mem.offset(ref), done, n, data, off, from)) {
       skbFree(skb);
       return null;
     }
     done += n;
   }
   return skb;
+}
+
+/** copies payload bytes [at, at + n) to `dst[dstOff..]` from `data` or `from`; false when unreadable */
+function fillPiece(dst: Uint8Array, dstOff: number, at: number, n: number, data: Uint8Array | null, off: number, from: SkBuff | null): boolean {
+  if (from !== null) return skbCopyBits(from, at, dst, dstOff, n) >= 0;
+  dst.set(data!.subarray(off + at, off + at + n), dstOff);
+  return true;
 }
 
 /**

@@ -294,7 +294,7 @@ export function pattern(n: number): Uint8Array {
 }
 
 /** hands a crafted frame to `dev` as the wire would (the device copies it) */
-export function inject(h: Host, frame: Uint8Array): void {
+export function inject(h: { skbs: SkbCache; dev: NetDevice }, frame: Uint8Array): void {
   const buf = new Uint8Array(frame);
   const skb = h.skbs.wrap(buf, new DataView(buf.buffer));
   h.dev.receiveFrame(skb);

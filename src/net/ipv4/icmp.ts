@@ -14,13 +14,12 @@
  * Ownership: `rcv` takes its skb; `sendError` borrows the offending skb.
  */
 import { InetAddr, MutAddr } from '../../inet/index.js';
-import { CHECKSUM_NONE, pskbMayPull, skbChecksum, skbCopyBits, skbFree, skbPut, type SkBuff } from '../../skb/index.js';
-import { Timer, type TimerTarget } from '../../time/index.js';
+import { pskbMayPull, skbChecksum, skbCopyBits, skbFree, skbPut, type SkBuff } from '../../skb/index.js';
 import { ERRNO, ErrnoError } from '../../uapi/index.js';
 import { csumFinish, csumFold } from '../../wire/checksum.js';
 import { ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_HLEN, ICMP_TIME_EXCEEDED, IcmpView } from '../../wire/icmp.js';
-import { ETH_HLEN } from '../../wire/ethernet.js';
 import { IPPROTO_ICMP, IPV4_HLEN, IP_OFFMASK } from '../../wire/ipv4.js';
+import { echoReplySkb, PingTable, type PingOptions, type PingResult } from '../ping.js';
 import { IcmpRateLimit } from './icmp-ratelimit.js';
 import type { Ipv4Stack } from './stack.js';
 import { MAX_HEADER, type IcmpErr, type IcmpStats, type OutputOptions, type RxMeta } from '../types.js';
@@ -78,27 +77,7 @@ function isIcmpError(type: number): boolean {
   return type === 3 || type === 4 || type === 5 || type === 11 || type === 12 || type > 18;
 }
 
-export interface PingOptions {
-  /** payload bytes after the 8-byte ICMP header, default 56 (max `PING_MAX_SIZE`) */
-  size?: number;
-  /** echo identifier, default one per stack */
-  ident?: number;
-  /** echo sequence, default 1, 2, 3, ... per stack */
-  seq?: number;
-  /** default 10 s */
-  timeoutUs?: number;
-  /** IP TTL, default 64 */
-  ttl?: number;
-}
-
-export interface PingResult {
-  /** round-trip time in virtual/real µs */
-  rttUs: number;
-  /** ICMP message length of the reply (what ping prints as "N bytes from") */
-  bytes: number;
-  /** IP TTL of the reply */
-  ttl: number;
-}
+export type { PingOptions, PingResult } from '../ping.js';
 
 export const PING_DEFAULT_SIZE = 56;
 export const PING_DEFAULT_TIMEOUT_US = 10_000_000;
@@ -106,35 +85,14 @@ export const PING_DEFAULT_TIMEOUT_US = 10_000_000;
 export const PING_MAX_SIZE = 4096 - MAX_HEADER - ICMP_HLEN;
 /** bytes of the offending datagram an ICMP error quotes, at most (576 - IP - ICMP headers) */
 const ICMP_ERR_QUOTE_MAX = 576 - IPV4_HLEN - ICMP_HLEN;
-/** linear echo replies up to this ICMP length; longer ones are answered in place */
-const REPLY_COPY_MAX = 4096 - MAX_HEADER;
-
-class PendingPing implements TimerTarget {
-  readonly timer: Timer;
-  constructor(
-    readonly icmp: Icmp,
-    readonly key: number,
-    readonly dst: number,
-    readonly sentAt: number,
-    readonly resolve: (r: PingResult) => void,
-    readonly reject: (e: Error) => void,
-  ) {
-    this.timer = new Timer(this, 0);
-  }
-
-  onTimer(_t: Timer): void {
-    this.icmp.pingTimeout(this);
-  }
-}
 
 export class Icmp {
   readonly stats: IcmpStats;
   /** outgoing error rate limits (global and per destination) */
   readonly rateLimit: IcmpRateLimit;
   private readonly view = new IcmpView();
-  private readonly pending = new Map<number, PendingPing>();
-  private readonly defaultIdent: number;
-  private nextSeq = 0;
+  /** pings in flight, keyed by ident/seq; `dst` is the IPv4 address */
+  private readonly pings: PingTable<number>;
   private readonly replyOpts: OutputOptions = { tos: 0, df: false };
   private readonly errOpts: OutputOptions = { tos: 0, df: false };
   private readonly sa = new MutAddr();
@@ -144,7 +102,7 @@ export class Icmp {
   constructor(private readonly stack: Ipv4Stack) {
     this.stats = stack.stats.icmp;
     this.rateLimit = new IcmpRateLimit(stack.sched, stack.rng !== null ? stack.rng.fork('icmp-ratelimit') : null);
-    this.defaultIdent = stack.rng !== null ? stack.rng.fork('icmp-ident').nextU32() & 0xffff : 1;
+    this.pings = new PingTable(stack.sched, stack.rng !== null ? stack.rng.fork('icmp-ident').nextU32() & 0xffff : 1, 'ping');
   }
 
   // ---- input ----
@@ -208,29 +166,10 @@ export class Icmp {
     const st = this.stats;
     const len = req.len;
     this.replyOpts.tos = req.buf[req.networkHeader + 1]!;
-    let r: SkBuff;
-    if (len <= REPLY_COPY_MAX) {
-      const n = this.stack.skbs.alloc(MAX_HEADER + len, MAX_HEADER);
-      if (n === null) {
-        st.outErrors++;
-        skbFree(req);
-        return;
-      }
-      const at = skbPut(n, len);
-      skbCopyBits(req, 0, n.buf, at, len);
-      skbFree(req);
-      r = n;
-    } else {
-      // too long for one linear buffer: turn the request around in place (its frags are readable)
-      if (req.data - req.head < IPV4_HLEN + ETH_HLEN) {
-        st.outErrors++;
-        skbFree(req);
-        return;
-      }
-      req.networkHeader = req.transportHeader = req.macHeader = -1;
-      req.ipSummed = CHECKSUM_NONE;
-      req.next = null;
-      r = req;
+    const r = echoReplySkb(req, this.stack.skbs, IPV4_HLEN);
+    if (r === null) {
+      st.outErrors++;
+      return;
     }
     const o = r.data;
     r.buf[o] = ICMP_ECHOREPLY;
@@ -245,13 +184,9 @@ export class Icmp {
 
   private echoReplyRcv(skb: SkBuff, src: number): void {
     const v = this.view.rebind(skb.buf, skb.dv, skb.data, ICMP_HLEN);
-    const p = this.pending.get(v.ident * 65536 + v.seq);
+    const p = this.pings.lookup(v.ident, v.seq);
     if (p === undefined || (p.dst !== src && !this.stack.isBroadcastAddr(p.dst))) return;
-    const ttl = skb.networkHeader >= 0 ? skb.buf[skb.networkHeader + 8]! : 0;
-    const rttUs = this.stack.sched.now() - p.sentAt;
-    this.finish(p);
-    p.resolve({ rttUs, bytes: skb.len, ttl });
-    this.stack.sched.noteWakeup();
+    this.pings.resolve(p, skb.len, skb.networkHeader >= 0 ? skb.buf[skb.networkHeader + 8]! : 0);
   }
 
   /** DEST_UNREACH (codes 0..15) / TIME_EXCEEDED / PARAMETERPROB (info: the pointer): hands the quoted datagram to its protocol */
@@ -281,11 +216,9 @@ export class Icmp {
   /** errors about our own echo requests reject the pending ping; false when none matched */
   err(e: IcmpErr): boolean {
     if (e.l4Len < 8 || e.buf[e.l4Off] !== ICMP_ECHO) return false;
-    const p = this.pending.get(e.dv.getUint16(e.l4Off + 4) * 65536 + e.dv.getUint16(e.l4Off + 6));
+    const p = this.pings.lookup(e.dv.getUint16(e.l4Off + 4), e.dv.getUint16(e.l4Off + 6));
     if (p === undefined || p.dst !== e.dst.w3) return false;
-    this.finish(p);
-    p.reject(new ErrnoError(e.errno, 'ping'));
-    this.stack.sched.noteWakeup();
+    this.pings.reject(p, e.errno);
     return true;
   }
 
@@ -393,12 +326,8 @@ export class Icmp {
     }
     const size = opts.size ?? PING_DEFAULT_SIZE;
     if (!Number.isInteger(size) || size < 0 || size > PING_MAX_SIZE) return Promise.reject(new ErrnoError('EMSGSIZE', 'ping'));
-    const ident = (opts.ident ?? this.defaultIdent) & 0xffff;
-    let seq: number;
-    if (opts.seq !== undefined) seq = opts.seq & 0xffff;
-    else seq = this.nextSeq = (this.nextSeq + 1) & 0xffff;
-    const key = ident * 65536 + seq;
-    if (this.pending.has(key)) return Promise.reject(new ErrnoError('EBUSY', 'ping'));
+    const key = this.pings.nextKey(opts);
+    if (this.pings.has(key)) return Promise.reject(new ErrnoError('EBUSY', 'ping'));
     const stack = this.stack;
     const skb = stack.skbs.alloc(MAX_HEADER + ICMP_HLEN + size, MAX_HEADER);
     if (skb === null) return Promise.reject(new ErrnoError('ENOBUFS', 'ping'));
@@ -407,51 +336,27 @@ export class Icmp {
     const v = this.view.rebind(skb.buf, skb.dv, at, ICMP_HLEN + size);
     v.type = ICMP_ECHO;
     v.code = 0;
-    v.ident = ident;
-    v.seq = seq;
+    v.ident = key >>> 16;
+    v.seq = key & 0xffff;
     v.fillChecksum();
-    const sched = stack.sched;
-    const timeoutUs = opts.timeoutUs ?? PING_DEFAULT_TIMEOUT_US;
     const outOpts: OutputOptions = { ttl: opts.ttl ?? 64, df: true };
-    return new Promise<PingResult>((resolve, reject) => {
-      const p = new PendingPing(this, key, d, sched.now(), resolve, reject);
-      this.pending.set(key, p);
-      sched.arm(p.timer, sched.now() + timeoutUs);
+    return this.pings.start(key, d, opts.timeoutUs ?? PING_DEFAULT_TIMEOUT_US, () => {
       const rc = stack.output(skb, InetAddr.ANY4, InetAddr.v4(d), IPPROTO_ICMP, outOpts);
-      if (rc < 0) {
-        this.finish(p);
-        reject(new ErrnoError(-rc, 'ping'));
-        return;
+      if (rc >= 0) {
+        this.stats.outMsgs++;
+        this.stats.outEchos++;
       }
-      this.stats.outMsgs++;
-      this.stats.outEchos++;
+      return rc;
     });
   }
 
   /** pings in flight */
   get pendingPings(): number {
-    return this.pending.size;
-  }
-
-  pingTimeout(p: PendingPing): void {
-    if (this.pending.get(p.key) !== p) return;
-    this.pending.delete(p.key);
-    p.reject(new ErrnoError('ETIMEDOUT', 'ping'));
-    this.stack.sched.noteWakeup();
+    return this.pings.size;
   }
 
   /** rejects every ping in flight with `errno` (the host is shutting down) */
   abortPings(errno: number): void {
-    if (this.pending.size === 0) return;
-    for (const p of [...this.pending.values()]) {
-      this.finish(p);
-      p.reject(new ErrnoError(errno, 'ping'));
-    }
-    this.stack.sched.noteWakeup();
-  }
-
-  private finish(p: PendingPing): void {
-    this.pending.delete(p.key);
-    this.stack.sched.cancel(p.timer);
+    if (this.pings.abort(errno) > 0) this.stack.sched.noteWakeup();
   }
 }

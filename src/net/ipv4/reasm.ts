@@ -1,5 +1,6 @@
 /**
- * IPv4 reassembly (Linux `net/ipv4/ip_fragment.c` + `inet_fragment.c`).
+ * IPv4 reassembly (Linux `net/ipv4/ip_fragment.c`; the queue table, timers and memory charge are
+ * the shared `../inet-frag.ts`, Linux `inet_fragment.c`).
  *
  * One queue per (source, destination, id, protocol). Limits as Linux's sysctls:
  *  - `ipfrag_high_thresh` 4 MiB / `ipfrag_low_thresh` 3 MiB: fragments are charged (`len` +
@@ -25,9 +26,10 @@
  */
 import { addrHash } from '../../inet/index.js';
 import { CHECKSUM_NONE, CHECKSUM_UNNECESSARY, skbAppendFragList, skbFree, skbPull, skbTrim, type SkBuff } from '../../skb/index.js';
-import { Timer, type Scheduler, type TimerTarget } from '../../time/index.js';
+import type { Scheduler, Timer } from '../../time/index.js';
 import { csumFinish, csumPartial } from '../../wire/checksum.js';
 import { IP_DF, IP_MF, IP_OFFMASK } from '../../wire/ipv4.js';
+import { InetFragQueue, InetFragTable } from '../inet-frag.js';
 import type { IpStats } from '../types.js';
 
 export interface ReasmParams {
@@ -64,7 +66,7 @@ class Peer {
   refs = 0;
 }
 
-class Ipq implements TimerTarget {
+class Ipq extends InetFragQueue<Ipq> {
   /** fragments sorted by offset, linked through `skb.next`; `seq`/`endSeq` hold offset/end (FRAG_CB) */
   head: SkBuff | null = null;
   /** the fragment with the highest offset (Linux `fragments_tail`) */
@@ -74,7 +76,6 @@ class Ipq implements TimerTarget {
   len = 0;
   /** payload bytes queued */
   meat = 0;
-  mem = 0;
   rid = 0;
   /** every fragment carried DF */
   allDf = true;
@@ -83,22 +84,18 @@ class Ipq implements TimerTarget {
   /** fragment 0 came in a link-layer broadcast / multicast frame: no ICMP about it (Linux pkt_type) */
   firstNotHost = false;
   nfrags = 0;
-  hashNext: Ipq | null = null;
-  lruPrev: Ipq | null = null;
-  lruNext: Ipq | null = null;
-  readonly timer: Timer;
   dead = false;
 
   constructor(
     readonly owner: Ipv4Reasm,
-    readonly hash: number,
+    hash: number,
     readonly src: number,
     readonly dst: number,
     readonly id: number,
     readonly proto: number,
     readonly peer: Peer,
   ) {
-    this.timer = new Timer(this, 0);
+    super(hash);
   }
 
   onTimer(_t: Timer): void {
@@ -108,22 +105,23 @@ class Ipq implements TimerTarget {
 
 export class Ipv4Reasm {
   readonly params: ReasmParams;
-  /** bytes charged to reassembly now */
-  mem = 0;
-  private count = 0;
-  private readonly buckets = new Map<number, Ipq>();
+  private readonly table: InetFragTable<Ipq>;
   private readonly peers = new Map<number, Peer>();
-  private lruHead: Ipq | null = null;
-  private lruTail: Ipq | null = null;
   private readonly key = { w0: 0, w1: 0, w2: 0, w3: 0 };
 
   constructor(private readonly host: ReasmHost, params?: Partial<ReasmParams>) {
     this.params = { ...REASM_DEFAULTS, ...params };
+    this.table = new InetFragTable(host.sched);
+  }
+
+  /** bytes charged to reassembly now */
+  get mem(): number {
+    return this.table.mem;
   }
 
   /** queues in progress */
   get queues(): number {
-    return this.count;
+    return this.table.count;
   }
 
   private hashOf(src: number, dst: number, id: number, proto: number): number {
@@ -137,7 +135,7 @@ export class Ipv4Reasm {
 
   private find(src: number, dst: number, id: number, proto: number): Ipq {
     const h = this.hashOf(src, dst, id, proto);
-    for (let q = this.buckets.get(h) ?? null; q !== null; q = q.hashNext) {
+    for (let q = this.table.chain(h); q !== null; q = q.hashNext) {
       if (q.src === src && q.dst === dst && q.id === id && q.proto === proto) return q;
     }
     let peer = this.peers.get(src);
@@ -147,14 +145,7 @@ export class Ipv4Reasm {
     }
     const q = new Ipq(this, h, src, dst, id, proto, peer);
     peer.refs++;
-    q.hashNext = this.buckets.get(h) ?? null;
-    this.buckets.set(h, q);
-    q.lruPrev = this.lruTail;
-    if (this.lruTail === null) this.lruHead = q;
-    else this.lruTail.lruNext = q;
-    this.lruTail = q;
-    this.count++;
-    this.host.sched.arm(q.timer, this.host.sched.now() + this.params.timeUs);
+    this.table.add(q, this.params.timeUs);
     return q;
   }
 
@@ -162,22 +153,8 @@ export class Ipv4Reasm {
   private kill(q: Ipq): void {
     if (q.dead) return;
     q.dead = true;
-    this.host.sched.cancel(q.timer);
     this.freeFrags(q);
-    let p = this.buckets.get(q.hash) ?? null;
-    if (p === q) {
-      if (q.hashNext === null) this.buckets.delete(q.hash);
-      else this.buckets.set(q.hash, q.hashNext);
-    } else {
-      while (p !== null && p.hashNext !== q) p = p.hashNext;
-      if (p !== null) p.hashNext = q.hashNext;
-    }
-    if (q.lruPrev === null) this.lruHead = q.lruNext;
-    else q.lruPrev.lruNext = q.lruNext;
-    if (q.lruNext === null) this.lruTail = q.lruPrev;
-    else q.lruNext.lruPrev = q.lruPrev;
-    q.lruPrev = q.lruNext = q.hashNext = null;
-    this.count--;
+    this.table.remove(q);
     if (--q.peer.refs === 0) this.peers.delete(q.src);
   }
 
@@ -190,8 +167,7 @@ export class Ipv4Reasm {
       skbFree(s);
       s = n;
     }
-    this.mem -= q.mem;
-    q.mem = 0;
+    this.table.uncharge(q);
     q.meat = 0;
     q.nfrags = 0;
   }
@@ -211,15 +187,16 @@ export class Ipv4Reasm {
 
   /** drops every queue (device gone, host closing) */
   clear(): void {
-    while (this.lruHead !== null) this.kill(this.lruHead);
+    for (let q = this.table.oldest; q !== null; q = this.table.oldest) this.kill(q);
   }
 
   /** evicts the oldest queues until memory is under the low threshold (pre-4.17 `inet_frag_evictor`) */
   private evict(): void {
     const st = this.host.stats;
-    while (this.mem > this.params.lowThresh && this.lruHead !== null) {
+    const t = this.table;
+    for (let q = t.oldest; q !== null && t.mem > this.params.lowThresh; q = t.oldest) {
       st.reasmFails++;
-      this.kill(this.lruHead);
+      this.kill(q);
     }
   }
 
@@ -247,7 +224,7 @@ export class Ipv4Reasm {
         q.len = 0;
         q.allDf = true;
         q.allCsumOk = true;
-        this.host.sched.arm(q.timer, this.host.sched.now() + this.params.timeUs);
+        this.table.rearm(q, this.params.timeUs);
       }
     }
     const offset = (fragWord & IP_OFFMASK) << 3;
@@ -307,9 +284,7 @@ export class Ipv4Reasm {
     if (cur === null) q.tail = skb;
     q.nfrags++;
     q.meat += end - offset;
-    const charge = skb.len + FRAG_TRUESIZE_OVERHEAD;
-    q.mem += charge;
-    this.mem += charge;
+    this.table.charge(q, skb.len + FRAG_TRUESIZE_OVERHEAD);
     if ((fragWord & IP_DF) === 0) q.allDf = false;
     if (skb.ipSummed !== CHECKSUM_UNNECESSARY) q.allCsumOk = false;
     if (offset === 0) {
@@ -317,7 +292,7 @@ export class Ipv4Reasm {
       q.firstNotHost = notHost;
     }
     if (q.flags === (FIRST_IN | LAST_IN) && q.meat === q.len) return this.reasm(q);
-    if (this.mem > this.params.highThresh) this.evict();
+    if (this.table.mem > this.params.highThresh) this.evict();
     return null;
   }
 
@@ -336,8 +311,7 @@ export class Ipv4Reasm {
     let rest = head.next;
     head.next = null;
     q.head = q.tail = null;
-    this.mem -= q.mem;
-    q.mem = 0;
+    this.table.uncharge(q);
     const allDf = q.allDf;
     const csumOk = q.allCsumOk;
     this.kill(q);

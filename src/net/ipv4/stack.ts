@@ -105,7 +105,7 @@ function ipMtu(dev: NetDevice): number {
   return dev.mtu < IP_MAX_MTU ? dev.mtu : IP_MAX_MTU;
 }
 
-export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
+export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink<number> {
   readonly family = 4 as const;
   readonly sched: Scheduler;
   readonly skbs: SkbCache;
@@ -132,8 +132,6 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
   private readonly errInfo = new IcmpErr();
   private readonly nhKey = new MutAddr();
   /** output context while fragmenting (fragXmit) */
-  private fragDev: NetDevice | null = null;
-  private fragNexthop = 0;
 
   constructor(opts: Ipv4StackOptions) {
     this.sched = opts.sched;
@@ -523,26 +521,15 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink {
         skbFree(skb);
         return -ERRNO.EMSGSIZE;
       }
-      this.fragDev = dev;
-      this.fragNexthop = nexthop;
-      const r = this.frag.fragment(skb, mtu, this);
-      this.fragDev = null;
-      return r;
+      return this.frag.fragment(skb, mtu, dev, nexthop, this);
     }
     this.finishOutput(skb, dev, nexthop);
     return 0;
   }
 
-  /** one fragment from the fragmenter (data at its IP header) */
-  fragXmit(f: SkBuff): void {
-    const dev = this.fragDev;
-    if (dev === null) {
-      skbFree(f);
-      return;
-    }
-    f.ifindex = dev.ifindex;
-    f.protocol = ETH_P_IP;
-    this.finishOutput(f, dev, this.fragNexthop);
+  /** one fragment from the fragmenter (data at its IP header; protocol and ifindex set) */
+  fragXmit(f: SkBuff, dev: NetDevice, nexthop: number): void {
+    this.finishOutput(f, dev, nexthop);
   }
 
   /** Linux `ip_finish_output2`: link-layer header and transmit (data at the IP header) */

@@ -19,11 +19,9 @@
  * (`inErrors`) and dropped. Ownership: `rcv` takes its skb; `sendError` borrows.
  */
 import { InetAddr, MutAddr, isLoopback, isMulticast, isUnspecified, pseudoHeaderSum, type Addr } from '../../inet/index.js';
-import { CHECKSUM_NONE, CHECKSUM_UNNECESSARY, pskbMayPull, skbChecksum, skbCopyBits, skbFree, skbPut, type SkBuff } from '../../skb/index.js';
-import { Timer, type TimerTarget } from '../../time/index.js';
+import { CHECKSUM_UNNECESSARY, pskbMayPull, skbChecksum, skbCopyBits, skbFree, skbPut, type SkBuff } from '../../skb/index.js';
 import { ERRNO, ErrnoError } from '../../uapi/index.js';
 import { csumFinish, csumFold } from '../../wire/checksum.js';
-import { ETH_HLEN } from '../../wire/ethernet.js';
 import {
   ICMPV6_DEST_UNREACH, ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_HLEN, ICMPV6_PARAMPROB, ICMPV6_PKT_TOOBIG,
   ICMPV6_TIME_EXCEED, ICMPV6_UNK_OPTION, NDISC_NEIGHBOUR_ADVERTISEMENT, NDISC_NEIGHBOUR_SOLICITATION, NDISC_REDIRECT,
@@ -33,7 +31,7 @@ import {
   IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_HOPOPTS, IPPROTO_ICMPV6, IPPROTO_ROUTING, IPV6_FRAG_OFFMASK, IPV6_HLEN,
   IPV6_MIN_MTU,
 } from '../../wire/ipv6.js';
-import type { PingOptions, PingResult } from '../ipv4/icmp.js';
+import { echoReplySkb, PingTable, type PingOptions, type PingResult } from '../ping.js';
 import { IcmpErr, MAX_HEADER, type OutputOptions, type RxMeta } from '../types.js';
 import { AddrMap } from './addr6.js';
 import type { Icmp6Stats } from './stats.js';
@@ -51,7 +49,6 @@ const ERR_QUOTE_MAX = IPV6_MIN_MTU - IPV6_HLEN - ICMPV6_HLEN;
 export const PING6_DEFAULT_SIZE = 56;
 export const PING6_DEFAULT_TIMEOUT_US = 10_000_000;
 export const PING6_MAX_SIZE = 4096 - MAX_HEADER - ICMPV6_HLEN;
-const REPLY_COPY_MAX = 4096 - MAX_HEADER;
 
 /** Linux `tab_unreach` of `icmpv6_err_convert`: errno, fatal */
 const UNREACH: readonly (readonly [number, boolean])[] = [
@@ -83,30 +80,11 @@ class Peer {
   constructor(public tokens: number, public last: number) {}
 }
 
-class PendingPing6 implements TimerTarget {
-  readonly timer: Timer;
-  constructor(
-    readonly icmp: Icmpv6,
-    readonly key: number,
-    readonly dst: InetAddr,
-    readonly sentAt: number,
-    readonly resolve: (r: PingResult) => void,
-    readonly reject: (e: Error) => void,
-  ) {
-    this.timer = new Timer(this, 0);
-  }
-
-  onTimer(_t: Timer): void {
-    this.icmp.pingTimeout(this);
-  }
-}
-
 export class Icmpv6 {
   readonly stats: Icmp6Stats;
   private readonly peers: AddrMap<Peer>;
-  private readonly pending = new Map<number, PendingPing6>();
-  private readonly defaultIdent: number;
-  private nextSeq = 0;
+  /** pings in flight, keyed by ident/seq */
+  private readonly pings: PingTable<InetAddr>;
   private readonly err = new IcmpErr();
   private readonly one = new Uint8Array(1);
   private readonly srcScratch = new MutAddr();
@@ -119,7 +97,7 @@ export class Icmpv6 {
   constructor(private readonly stack: Ipv6Stack, seed: number) {
     this.stats = stack.stats.icmp;
     this.peers = new AddrMap<Peer>(seed);
-    this.defaultIdent = stack.rng !== null ? stack.rng.fork('icmpv6-ident').nextU32() & 0xffff : 1;
+    this.pings = new PingTable(stack.sched, stack.rng !== null ? stack.rng.fork('icmpv6-ident').nextU32() & 0xffff : 1, 'ping6');
   }
 
   // ---- input ----
@@ -201,28 +179,10 @@ export class Icmpv6 {
     }
     const len = req.len;
     this.replyOpts.tos = meta.tos;
-    let r: SkBuff;
-    if (len <= REPLY_COPY_MAX) {
-      const n = stack.skbs.alloc(MAX_HEADER + len, MAX_HEADER);
-      if (n === null) {
-        st.outErrors++;
-        skbFree(req);
-        return;
-      }
-      const at = skbPut(n, len);
-      skbCopyBits(req, 0, n.buf, at, len);
-      skbFree(req);
-      r = n;
-    } else {
-      if (req.data - req.head < IPV6_HLEN + ETH_HLEN) {
-        st.outErrors++;
-        skbFree(req);
-        return;
-      }
-      req.networkHeader = req.transportHeader = req.macHeader = -1;
-      req.ipSummed = CHECKSUM_NONE;
-      req.next = null;
-      r = req;
+    const r = echoReplySkb(req, stack.skbs, IPV6_HLEN);
+    if (r === null) {
+      st.outErrors++;
+      return;
     }
     const dst = this.dstScratch.set(meta.src);
     const o = r.data;
@@ -238,12 +198,9 @@ export class Icmpv6 {
 
   private echoReplyRcv(skb: SkBuff, meta: RxMeta): void {
     const o = skb.data;
-    const p = this.pending.get(skb.dv.getUint16(o + 4) * 65536 + skb.dv.getUint16(o + 6));
+    const p = this.pings.lookup(skb.dv.getUint16(o + 4), skb.dv.getUint16(o + 6));
     if (p === undefined || (!p.dst.equals(meta.src) && !isMulticast(p.dst))) return;
-    const rttUs = this.stack.sched.now() - p.sentAt;
-    this.finish(p);
-    p.resolve({ rttUs, bytes: skb.len, ttl: meta.ttl });
-    this.stack.sched.noteWakeup();
+    this.pings.resolve(p, skb.len, meta.ttl);
   }
 
   /** an error message (`skb.data` at it): PMTU, then the transport of the quoted datagram */
@@ -473,12 +430,8 @@ export class Icmpv6 {
     const size = opts.size ?? PING6_DEFAULT_SIZE;
     if (!Number.isInteger(size) || size < 0 || size > PING6_MAX_SIZE) return Promise.reject(new ErrnoError('EMSGSIZE', 'ping6'));
     if (dst.family !== 6) return Promise.reject(new ErrnoError('EAFNOSUPPORT', 'ping6'));
-    const ident = (opts.ident ?? this.defaultIdent) & 0xffff;
-    let seq: number;
-    if (opts.seq !== undefined) seq = opts.seq & 0xffff;
-    else seq = this.nextSeq = (this.nextSeq + 1) & 0xffff;
-    const key = ident * 65536 + seq;
-    if (this.pending.has(key)) return Promise.reject(new ErrnoError('EBUSY', 'ping6'));
+    const key = this.pings.nextKey(opts);
+    if (this.pings.has(key)) return Promise.reject(new ErrnoError('EBUSY', 'ping6'));
     const stack = this.stack;
     const route = stack.route(dst);
     if (route === null) return Promise.reject(new ErrnoError('ENETUNREACH', 'ping6'));
@@ -493,63 +446,39 @@ export class Icmpv6 {
     dv.setUint8(at, ICMPV6_ECHO_REQUEST);
     dv.setUint8(at + 1, 0);
     dv.setUint16(at + 2, 0);
-    dv.setUint16(at + 4, ident);
-    dv.setUint16(at + 6, seq);
+    dv.setUint16(at + 4, key >>> 16);
+    dv.setUint16(at + 6, key & 0xffff);
     const len = ICMPV6_HLEN + size;
     dv.setUint16(at + 2, csumFinish(skbChecksum(skb, 0, len, pseudoHeaderSum(src, dst, IPPROTO_ICMPV6, len))));
-    const sched = stack.sched;
-    const timeoutUs = opts.timeoutUs ?? PING6_DEFAULT_TIMEOUT_US;
     const outOpts: OutputOptions = { df: false };
     if (opts.ttl !== undefined) outOpts.ttl = opts.ttl;
-    return new Promise<PingResult>((resolve, reject) => {
-      const p = new PendingPing6(this, key, dst, sched.now(), resolve, reject);
-      this.pending.set(key, p);
-      sched.arm(p.timer, sched.now() + timeoutUs);
+    return this.pings.start(key, dst, opts.timeoutUs ?? PING6_DEFAULT_TIMEOUT_US, () => {
       const rc = stack.output(skb, src, dst, IPPROTO_ICMPV6, outOpts);
-      if (rc < 0) {
-        this.finish(p);
-        reject(new ErrnoError(-rc, 'ping6'));
-        return;
+      if (rc >= 0) {
+        this.stats.outMsgs++;
+        this.stats.outEchos++;
       }
-      this.stats.outMsgs++;
-      this.stats.outEchos++;
+      return rc;
     });
   }
 
   /** errors about our own echo requests reject the pending ping */
   private pingErr(e: IcmpErr): void {
     if (e.l4Len < 8 || e.buf[e.l4Off] !== ICMPV6_ECHO_REQUEST) return;
-    const p = this.pending.get(e.dv.getUint16(e.l4Off + 4) * 65536 + e.dv.getUint16(e.l4Off + 6));
+    const p = this.pings.lookup(e.dv.getUint16(e.l4Off + 4), e.dv.getUint16(e.l4Off + 6));
     if (p === undefined || !p.dst.equals(e.dst)) return;
     // Packet Too Big only lowers the path MTU; the ping's own retransmission is the user's
     if (e.type === ICMPV6_PKT_TOOBIG) return;
-    this.finish(p);
-    p.reject(new ErrnoError(e.errno, 'ping6'));
-    this.stack.sched.noteWakeup();
+    this.pings.reject(p, e.errno);
   }
 
   get pendingPings(): number {
-    return this.pending.size;
-  }
-
-  pingTimeout(p: PendingPing6): void {
-    if (this.pending.get(p.key) !== p) return;
-    this.pending.delete(p.key);
-    p.reject(new ErrnoError('ETIMEDOUT', 'ping6'));
-    this.stack.sched.noteWakeup();
-  }
-
-  private finish(p: PendingPing6): void {
-    this.pending.delete(p.key);
-    this.stack.sched.cancel(p.timer);
+    return this.pings.size;
   }
 
   /** rejects every pending ping with `errno` (stack close) */
   abortPings(errno: number): void {
-    for (const p of [...this.pending.values()]) {
-      this.finish(p);
-      p.reject(new ErrnoError(errno, 'ping6'));
-    }
+    this.pings.abort(errno);
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * IPv6 reassembly (RFC 8200 §4.5; Linux `net/ipv6/reassembly.c` + `inet_fragment.c`).
+ * IPv6 reassembly (RFC 8200 §4.5; Linux `net/ipv6/reassembly.c`; the queue table, timers and
+ * memory charge are the shared `../inet-frag.ts`, Linux `inet_fragment.c`).
  *
  * Queues are keyed by (source, destination, identification) plus the receiving interface for
  * link-local and multicast destinations. Rules:
@@ -25,13 +26,14 @@
  */
 import { InetAddr, addrEquals, fmix, isLinkLocal, isMulticast, mix, type Addr } from '../../inet/index.js';
 import { CHECKSUM_NONE, pskbMayPull, skbAppendFragList, skbFree, skbPull, skbPush, type SkBuff } from '../../skb/index.js';
-import { Timer, type Scheduler, type TimerTarget } from '../../time/index.js';
+import type { Scheduler, Timer } from '../../time/index.js';
 import { ICMPV6_HDR_FIELD } from '../../wire/icmpv6.js';
 import { ETH_HLEN } from '../../wire/ethernet.js';
 import {
   IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_HOPOPTS, IPPROTO_ICMPV6, IPPROTO_ROUTING, IPV6_FRAG_HLEN, IPV6_FRAG_MF,
   IPV6_FRAG_OFFMASK, IPV6_HLEN, IPV6_MAX_PAYLOAD,
 } from '../../wire/ipv6.js';
+import { InetFragQueue, InetFragTable } from '../inet-frag.js';
 import type { Ipv6Stats } from './stats.js';
 
 export const IP6FRAG_HIGH_THRESH = 4 * 1024 * 1024;
@@ -52,7 +54,7 @@ export interface ReasmHost {
   fragTimeExceeded(skb: SkBuff): void;
 }
 
-class FragQueue implements TimerTarget {
+class FragQueue extends InetFragQueue<FragQueue> {
   readonly frags: SkBuff[] = [];
   readonly offs: number[] = [];
   readonly ends: number[] = [];
@@ -60,19 +62,14 @@ class FragQueue implements TimerTarget {
   /** datagram length (fragmentable part) once the last fragment arrived, else -1 */
   totalLen = -1;
   meat = 0;
-  mem = 0;
   firstIn = false;
   /** from the first fragment: offset of the next-header byte naming the fragment header, header offset, its next header */
   nhoff = 0;
   unfrag = 0;
   nextHeader = 0;
-  hashNext: FragQueue | null = null;
-  lruPrev: FragQueue | null = null;
-  lruNext: FragQueue | null = null;
-  readonly timer: Timer;
 
-  constructor(readonly r: Ip6Reasm, readonly hash: number, readonly src: InetAddr, readonly dst: InetAddr, readonly ident: number, readonly ifindex: number) {
-    this.timer = new Timer(this, 0);
+  constructor(readonly r: Ip6Reasm, hash: number, readonly src: InetAddr, readonly dst: InetAddr, readonly ident: number, readonly ifindex: number) {
+    super(hash);
   }
 
   onTimer(_t: Timer): void {
@@ -85,13 +82,7 @@ function truesize(skb: SkBuff): number {
 }
 
 export class Ip6Reasm {
-  private readonly table = new Map<number, FragQueue>();
-  private lruHead: FragQueue | null = null;
-  private lruTail: FragQueue | null = null;
-  /** bytes held (Linux `frag_mem_limit`) */
-  mem = 0;
-  /** queues held */
-  count = 0;
+  private readonly table: InetFragTable<FragQueue>;
   highThresh = IP6FRAG_HIGH_THRESH;
   lowThresh = IP6FRAG_LOW_THRESH;
   timeoutUs = IP6FRAG_TIME_US;
@@ -100,7 +91,19 @@ export class Ip6Reasm {
   outOff = 0;
   outNhoff = 0;
 
-  constructor(private readonly host: ReasmHost, private readonly seed: number) {}
+  constructor(private readonly host: ReasmHost, private readonly seed: number) {
+    this.table = new InetFragTable(host.sched);
+  }
+
+  /** bytes held (Linux `frag_mem_limit`) */
+  get mem(): number {
+    return this.table.mem;
+  }
+
+  /** queues held */
+  get count(): number {
+    return this.table.count;
+  }
 
   private keyHash(src: Addr, dst: Addr, ident: number, ifindex: number): number {
     let h = this.seed >>> 0;
@@ -112,7 +115,7 @@ export class Ip6Reasm {
   }
 
   private find(src: Addr, dst: Addr, ident: number, ifindex: number): FragQueue | null {
-    let q = this.table.get(this.keyHash(src, dst, ident, ifindex)) ?? null;
+    let q = this.table.chain(this.keyHash(src, dst, ident, ifindex));
     while (q !== null) {
       if (q.ident === ident && q.ifindex === ifindex && addrEquals(q.src, src) && addrEquals(q.dst, dst)) return q;
       q = q.hashNext;
@@ -123,40 +126,15 @@ export class Ip6Reasm {
   private create(src: Addr, dst: Addr, ident: number, ifindex: number): FragQueue {
     const h = this.keyHash(src, dst, ident, ifindex);
     const q = new FragQueue(this, h, InetAddr.from(src), InetAddr.from(dst), ident, ifindex);
-    q.hashNext = this.table.get(h) ?? null;
-    this.table.set(h, q);
-    q.lruPrev = this.lruTail;
-    if (this.lruTail === null) this.lruHead = q;
-    else this.lruTail.lruNext = q;
-    this.lruTail = q;
-    this.count++;
-    const sched = this.host.sched;
-    sched.arm(q.timer, sched.now() + this.timeoutUs);
+    this.table.add(q, this.timeoutUs);
     return q;
   }
 
   /** unlinks `q` and frees what it holds */
   private kill(q: FragQueue): void {
-    this.host.sched.cancel(q.timer);
-    let p = this.table.get(q.hash) ?? null;
-    if (p === q) {
-      if (q.hashNext === null) this.table.delete(q.hash);
-      else this.table.set(q.hash, q.hashNext);
-    } else {
-      while (p !== null && p.hashNext !== q) p = p.hashNext;
-      if (p !== null) p.hashNext = q.hashNext;
-    }
-    q.hashNext = null;
-    if (q.lruPrev === null) this.lruHead = q.lruNext;
-    else q.lruPrev.lruNext = q.lruNext;
-    if (q.lruNext === null) this.lruTail = q.lruPrev;
-    else q.lruNext.lruPrev = q.lruPrev;
-    q.lruPrev = q.lruNext = null;
+    this.table.remove(q);
     for (let i = 0; i < q.frags.length; i++) skbFree(q.frags[i]!);
     q.frags.length = q.offs.length = q.ends.length = q.sizes.length = 0;
-    this.mem -= q.mem;
-    q.mem = 0;
-    this.count--;
   }
 
   private fail(q: FragQueue): void {
@@ -174,9 +152,10 @@ export class Ip6Reasm {
 
   /** drops the oldest queues until at most `lowThresh` bytes are held */
   private evict(): void {
-    while (this.mem > this.lowThresh && this.lruHead !== null) {
+    const t = this.table;
+    for (let q = t.oldest; q !== null && t.mem > this.lowThresh; q = t.oldest) {
       this.host.stats.reasmEvictions++;
-      this.fail(this.lruHead);
+      this.fail(q);
     }
   }
 
@@ -217,7 +196,7 @@ export class Ip6Reasm {
       skbFree(skb);
       return null;
     }
-    if (this.mem > this.highThresh) this.evict();
+    if (this.table.mem > this.highThresh) this.evict();
     const ifx = isLinkLocal(dst) || isMulticast(dst) ? ifindex : 0;
     let q = this.find(src, dst, ident, ifx);
     if (fragLen === 0) {
@@ -276,8 +255,7 @@ export class Ip6Reasm {
     ends.splice(j, 0, end);
     q.sizes.splice(j, 0, size);
     q.meat += fragLen;
-    q.mem += size;
-    this.mem += size;
+    this.table.charge(q, size);
     if (q.firstIn && q.totalLen >= 0 && q.meat === q.totalLen) return this.reassemble(q);
     return null;
   }
@@ -316,7 +294,7 @@ export class Ip6Reasm {
 
   /** drops every queue (device down, stack close) */
   flush(): void {
-    while (this.lruHead !== null) this.kill(this.lruHead);
+    for (let q = this.table.oldest; q !== null; q = this.table.oldest) this.kill(q);
   }
 }
 

@@ -51,7 +51,8 @@ import {
   IPV6_FRAG_OFFMASK, IPV6_HLEN, IPV6_MAX_PAYLOAD, IPV6_TLV_JUMBO, IPV6_TLV_PAD1, IPV6_TLV_PADN, IPV6_TLV_ROUTERALERT,
   Ipv6View,
 } from '../../wire/ipv6.js';
-import type { PingOptions, PingResult } from '../ipv4/icmp.js';
+import type { PingOptions, PingResult } from '../ping.js';
+import type { RouteInfo } from '../ipv4/stack.js';
 import { NeighTable, type NeighParams, type NeighState } from '../neighbour.js';
 import { RxMeta, type FamilyStack, type OutputOptions, type ProtocolTable, type Route } from '../types.js';
 import { SCOPE_INTERFACE, addrScope, ipv6McastMac, linkLocalFromMac, maskAddr, scopeName } from './addr6.js';
@@ -90,18 +91,13 @@ export interface Ipv6AddressInfo {
   flags: string[];
 }
 
-export interface Ipv6RouteInfo {
-  /** 'prefix/len' */
-  dst: string;
-  via?: string;
-  dev: string;
-  /** preferred source ('' when chosen per destination) */
-  src: string;
+/** `RouteInfo` with `dst` as 'prefix/len', plus the route's metric and origin */
+export interface Ipv6RouteInfo extends RouteInfo {
   metric: number;
   proto: 'kernel' | 'static';
 }
 
-export class Ipv6Stack implements FamilyStack, PacketHandler, Frag6Sink, AddrconfHost, ReasmHost {
+export class Ipv6Stack implements FamilyStack, PacketHandler, Frag6Sink<Addr>, AddrconfHost, ReasmHost {
   readonly family = 6 as const;
   readonly sched: Scheduler;
   readonly skbs: SkbCache;
@@ -125,8 +121,6 @@ export class Ipv6Stack implements FamilyStack, PacketHandler, Frag6Sink, Addrcon
   /** set while a datagram is walked: it came as link-layer multicast / to a multicast group */
   private curLinkMcast = false;
   /** output context while fragmenting (fragXmit) */
-  private fragDev: NetDevice | null = null;
-  private fragNexthop: Addr = InetAddr.ANY6;
 
   constructor(opts: Ipv6StackOptions) {
     this.sched = opts.sched;
@@ -626,12 +620,8 @@ export class Ipv6Stack implements FamilyStack, PacketHandler, Frag6Sink, Addrcon
     skb.next = null;
     if (skb.len > mtu && !gso) {
       if (opts?.df !== false) return this.outFail(skb, 'fragFails', -ERRNO.EMSGSIZE);
-      this.fragDev = dev;
-      this.fragNexthop = nexthop;
       this.fragId = (this.fragId + 1) >>> 0;
-      const r = this.frag.fragment(skb, mtu, this.fragId, this);
-      this.fragDev = null;
-      return r;
+      return this.frag.fragment(skb, mtu, this.fragId, dev, nexthop, this);
     }
     this.finishOutput(skb, dev, nexthop);
     return 0;
@@ -643,16 +633,9 @@ export class Ipv6Stack implements FamilyStack, PacketHandler, Frag6Sink, Addrcon
     return rc;
   }
 
-  /** one fragment from the fragmenter (data at its IPv6 header) */
-  fragXmit(f: SkBuff): void {
-    const dev = this.fragDev;
-    if (dev === null) {
-      skbFree(f);
-      return;
-    }
-    f.ifindex = dev.ifindex;
-    f.protocol = ETH_P_IPV6;
-    this.finishOutput(f, dev, this.fragNexthop);
+  /** one fragment from the fragmenter (data at its IPv6 header; protocol and ifindex set) */
+  fragXmit(f: SkBuff, dev: NetDevice, nexthop: Addr): void {
+    this.finishOutput(f, dev, nexthop);
   }
 
   /** Linux `ip6_finish_output2`: link-layer header and transmit (data at the IPv6 header) */

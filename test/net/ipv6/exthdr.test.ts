@@ -2,27 +2,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { InetAddr } from '../../../src/inet/index.js';
 import {
-  GA, GB, Hub, MAC_A, MAC_B, Recorder, concat, ethHeader, hex, icmp6, inject, ip6, makeHost6, naiveCsum, parseFrame, pseudo, runFor,
-  toHex, udp6, type Host6,
+  Hub, MAC_A, MAC_B, concat, ethHeader, hex, icmp6, inject, ip6, naiveCsum, parseFrame, pseudo, runFor, toHex, udp6,
+  type Host6, receiverB,
 } from './harness6.js';
-import { VirtualScheduler } from '../../../src/time/index.js';
 
 const A = '2001:db8::a';
 const B = '2001:db8::b';
 
-/** host B (2001:db8::b/64, no DAD) alone on a hub, A's MAC known, a recorder on UDP (17) */
-function setup(): { sched: VirtualScheduler; hub: Hub; b: Host6; rec: Recorder } {
-  const sched = new VirtualScheduler();
-  const hub = new Hub(sched, 10);
-  const b = makeHost6(sched, 'B', MAC_B, hub);
-  b.v6.addAddress(b.dev, GB, 64, { nodad: true });
-  b.v6.addNeighbour(b.dev, GA, MAC_A);
-  runFor(sched, 2_000_000);
-  hub.frames.length = 0;
-  const rec = new Recorder();
-  b.protos.set(17, rec);
-  return { sched, hub, b, rec };
-}
+const setup = (): ReturnType<typeof receiverB> => receiverB();
 
 const UDP = udp6(A, B, 1000, 2000, hex('68 65 6c 6c 6f'));
 

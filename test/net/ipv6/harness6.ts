@@ -1,62 +1,24 @@
 // Test harness for test/net/ipv6: hosts (MemSpace + SkbCache + Netif + NetDevice + Ipv6Stack) on
-// a virtual clock, a hub link recording every frame, frame builders with an independent
-// checksum, and virtual-time drivers. Not a test file.
+// a virtual clock and IPv6 frame builders with an independent checksum; the hub link, virtual-time
+// drivers and byte helpers are test/net/harness.ts's, re-exported. Not a test file.
 import { InetAddr, type Addr } from '../../../src/inet/index.js';
 import { MemSpace } from '../../../src/mem/index.js';
-import { NetDevice, type LinkPort, type NetDeviceOptions } from '../../../src/netdev/index.js';
+import { NetDevice, type NetDeviceOptions } from '../../../src/netdev/index.js';
 import { Netif } from '../../../src/netif/index.js';
 import { ProtocolTable, type IcmpErr, type RxMeta, type Transport } from '../../../src/net/index.js';
 import { Ipv6Stack } from '../../../src/net/ipv6/index.js';
 import { Rng } from '../../../src/rand/index.js';
 import { SkbCache, skbCopyBits, skbFree, type SkBuff } from '../../../src/skb/index.js';
-import { Timer, VirtualScheduler, type TimerTarget } from '../../../src/time/index.js';
+import { VirtualScheduler } from '../../../src/time/index.js';
+import { MAC_A, MAC_B, TestLink as Hub, concat, ethHeader as ethHeaderOf, naiveCsum as naiveCsumOf, runFor, toHex } from '../harness.js';
 
-export interface Frame {
-  t: number;
-  from: string;
-  bytes: Uint8Array;
-}
+export {
+  MAC_A, MAC_B, MAC_C, concat, flushMicrotasks, hex, inject, macBytes, runFor, toHex, track,
+} from '../harness.js';
 
-/** every frame reaches every other attached device after `delayUs` */
-export class Hub implements LinkPort, TimerTarget {
-  readonly ends: { dev: NetDevice; host: string }[] = [];
-  readonly frames: Frame[] = [];
-  private readonly inflight = new Map<number, { skb: SkBuff; from: NetDevice }>();
-  private nextId = 0;
-  cut = false;
-
-  constructor(readonly sched: VirtualScheduler, readonly delayUs = 10) {}
-
-  attach(dev: NetDevice, host: string): void {
-    this.ends.push({ dev, host });
-    dev.link = this;
-  }
-
-  transmit(skb: SkBuff, from: NetDevice): void {
-    const bytes = new Uint8Array(skb.len);
-    if (skbCopyBits(skb, 0, bytes, 0, skb.len) !== 0) throw new Error('hub: unreadable frame');
-    const host = this.ends.find((e) => e.dev === from)?.host ?? '?';
-    this.frames.push({ t: this.sched.now(), from: host, bytes });
-    if (this.cut) {
-      skbFree(skb);
-      return;
-    }
-    const id = this.nextId++;
-    this.inflight.set(id, { skb, from });
-    this.sched.arm(new Timer(this, id), this.sched.now() + this.delayUs);
-  }
-
-  onTimer(t: Timer): void {
-    const f = this.inflight.get(t.kind)!;
-    this.inflight.delete(t.kind);
-    for (const e of this.ends) if (e.dev !== f.from) e.dev.receiveFrame(f.skb);
-    skbFree(f.skb);
-  }
-
-  from(host: string): Frame[] {
-    return this.frames.filter((f) => f.from === host);
-  }
-}
+export type { Frame } from '../harness.js';
+/** every frame reaches every other attached device after `delayUs` (the IPv4 tests' link) */
+export { TestLink as Hub } from '../harness.js';
 
 /** a transport that records what it gets */
 export class Recorder implements Transport {
@@ -91,9 +53,6 @@ export interface Host6 {
   v6: Ipv6Stack;
 }
 
-export const MAC_A = 0x02000000000a;
-export const MAC_B = 0x02000000000b;
-export const MAC_C = 0x02000000000c;
 /** fe80::ff:fe00:a etc. (modified EUI-64 of MAC_A / MAC_B / MAC_C) */
 export const LL_A = InetAddr.parse('fe80::ff:fe00:a');
 export const LL_B = InetAddr.parse('fe80::ff:fe00:b');
@@ -130,71 +89,37 @@ export function twoHosts6(delayUs = 10, opts: { dev?: NetDeviceOptions; globals?
   return { sched, hub, a, b };
 }
 
-export function runFor(sched: VirtualScheduler, us: number): void {
-  const end = sched.now() + us;
-  while (sched.step(end)) { /* fire */ }
-  sched.advanceTo(end);
-}
-
-export function track<T>(p: Promise<T>): { value?: T; error?: unknown; done: boolean } {
-  const s: { value?: T; error?: unknown; done: boolean } = { done: false };
-  p.then((v) => { s.value = v; s.done = true; }, (e: unknown) => { s.error = e; s.done = true; });
-  return s;
-}
-
-export function flushMicrotasks(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
+/**
+ * Host B (2001:db8::b/64, no DAD) alone on a hub, A's MAC known (and, with `defaultViaA`, a
+ * default route via A), a recorder on UDP (17); the clock run 2 s and the hub's record cleared.
+ */
+export function receiverB(opts: { defaultViaA?: boolean } = {}): { sched: VirtualScheduler; hub: Hub; b: Host6; rec: Recorder } {
+  const sched = new VirtualScheduler();
+  const hub = new Hub(sched, 10);
+  const b = makeHost6(sched, 'B', MAC_B, hub);
+  b.v6.addAddress(b.dev, GB, 64, { nodad: true });
+  b.v6.addNeighbour(b.dev, GA, MAC_A);
+  if (opts.defaultViaA === true) b.v6.addRoute(InetAddr.ANY6, 0, GA, null);
+  runFor(sched, 2_000_000);
+  hub.frames.length = 0;
+  const rec = new Recorder();
+  b.protos.set(17, rec);
+  return { sched, hub, b, rec };
 }
 
 // ---- bytes ----
-
-export function hex(s: string): Uint8Array {
-  const t = s.replace(/\s+/g, '');
-  const out = new Uint8Array(t.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(t.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-export function toHex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
-}
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-export function macBytes(m: number): Uint8Array {
-  const out = new Uint8Array(6);
-  for (let i = 5; i >= 0; i--) {
-    out[i] = m % 256;
-    m = Math.floor(m / 256);
-  }
-  return out;
-}
 
 export function addrBytes(a: Addr | string): Uint8Array {
   return (typeof a === 'string' ? InetAddr.parse(a) : InetAddr.from(a)).toBytes();
 }
 
 export function ethHeader(dst: number, src: number, type = 0x86dd): Uint8Array {
-  return concat(macBytes(dst), macBytes(src), Uint8Array.of(type >>> 8, type & 0xff));
+  return ethHeaderOf(dst, src, type);
 }
 
 /** naive RFC 1071 checksum (inverted) over `parts`, independent of src/wire/checksum.ts */
 export function naiveCsum(...parts: Uint8Array[]): number {
-  const b = concat(...parts);
-  let s = 0;
-  for (let i = 0; i < b.length; i += 2) {
-    s += (b[i]! << 8) | (i + 1 < b.length ? b[i + 1]! : 0);
-    s = (s & 0xffff) + (s >>> 16);
-  }
-  return ~s & 0xffff;
+  return naiveCsumOf(concat(...parts));
 }
 
 /** the IPv6 pseudo-header for an L4 checksum */
@@ -247,14 +172,6 @@ export function udp6(src: string, dst: string, sport: number, dport: number, dat
   m[6] = c >>> 8;
   m[7] = c & 0xff;
   return m;
-}
-
-/** hands a crafted frame to `h.dev` as the wire would */
-export function inject(h: Host6, frame: Uint8Array): void {
-  const buf = new Uint8Array(frame);
-  const skb = h.skbs.wrap(buf, new DataView(buf.buffer));
-  h.dev.receiveFrame(skb);
-  skbFree(skb);
 }
 
 /** parsed view of an IPv6-over-Ethernet frame (tests) */

@@ -5,29 +5,16 @@ import { MAX_HEADER, type RxMeta } from '../../../src/net/index.js';
 import { EPROTO, PMTU_EXPIRES_US, icmpv6Errno, icmpv6Fatal } from '../../../src/net/ipv6/index.js';
 import { skbFree, skbPut, type SkBuff } from '../../../src/skb/index.js';
 import { ERRNO, ErrnoError } from '../../../src/uapi/index.js';
-import { VirtualScheduler } from '../../../src/time/index.js';
 import {
-  GA, GB, Hub, MAC_A, MAC_B, Recorder, concat, ethHeader, flushMicrotasks, hex, icmp6, inject, ip6, makeHost6, parseFrame,
-  runFor, toHex, track, twoHosts6, udp6, type Host6,
+  GA, GB, MAC_A, MAC_B, Recorder, concat, ethHeader, flushMicrotasks, hex, icmp6, inject, ip6, parseFrame, runFor, toHex,
+  track, twoHosts6, udp6, type Host6, receiverB,
 } from './harness6.js';
 
 const A = '2001:db8::a';
 const B = '2001:db8::b';
 const FAR = '2001:db8:99::1';
 
-function setup(): { sched: VirtualScheduler; hub: Hub; b: Host6; rec: Recorder } {
-  const sched = new VirtualScheduler();
-  const hub = new Hub(sched, 10);
-  const b = makeHost6(sched, 'B', MAC_B, hub);
-  b.v6.addAddress(b.dev, GB, 64, { nodad: true });
-  b.v6.addNeighbour(b.dev, GA, MAC_A);
-  b.v6.addRoute(InetAddr.ANY6, 0, GA, null);
-  runFor(sched, 2_000_000);
-  hub.frames.length = 0;
-  const rec = new Recorder();
-  b.protos.set(17, rec);
-  return { sched, hub, b, rec };
-}
+const setup = (): ReturnType<typeof receiverB> => receiverB({ defaultViaA: true });
 
 /** an ICMPv6 error from `from` to B quoting `inner` */
 function errFrame(from: string, type: number, code: number, info: number, inner: Uint8Array): Uint8Array {

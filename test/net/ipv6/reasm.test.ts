@@ -1,27 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  GA, GB, Hub, MAC_A, MAC_B, Recorder, concat, ethHeader, hex, inject, ip6, makeHost6, parseFrame, runFor, toHex, udp6,
-  type Host6,
+  Hub, MAC_A, MAC_B, concat, ethHeader, hex, inject, ip6, parseFrame, runFor, toHex, udp6, type Host6, receiverB,
 } from './harness6.js';
 import { IP6FRAG_HIGH_THRESH, IP6FRAG_LOW_THRESH, IP6FRAG_TIME_US } from '../../../src/net/ipv6/index.js';
-import { VirtualScheduler } from '../../../src/time/index.js';
 
 const A = '2001:db8::a';
 const B = '2001:db8::b';
 
-function setup(): { sched: VirtualScheduler; hub: Hub; b: Host6; rec: Recorder } {
-  const sched = new VirtualScheduler();
-  const hub = new Hub(sched, 10);
-  const b = makeHost6(sched, 'B', MAC_B, hub);
-  b.v6.addAddress(b.dev, GB, 64, { nodad: true });
-  b.v6.addNeighbour(b.dev, GA, MAC_A);
-  runFor(sched, 2_000_000);
-  hub.frames.length = 0;
-  const rec = new Recorder();
-  b.protos.set(17, rec);
-  return { sched, hub, b, rec };
-}
+const setup = (): ReturnType<typeof receiverB> => receiverB();
 
 function data(n: number, seed = 0): Uint8Array {
   return Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
