@@ -444,6 +444,9 @@ export class NetDevice implements TimerTarget {
       // headers and the pseudo-header from the bytes
       sum = csumPartial(frame.buf, frame.dv, frame.data + l4, fhead - l4, pseudo);
       sum = csumBlockAdd(sum, frame.fragCsum, fhead - l4);
+    } else if (frame.nrFrags === 0 && frame.fragList === null && l4 + l4len <= fhead) {
+      // a linear frame (the usual link frame): sum the head bytes directly
+      sum = csumPartial(frame.buf, frame.dv, frame.data + l4, l4len, pseudo);
     } else {
       sum = skbChecksum(frame, l4, l4len, pseudo);
     }
@@ -812,6 +815,36 @@ export class NetDevice implements TimerTarget {
     if (frameOff + n <= headlen) {
       // the common case: a linear frame from the link
       mem.dmaToNetIov(ref, pageOff, frame.buf, frame.data + frameOff, n);
+      return;
+    }
+    if (frame.fragList === null && !frame.unreadable) {
+      // a host-memory frame with page frags (TSO segments off the wire): one flat walk
+      let pos = frameOff;
+      let left = n;
+      let dst = pageOff;
+      if (pos < headlen) {
+        const k = headlen - pos;
+        mem.dmaToNetIov(ref, dst, frame.buf, frame.data + pos, k);
+        pos += k;
+        dst += k;
+        left -= k;
+      }
+      const fm = frame.mem;
+      let start = headlen;
+      for (let i = 0; i < frame.nrFrags && left > 0; i++) {
+        const fl = frame.fragLen[i]!;
+        const end = start + fl;
+        if (pos < end) {
+          const inFrag = pos - start;
+          const k = fl - inFrag < left ? fl - inFrag : left;
+          const fref = frame.fragRef[i]!;
+          mem.dmaToNetIov(ref, dst, fm.buf(fref), fm.offset(fref) + frame.fragOff[i]! + inFrag, k);
+          pos += k;
+          dst += k;
+          left -= k;
+        }
+        start = end;
+      }
       return;
     }
     const it = this.rxIter.reset(frame, frameOff, n);

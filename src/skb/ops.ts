@@ -21,6 +21,17 @@ export const skbWarnings = { unreadableCopy: 0, unreadableChecksum: 0, mixedFrag
  */
 export function skbFree(skb: SkBuff): void {
   if (skb.freed) throw new Error('skb double free');
+  if (skb.fragList !== null) freeFragList(skb);
+  const mem = skb.mem;
+  if (skb.headRef !== NETMEM_NONE) mem.put(skb.headRef, true);
+  for (let i = 0; i < skb.nrFrags; i++) mem.put(skb.fragRef[i]!, true);
+  resetSkb(skb);
+  skb.freed = true;
+  if (skb.owner) skb.owner.recycle(skb);
+}
+
+/** frees the frag-list members of `skb` (kept out of skbFree so the common path stays small) */
+function freeFragList(skb: SkBuff): void {
   let m: SkBuff | null = skb.fragList;
   skb.fragList = skb.fragListTail = null;
   while (m !== null) {
@@ -29,12 +40,6 @@ export function skbFree(skb: SkBuff): void {
     skbFree(m);
     m = n;
   }
-  const mem = skb.mem;
-  if (skb.headRef !== NETMEM_NONE) mem.put(skb.headRef, true);
-  for (let i = 0; i < skb.nrFrags; i++) mem.put(skb.fragRef[i]!, true);
-  resetSkb(skb);
-  skb.freed = true;
-  if (skb.owner) skb.owner.recycle(skb);
 }
 
 /** frees a list linked through `next` */
