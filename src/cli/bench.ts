@@ -207,7 +207,7 @@ export async function runBench(argv: string[]): Promise<number> {
       name: `${prefix}${mode}${ipv6 ? '6' : ''}-mtu${mtu}`, kind: 'sim', lib: lib.label, mode, family: ipv6 ? 6 : 4, mtu,
       packet: mtu - (ipv6 ? 60 : 40), bytesPerRun: size, copies: copiesOf(mode), checksum: SIM_CSUM,
       run: async (bytes) => {
-        const r = await withTimeout(simTransfer(lib, { mode, mtu, ipv6, size: bytes, recv }), 30 + bytes / 20e6, `${lib.label} ${mode} MTU ${mtu}`);
+        const r = await withTimeout(simTransfer(lib, { mode, mtu, ipv6, size: bytes, recv }), 60 + bytes / 5e6, `${lib.label} ${mode} MTU ${mtu}`);
         return { bytes: r.bytes, seconds: r.wallSeconds, validated: r.validated, problem: r.problem };
       },
     });

@@ -7,7 +7,7 @@
  * SO_DEVMEM_DONTNEED in coalesced ranges); copy mode receives into a host buffer and validates
  * there. The figure is the wall clock of the whole run: setup, both hosts, wire, teardown.
  */
-import type { BenchLib, LibDeviceMemory, LibPattern, LibSocket } from './lib.js';
+import type { BenchLib, LibDeviceMemory, LibNetwork, LibPattern, LibSocket } from './lib.js';
 
 /** how the receiver calls recvmsg; one method for every build in an invocation */
 export type RecvMethod = 'recvmsgInto' | 'recvmsg';
@@ -73,9 +73,23 @@ function isEagain(e: unknown): boolean {
 }
 
 export async function simTransfer(lib: BenchLib, o: SimOptions): Promise<SimResult> {
-  const C = lib.constants;
   const t0 = process.hrtime.bigint();
   const net = new lib.Network({ seed: 1 });
+  try {
+    return await transfer(lib, net, o, t0);
+  } catch (e) {
+    // a failed run leaves nothing behind: close() settles or drops whatever is still pending
+    try {
+      net.close();
+    } catch {
+      // already closed
+    }
+    throw e;
+  }
+}
+
+async function transfer(lib: BenchLib, net: LibNetwork, o: SimOptions, t0: bigint): Promise<SimResult> {
+  const C = lib.constants;
   const a = net.addHost('a');
   const b = net.addHost('b');
   const ea = a.addDevice('eth0', { rxQueues: RX_QUEUES, mtu: o.mtu });
@@ -123,13 +137,17 @@ export async function simTransfer(lib: BenchLib, o: SimOptions): Promise<SimResu
     }
     cs.close();
   })();
-  // a sender failure surfaces at `await sender` below (or through the caller's watchdog)
-  sender.catch(() => {});
+  // a sender failure (connect refused, no source address, …) ends the run instead of leaving
+  // the receiver waiting in accept or recvmsg
+  const senderFailed = new Promise<never>((_, reject) => {
+    sender.catch(reject);
+  });
 
-  const conn = await ls.accept();
-  const got = o.mode === 'devmem'
-    ? await receiveDevmem(lib, conn, dmabuf!, bindingId, o)
-    : await receiveCopy(lib, conn, o);
+  const conn = await Promise.race([ls.accept(), senderFailed]);
+  const got = await Promise.race([
+    o.mode === 'devmem' ? receiveDevmem(lib, conn, dmabuf!, bindingId, o) : receiveCopy(lib, conn, o),
+    senderFailed,
+  ]);
   conn.close();
   await sender;
   ls.close();
