@@ -194,6 +194,7 @@ export class NeighTable implements TimerTarget {
   /** current randomised reachable time (Linux `neigh_rand_reach_time`) */
   reachableTime: number;
   private readonly buckets = new Map<number, Neighbour>();
+  private lastHit: Neighbour | null = null;
   private gcHead: Neighbour | null = null;
   private gcTail: Neighbour | null = null;
   private count = 0;
@@ -225,9 +226,16 @@ export class NeighTable implements TimerTarget {
   }
 
   lookup(dev: NetDevice, addr: Addr): Neighbour | null {
+    // one-entry cache of the last hit (cleared when that entry is destroyed): skips the hash
+    // and the Map probe for the steady per-packet case of one next hop
+    const c = this.lastHit;
+    if (c !== null && c.dev === dev && addrEquals(c.addr, addr)) return c;
     let n = this.buckets.get(this.hashOf(dev, addr)) ?? null;
     while (n !== null) {
-      if (n.dev === dev && addrEquals(n.addr, addr)) return n;
+      if (n.dev === dev && addrEquals(n.addr, addr)) {
+        this.lastHit = n;
+        return n;
+      }
       n = n.hashNext;
     }
     return null;
@@ -270,6 +278,7 @@ export class NeighTable implements TimerTarget {
   private destroy(n: Neighbour): void {
     if (n.dead) return;
     n.dead = true;
+    if (this.lastHit === n) this.lastHit = null;
     this.host.sched.cancel(n.timer);
     this.dropQueue(n, false);
     let p = this.buckets.get(n.hash) ?? null;

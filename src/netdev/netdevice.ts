@@ -370,7 +370,7 @@ export class NetDevice implements TimerTarget {
     const skb = this.skbs.allocOnPage(rxq.header.ref, rxq.header.off, this.headerBufSize, 0);
     // DMA the header bytes
     if (hb === frame.buf && hl >= hlen) {
-      skb.buf.set(hb.subarray(ho, ho + hlen), skb.data);
+      copySmall(hb, ho, skb.buf, skb.data, hlen);
     } else {
       skbCopyBits(frame, 0, skb.buf, skb.data, hlen);
     }
@@ -667,7 +667,7 @@ export class NetDevice implements TimerTarget {
       const seg = this.skbs.alloc(hdrLen, 0);
       if (seg === null) break;
       skbPut(seg, hdrLen);
-      seg.buf.set(b.subarray(skb.data, skb.data + hdrLen), seg.data);
+      copySmall(b, skb.data, seg.buf, seg.data, hdrLen);
       const sdv = seg.dv;
       const sip = seg.data + l3;
       const sth = seg.data + l4;
@@ -917,3 +917,11 @@ function readU16(frame: SkBuff, off: number, dv: DataView, scratch: Uint8Array):
   return dv.getUint16(0);
 }
 
+/** copies `n` bytes; a plain loop for header-sized runs (no subarray view allocated per frame) */
+function copySmall(src: Uint8Array, so: number, dst: Uint8Array, d: number, n: number): void {
+  if (n > 256) {
+    dst.set(src.subarray(so, so + n), d);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[d + i] = src[so + i]!;
+}

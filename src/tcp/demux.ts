@@ -27,8 +27,10 @@ export class TcpDemux {
   /** connections hashed */
   count = 0;
   /** listeners by local port */
-  private readonly listeners: (TcpSock[] | undefined)[] = new Array<TcpSock[] | undefined>(65536);
+  private readonly listeners = new Map<number, TcpSock[]>();
   listenerCount = 0;
+  /** result of the last successful lookupEstablished; cleared by every insert/remove */
+  private lastHit: TcpSock | null = null;
 
   constructor(
     private readonly secret: number,
@@ -41,6 +43,7 @@ export class TcpDemux {
   }
 
   insert(tp: TcpSock): void {
+    this.lastHit = null;
     if (this.count >= this.table.length) this.grow();
     const h = this.hashOf(tp.laddr, tp.lport, tp.raddr, tp.rport);
     tp.hashValue = h;
@@ -53,6 +56,7 @@ export class TcpDemux {
 
   remove(tp: TcpSock): void {
     if (!tp.hashed) return;
+    this.lastHit = null;
     const i = tp.hashValue & this.mask;
     let cur = this.table[i];
     let prev: TcpSock | null = null;
@@ -71,36 +75,44 @@ export class TcpDemux {
 
   /** the connection for the 4-tuple, or null (allocation-free) */
   lookupEstablished(laddr: Addr, lport: number, raddr: Addr, rport: number): TcpSock | null {
+    // the table has not changed since the last hit: same tuple, same answer (no hashing)
+    const c = this.lastHit;
+    if (
+      c !== null && c.lport === lport && c.rport === rport && addrEquals(c.raddr, raddr) && addrEquals(c.laddr, laddr)
+    ) return c;
     const h = this.hashOf(laddr, lport, raddr, rport);
     let tp = this.table[h & this.mask];
     while (tp !== null) {
       if (
         tp.hashValue === h && tp.lport === lport && tp.rport === rport && addrEquals(tp.raddr, raddr) &&
         addrEquals(tp.laddr, laddr)
-      ) return tp;
+      ) {
+        this.lastHit = tp;
+        return tp;
+      }
       tp = tp.hashNext;
     }
     return null;
   }
 
   addListener(tp: TcpSock): void {
-    let list = this.listeners[tp.lport];
+    let list = this.listeners.get(tp.lport);
     if (list === undefined) {
       list = [];
-      this.listeners[tp.lport] = list;
+      this.listeners.set(tp.lport, list);
     }
     list.push(tp);
     this.listenerCount++;
   }
 
   removeListener(tp: TcpSock): void {
-    const list = this.listeners[tp.lport];
+    const list = this.listeners.get(tp.lport);
     if (list === undefined) return;
     const i = list.indexOf(tp);
     if (i < 0) return;
     list.splice(i, 1);
     this.listenerCount--;
-    if (list.length === 0) this.listeners[tp.lport] = undefined;
+    if (list.length === 0) this.listeners.delete(tp.lport);
   }
 
   /**
@@ -108,7 +120,8 @@ export class TcpDemux {
    * or null. Allocation-free.
    */
   lookupListener(daddr: Addr, dport: number, saddr: Addr, sport: number): TcpSock | null {
-    const list = this.listeners[dport];
+    if (this.listenerCount === 0) return null;
+    const list = this.listeners.get(dport);
     if (list === undefined) return null;
     const v4 = isV4(daddr);
     let best: TcpSock | null = null;
@@ -139,7 +152,7 @@ export class TcpDemux {
 
   /** listeners on `port` (tests) */
   listenersOn(port: number): readonly TcpSock[] {
-    return this.listeners[port] ?? [];
+    return this.listeners.get(port) ?? [];
   }
 
   /** every hashed connection (cold path: close-all, stats) */

@@ -34,6 +34,7 @@ export class PmtuCache {
   }
 
   private entry(key: number): PmtuEntry | null {
+    if (this.map.size === 0) return null;
     const e = this.map.get(key);
     if (e === undefined) return null;
     if (this.clock.now() >= e.expires) {
