@@ -1,6 +1,7 @@
 /**
- * `Host`: one machine with one network stack — its memory, devices, IPv4, TCP, file-descriptor
- * table, devmem bindings, netlink sockets and ethtool-style configuration. Created by
+ * `Host`: one machine — narrow user-facing interfaces (`ip` for IPv4 and IPv6 configuration,
+ * `ethtool`, `sys` system calls, `socket()`, Node-style `net` and `dgram`, `netlink()`,
+ * `snmp()` counters, device memory) composed over its `Kernel` (src/kernel.ts). Created by
  * `Network.addHost`. Every API failure is an `ErrnoError` with the Linux errno.
  */
 import type { DeviceBackend, DeviceMemory } from './mem/index.js';

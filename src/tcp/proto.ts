@@ -6,7 +6,7 @@
  * referencing the send buffer's pages, checksum left to the NIC as CHECKSUM_PARTIAL), runs the
  * timers, and handles ICMP / ICMPv6 errors and local neighbour failures (`err`, Linux
  * tcp_v4_err / tcp_v6_err). The socket layer above calls the `user*` entry points; results are
- * 0 / byte counts or negative errno values, never exceptions (see notes/tcp-user-api.md).
+ * 0 / byte counts or negative errno values, never exceptions; the entry points and their results are documented where they are defined.
  *
  * Ownership: `rcv` takes the skb; a segment's skb either joins a queue of its connection or is
  * freed before `rcv` returns. Local ports belong to `ports` (bound sockets, TIME_WAIT included,
