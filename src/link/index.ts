@@ -27,3 +27,4 @@ export {
 export { SimSwitch, SwitchPort, type SimSwitchOptions, type SimSwitchStats } from './switch.js';
 export { PcapWriter, PCAP_CHUNK_SIZE, type PcapWriterOptions } from './pcap-writer.js';
 export { PcapTap, type PcapTapDirs } from './pcap-tap.js';
+export type { FrameLink, FrameMeta, LinkOffloads, LinkReceiver } from './frame-link.js';
