@@ -115,7 +115,17 @@ export class Kernel implements NetdevKernel, SyscallHost, SocketHost {
 
   netlink(opts: { capNetAdmin?: boolean } = {}): NetlinkSocket {
     const nl = new NetlinkSocket(this, { capNetAdmin: opts.capNetAdmin ?? true });
-    this.files.install(new NetlinkFile(nl));
+    const file = new NetlinkFile(nl);
+    const fd = this.files.install(file);
+    if (fd < 0) {
+      nl.close();
+      throw new ErrnoError(-fd, 'socket');
+    }
+    nl.fd = fd;
+    // closing the socket object closes its fd too (the fd's release closes the socket: idempotent)
+    nl.onClose = () => {
+      if (this.files.get(fd) === file) this.files.close(fd);
+    };
     this.netlinks.add(nl);
     return nl;
   }

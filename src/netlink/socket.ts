@@ -147,5 +147,13 @@ export class NetlinkSocket implements NetlinkTransport {
     this.rxQueue.length = 0;
     netdevSockPrivDestroy(this.state);
     this.kn.portids.delete(this.pid);
+    const hook = this.onClose;
+    this.onClose = null;
+    if (hook !== null) hook();
   }
+
+  /** the socket's fd in its host's fd table (-1 when it has none) */
+  fd = -1;
+  /** set by the owner of the fd: closes it when the socket is closed through this object */
+  onClose: (() => void) | null = null;
 }

@@ -134,3 +134,29 @@ describe('binding lifetime', () => {
     assert.deepEqual(s2.bindings.map((b) => b.id), [b2.id]);
   });
 });
+
+describe('netlink socket fd', () => {
+  it('host.netlink() takes an fd and close() gives it back (no fd leak per socket)', async () => {
+    const { Network } = await import('../../src/index.js');
+    const net = new Network({ seed: 1 });
+    const h = net.addHost('h');
+    const files = h.kernel.files;
+    const before = files.size;
+    const socks = [];
+    for (let i = 0; i < 50; i++) socks.push(h.netlink());
+    assert.equal(files.size, before + 50);
+    const fd = socks[7]!.fd;
+    assert.ok(fd >= 0);
+    assert.equal(files.get(fd)?.kind, 'netlink');
+    for (const s of socks) s.close();
+    assert.equal(files.size, before);
+    assert.equal(files.get(fd), null);
+    // closing the fd (sys.close) closes the socket object as well, and a later close() is a no-op
+    const s = h.netlink();
+    assert.equal(h.sys.close(s.fd), 0);
+    assert.equal(s.closed, true);
+    s.close();
+    assert.equal(files.size, before);
+    await net.close();
+  });
+});
