@@ -52,6 +52,19 @@ export interface CongSock {
   readonly sndUna: number;
   /** current CA state */
   readonly caState: CaState;
+  /* --- added by the cong modules (members above are the lead's contract) --- */
+  /** cwnd when the last reduction started (`tp->prior_cwnd`, set by tcp_init_cwnd_reduction and
+   *  tcp_enter_loss); read by `undoCwnd` (tcp_reno_undo_cwnd) */
+  readonly priorCwnd: number;
+  /** time of the last data transmission, ms (`tp->lsndtime`); the core calls
+   *  `cwndEvent(TxStart)` BEFORE it updates this (tcp_event_data_sent) */
+  readonly lsndtimeMs: number;
+  /** `sk_pacing_rate` in bytes/s (0: none computed); HyStart's ACK-train cushion */
+  readonly pacingRate?: number;
+  /** `sk_pacing_status != SK_PACING_NONE` (fq or internal pacing active) */
+  readonly pacingEnabled?: boolean;
+  /** `sk_gso_max_size`, bytes (65536 when absent) */
+  readonly gsoMaxSize?: number;
 }
 
 /** RTT sample passed to `pktsAcked` (Linux `struct ack_sample`) */
