@@ -33,6 +33,8 @@ export const TCP_MAX_QUICKACKS = 16;
 export const TCP_SYN_RETRIES = 6;
 export const TCP_SYNACK_RETRIES = 5;
 export const TCP_RETRIES2 = 15;
+/** net.ipv4.tcp_orphan_retries = 0 means 8 (Linux tcp_orphan_retries) */
+export const TCP_ORPHAN_RETRIES = 8;
 export const TCP_DEFAULT_MSS = 536;
 /** tcp_rmem / tcp_wmem maxima used as default buffer sizes (no autotuning yet) */
 export const TCP_RMEM_DEFAULT = 6 * 1024 * 1024;
@@ -40,5 +42,7 @@ export const TCP_WMEM_DEFAULT = 4 * 1024 * 1024;
 export const TCP_MAX_WINDOW = 65535;
 /** room for Ethernet + IPv4 + TCP headers with options */
 export const MAX_TCP_HEADER = 128;
+/** bytes the timestamp option takes in every segment (NOP NOP TS) */
+export const TCPOLEN_TSTAMP_ALIGNED = 12;
 export const EPHEMERAL_LOW = 32768;
 export const EPHEMERAL_HIGH = 60999;

@@ -1,18 +1,23 @@
 /**
- * tcp: the transport over IPv4 and IPv6 (one `TcpProto` registered with the `IpLayer`) —
- * control blocks, the RFC 9293 state machine, retransmission and NewReno congestion control,
- * the send buffer, receive and out-of-order queues, the devmem receive path (tokens and cmsgs)
- * and SO_DEVMEM_DONTNEED; by concern: `demux` (established hash keyed by a secret tuple hash,
- * listeners with specific/wildcard/dual-stack/SO_REUSEPORT selection), `icmp-err` (how ICMP
- * errors and path MTU read), `mem-wait` (sends waiting for host memory), `poll` (readiness,
- * SO_ERROR). Local ports live in the shared `PortTable` (src/inet). Contract: the protocol never
- * throws on packet input; user entry points return byte counts or negative errno values (never
- * ENOBUFS: a send short of memory waits); queued skbs are owned by their connection, and devmem
- * tokens by the socket until DONTNEED or close.
+ * tcp: the transport over IPv4 and IPv6 (one `TcpProto` registered with the `IpLayer`), organised
+ * by concern as Linux's tcp_input / tcp_output / tcp_timer (see proto.ts for the map): `input/`
+ * (segment entry and demux, LISTEN / SYN_RECV, SYN_SENT, synchronized states, one validation
+ * step with PAWS, RFC 5961 and Linux's rate limits, ACK processing, SACK scoreboard, loss
+ * recovery, receive and out-of-order queues with SACK / DSACK blocks, TIME_WAIT), `output/` (one
+ * segment builder for every segment, options on every segment when negotiated, the retransmit
+ * queue of sent-segment records, window selection), `timer/` (delayed ACK, RTO / probe,
+ * TIME_WAIT), `conn.ts` (set-up, ISN, teardown), `err.ts` (ICMP errors, path MTU), `demux`,
+ * `ratelimit`, `mem-wait`, `poll`, the devmem receive path (`recv`, tokens, SO_DEVMEM_DONTNEED)
+ * and `cong/` / `recovery/` (congestion-control and recovery modules). Local ports live in the
+ * shared `PortTable` (src/inet). Contract: the protocol never throws on packet input; user entry
+ * points return byte counts or negative errno values (never ENOBUFS: a send short of memory
+ * waits); queued skbs are owned by their connection, and devmem tokens by the socket until
+ * DONTNEED or close.
  */
 export * from './constants.js';
 export { TcpSock, type TcpSockOwner, type TcpSockStats } from './sock.js';
-export { TcpProto, type TcpMib, type TcpBindFlags } from './proto.js';
+export { TcpProto, type TcpMib, type TcpBindFlags, type TcpSysctl } from './proto.js';
+export { RtxQueue, TxRecord } from './output/rtx-queue.js';
 export { TcpDemux } from './demux.js';
 export { tcpPoll, tcpSockError } from './poll.js';
 export { TcpMemWait, MEM_WAIT_RETRY } from './mem-wait.js';

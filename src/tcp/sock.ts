@@ -12,6 +12,7 @@ import {
   TCP_CLOSE, TCP_DEFAULT_MSS, TCP_LISTEN, TCP_INIT_CWND, TCP_RMEM_DEFAULT, TCP_STATE_NAMES, TCP_TIMEOUT_INIT, TCP_WMEM_DEFAULT,
 } from './constants.js';
 import type { TcpProto } from './proto.js';
+import { RtxQueue } from './output/rtx-queue.js';
 import { SendBuffer } from './send-buffer.js';
 import { TokenTable } from './token-table.js';
 
@@ -102,6 +103,28 @@ export class TcpSock implements TimerTarget, PortUser {
   /** path MTU the MSS was computed for (Linux icsk_pmtu_cookie) */
   pmtu = 0;
 
+  // options negotiated on the handshake (RFC 7323 timestamps, RFC 2018 SACK)
+  /** both sides sent the timestamp option: every segment carries it (Linux rx_opt.tstamp_ok) */
+  tsOk = false;
+  /** both sides sent SACK-permitted (Linux rx_opt.sack_ok) */
+  sackOk = false;
+  /** the peer's TSval to echo (Linux rx_opt.ts_recent) */
+  tsRecent = 0;
+  /** when tsRecent was stored, µs; -1: never (Linux ts_recent_stamp) */
+  tsRecentStamp = -1;
+  /** added to our ms clock for TSval (Linux tsoffset) */
+  tsOffset = 0;
+  /**
+   * SACK blocks we report (Linux selective_acks): [start, end) pairs, the most recently changed
+   * first; `numSacks` of them are valid
+   */
+  readonly selAcks = new Uint32Array(8);
+  numSacks = 0;
+  /** a DSACK block to report on the next ACK (RFC 2883; Linux duplicate_sack), valid when `dsack` */
+  dsack = false;
+  dsackStart = 0;
+  dsackEnd = 0;
+
   // receive sequence space
   irs = 0;
   rcvNxt = 0;
@@ -128,6 +151,12 @@ export class TcpSock implements TimerTarget, PortUser {
   recover = 0;
   /** RTO recovery: everything up to this sequence was presumed lost */
   lossHigh = 0;
+  /** in RTO recovery (Linux TCP_CA_Loss) until snd_una reaches lossHigh */
+  inLoss = false;
+  /** sent segments not yet acknowledged, with the SACK scoreboard (output/rtx-queue.ts) */
+  readonly rtx = new RtxQueue();
+  /** without SACK: duplicate ACKs of this recovery, as bytes that left the network (Linux tcp_add_reno_sack) */
+  renoSacked = 0;
 
   // RTT (RFC 6298), µs
   srtt = 0;
@@ -137,6 +166,8 @@ export class TcpSock implements TimerTarget, PortUser {
   rttTime = -1;
   backoff = 0;
   retransmits = 0;
+  /** zero-window probes sent without an answer (Linux icsk_probes_out) */
+  probesOut = 0;
   /** time the current RTO episode started (for giving up) */
   retransStamp = 0;
 
@@ -187,6 +218,8 @@ export class TcpSock implements TimerTarget, PortUser {
   parent: TcpSock | null = null;
   acceptQueue: TcpSock[] = [];
   synQueueLen = 0;
+  /** listener: when its SYN queue last overflowed (µs, −1 never; Linux tcp_synq_overflow) */
+  synqOverflowUs = -1;
   /** child sockets wait here until accepted */
   inAcceptQueue = false;
 
@@ -243,6 +276,15 @@ export class TcpSock implements TimerTarget, PortUser {
   /** bytes sent and not yet acknowledged */
   get inFlight(): number {
     return (this.sndNxt - this.sndUna) | 0;
+  }
+
+  /**
+   * RFC 6675 pipe / Linux tcp_packets_in_flight, in bytes: sent and not acknowledged, less what
+   * is SACKed or presumed lost, plus retransmissions in flight
+   */
+  get pipe(): number {
+    const q = this.rtx;
+    return this.inFlight - q.sackedOut - q.lostOut + q.retransOut - this.renoSacked;
   }
 
   /** bytes queued for sending that were never sent */

@@ -16,6 +16,8 @@ import { TCP_ACK, TCP_RST, TCP_SYN, TcpOptions, parseTcpOptions } from '../../sr
 import { FakeNet, attach, drain, seg, type FakeHost, type Wire } from './fake-ip.js';
 
 const A = (s: string): InetAddr => InetAddr.parse(s);
+/** bytes of the timestamp option in every segment (on by default, as in Linux) */
+const TS = 12;
 
 function pattern(n: number, salt = 0): Uint8Array {
   const b = new Uint8Array(n);
@@ -110,7 +112,9 @@ describe('TCP over IPv4 and IPv6 (fake IP layer)', () => {
       const syn = net.log.find((w) => seg(w).flags === TCP_SYN)!;
       assert.equal(syn.dst.family, fam);
       assert.equal(synMss(syn), fam === 4 ? 1460 : 1440);
-      assert.equal(c.mss, fam === 4 ? 1460 : 1440);
+      // the timestamp option takes 12 bytes of every segment (Linux tcp_mtu_to_mss)
+      assert.ok(c.tsOk);
+      assert.equal(c.mss, (fam === 4 ? 1460 : 1440) - TS);
       assert.equal(s.raddr.toString(), fam === 4 ? '10.0.0.1' : '2001:db8::1');
       assert.equal(c.laddr.toString(), fam === 4 ? '10.0.0.1' : '2001:db8::1');
       let n = 0;
@@ -121,7 +125,7 @@ describe('TCP over IPv4 and IPv6 (fake IP layer)', () => {
       assert.ok(Buffer.from(got).equals(Buffer.from(data)), 'every byte in order');
       assert.equal(a.tcp.stats.inCsumErrors + b.tcp.stats.inCsumErrors, 0);
       assert.ok(a.tcp.stats.retransSegs > 0, 'the drops were retransmitted');
-      for (const w of net.log) assert.ok(w.bytes.length - seg(w).doff <= (fam === 4 ? 1460 : 1440));
+      for (const w of net.log) assert.ok(w.bytes.length - seg(w).doff <= (fam === 4 ? 1460 : 1440) - TS);
       // close both; resources back to zero
       net.drop = null;
       a.tcp.userClose(c);
@@ -353,7 +357,7 @@ describe('TCP ICMP errors (tcp_v4_err / tcp_v6_err)', () => {
       const data = pattern(300_000, 3);
       const got = transfer(net, a, c, s, data);
       assert.ok(Buffer.from(got).equals(Buffer.from(data)));
-      assert.equal(c.mss, pathMtu - (fam === 4 ? 40 : 60));
+      assert.equal(c.mss, pathMtu - (fam === 4 ? 40 : 60) - TS);
       assert.equal(c.pmtu, pathMtu);
       assert.ok(icmps >= 1);
       assert.equal(a.tcp.stats.pmtuReduced, 1, 'later ICMPs for old segments change nothing');
@@ -370,7 +374,7 @@ describe('TCP ICMP errors (tcp_v4_err / tcp_v6_err)', () => {
     a.tcp.userSend(c4, pattern(3000), 0, 3000, false);
     const d4 = net.log.filter((w) => w.from === 'a' && seg(w).len > 0).pop()!;
     a.tcp.err(icmp({ type: 3, code: 4, info: 300, errno: ERRNO.EMSGSIZE, fatal: true }, d4));
-    assert.equal(c4.mss, 512);
+    assert.equal(c4.mss, 512 - TS);
     assert.equal(c4.softError, ERRNO.EMSGSIZE);
 
     const l6 = listen(b, 6, '::', 81);
@@ -378,7 +382,7 @@ describe('TCP ICMP errors (tcp_v4_err / tcp_v6_err)', () => {
     a.tcp.userSend(c6, pattern(3000), 0, 3000, false);
     const d6 = net.log.filter((w) => w.from === 'a' && seg(w).len > 0 && w.dst.family === 6).pop()!;
     a.tcp.err(icmp({ type: 2, code: 0, info: 1000, errno: ERRNO.EMSGSIZE, fatal: true }, d6));
-    assert.equal(c6.mss, 1440);
+    assert.equal(c6.mss, 1440 - TS);
   });
 });
 
@@ -397,7 +401,7 @@ describe('TCP path MTU during the handshake', () => {
     assert.equal(tp.pmtu, 1280);
     held = false;
     assert.ok(net.run(() => tp.state === TCP_ESTABLISHED, 10_000_000));
-    assert.equal(tp.mss, 1220);
+    assert.equal(tp.mss, 1220 - TS);
     assert.ok(net.run(() => l.acceptQueue.length === 1, 1_000_000));
   });
 });

@@ -18,6 +18,10 @@ interface Seg {
   len: number;
   mss: number;
   wscale: number;
+  sackOk: boolean;
+  ts: boolean;
+  tsVal: number;
+  tsEcr: number;
 }
 
 /** records every TCP segment a device sends or receives (headers only) */
@@ -37,6 +41,7 @@ function tcpTap(dev: NetDevice, now: () => number): Seg[] {
       segs.push({
         t: now(), dir, sport: dv.getUint16(t), dport: dv.getUint16(t + 2), seq: dv.getUint32(t + 4), ack: dv.getUint32(t + 8),
         flags: b[t + 13]!, win: dv.getUint16(t + 14), len: dv.getUint16(o + 16) - ihl - doff, mss: opts.mss, wscale: opts.wscale,
+        sackOk: opts.sackPermitted, ts: opts.hasTimestamp, tsVal: opts.tsVal, tsEcr: opts.tsEcr,
       });
     },
   };
@@ -68,10 +73,16 @@ describe('TCP behaviour', () => {
     assert.equal(synack!.ack, (syn!.seq + 1) >>> 0);
     assert.equal(synack!.mss, 1460);
     assert.equal(synack!.wscale, 7);
+    // SACK-permitted and timestamps offered and echoed (RFC 2018, RFC 7323); the third segment
+    // and every later one carries the timestamp option, echoing the peer's TSval
+    assert.ok(syn!.sackOk && syn!.ts && syn!.tsEcr === 0);
+    assert.ok(synack!.sackOk && synack!.ts && synack!.tsEcr === syn!.tsVal);
+    assert.ok(ack!.ts && !ack!.sackOk && ack!.tsEcr === synack!.tsVal);
     assert.equal(ack!.flags, ACK);
     assert.equal(ack!.seq, (syn!.seq + 1) >>> 0);
     assert.equal(ack!.ack, (synack!.seq + 1) >>> 0);
-    assert.equal(cs.getsockopt(C.SOL_TCP, C.TCP_MAXSEG), 1460);
+    // the send MSS: 1460 less the 12 bytes of the timestamp option (Linux mss_cache)
+    assert.equal(cs.getsockopt(C.SOL_TCP, C.TCP_MAXSEG), 1448);
     p.net.close();
   });
 
@@ -116,7 +127,7 @@ describe('TCP behaviour', () => {
     }
     await sender;
     assert.equal(n, 512 * 1024);
-    const lost = p.net.links[0]!.stats.aToB.lost;
+    const lost = p.net.wires[0]!.stats.aToB.lost;
     const a = p.a.kernel.tcp.stats;
     assert.ok(lost >= 1, `no loss with this seed (${lost})`);
     assert.ok(a.retransSegs >= lost);

@@ -1,0 +1,211 @@
+/**
+ * Connection life cycle (Linux tcp_connect_init / tcp_finish_connect / tcp_done, and the ISN):
+ * setting up a control block from its route (MSS, window scale, initial window, the initial
+ * send sequence number), taking the peer's SYN options, completing the handshake, failing and
+ * finishing a connection (timers off, unhashed, port released, queues freed), and stopping a
+ * listener. Passive opens start in input/listen.ts, active ones in TcpProto.userConnect; both
+ * come through `tcpInitConnection`, which chooses the ISN.
+ */
+import { isV4 } from '../inet/index.js';
+import type { Route } from '../net/index.js';
+import { skbFree, type SkBuff } from '../skb/index.js';
+import type { TcpOptions } from '../wire/tcp.js';
+import {
+  TCPOLEN_TSTAMP_ALIGNED, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_DEFAULT_MSS, TCP_ESTABLISHED, TCP_INIT_CWND, TCP_LISTEN, TCP_MAX_QUICKACKS,
+  TCP_MAX_WINDOW, TCP_TIMEOUT_INIT,
+} from './constants.js';
+import { TCP_HDR4, TCP_HDR6, TCP_MIN_SND_MSS } from './icmp-err.js';
+import { tcpPurgeOfo } from './input/ofo.js';
+import { secureTcpSeq, secureTcpTsOff } from './isn.js';
+import { tcpSendActiveReset } from './output/control.js';
+import type { TcpProto } from './proto.js';
+import { tcpRttSample } from './rtt.js';
+import type { TcpSock } from './sock.js';
+
+/** Linux tcp_connect_init / tcp_openreq_init: MSS, window scale and ISN for route `rt` */
+export function tcpInitConnection(tcp: TcpProto, tp: TcpSock, rt: Route): void {
+  tp.routeDev = rt.dev;
+  tp.pmtu = rt.mtu;
+  // MSS = route MTU − IP header − TCP header (IPv4 40, IPv6 60: Linux tcp_mtu_to_mss)
+  tp.advMss = Math.max(rt.mtu - (isV4(tp.raddr) ? TCP_HDR4 : TCP_HDR6), 88);
+  if (tp.userMss > 0 && tp.userMss < tp.advMss) tp.advMss = tp.userMss;
+  tp.mss = TCP_DEFAULT_MSS;
+  tp.rto = TCP_TIMEOUT_INIT;
+  // window scale: enough to express the receive buffer (Linux tcp_select_initial_window)
+  let ws = 0;
+  let space = tp.rcvBuf;
+  while (space > 0xffff && ws < 14) {
+    space >>= 1;
+    ws++;
+  }
+  tp.rcvWscale = tcp.sysctl.windowScaling ? ws : 0;
+  tp.wscaleOk = false;
+  tp.tsOk = false;
+  tp.sackOk = false;
+  tp.tsRecent = 0;
+  tp.tsRecentStamp = -1;
+  tp.numSacks = 0;
+  tp.dsack = false;
+  tp.rcvWnd = Math.min(tp.rcvBuf >> 1, TCP_MAX_WINDOW);
+  // the initial send sequence number (ISN) and the send sequence space around it
+  tp.iss = tcpChooseIsn(tcp, tp);
+  tp.tsOffset = tcpChooseTsOffset(tcp, tp);
+  tp.recover = tp.iss;
+  tp.sndUna = tp.iss;
+  tp.sndNxt = tp.iss;
+  tp.sndMax = tp.iss;
+  tp.sendBuf.reset((tp.iss + 1) >>> 0);
+  tp.rtx.clear();
+  tp.renoSacked = 0;
+  tp.inLoss = false;
+  tp.probesOut = 0;
+}
+
+/**
+ * The ISN of a new connection (addresses and ports of `tp` are set): RFC 6528 as Linux's
+ * secure_tcp_seq, a keyed hash of the 4-tuple with the host's secret plus a 64 ns clock (isn.ts).
+ * (The TSval offset is `tcpChooseTsOffset`.)
+ */
+export function tcpChooseIsn(tcp: TcpProto, tp: TcpSock): number {
+  return secureTcpSeq(tcp.isnSecrets, tp.laddr, tp.raddr, tp.lport, tp.rport, tcp.sched.now());
+}
+
+/**
+ * The connection's TSval offset (Linux secure_tcp_ts_off): a keyed hash of the address pair, so
+ * that a SYN-cookie connection rebuilt from its ACK finds the offset its SYN-ACK used.
+ */
+export function tcpChooseTsOffset(tcp: TcpProto, tp: TcpSock): number {
+  return secureTcpTsOff(tcp.isnSecrets, tp.laddr, tp.raddr, tcp.sysctl.timestamps);
+}
+
+/**
+ * The peer's SYN options: MSS clamp and send MSS, window scaling, timestamps (the first
+ * ts_recent) and SACK, each taken only when this host allows it.
+ */
+export function tcpApplySynOptions(tcp: TcpProto, tp: TcpSock, o: TcpOptions): void {
+  const sys = tcp.sysctl;
+  tp.tsOk = o.hasTimestamp && sys.timestamps;
+  if (tp.tsOk) {
+    tp.tsRecent = o.tsVal;
+    tp.tsRecentStamp = tcp.sched.now();
+  }
+  tp.sackOk = o.sackPermitted && sys.sack;
+  let peerMss = o.mss > 0 ? o.mss : TCP_DEFAULT_MSS;
+  if (tp.userMss > 0 && tp.userMss < peerMss) peerMss = tp.userMss;
+  tp.mssClamp = peerMss;
+  tp.mss = Math.max(Math.min(peerMss, tp.advMss), 64);
+  // a path MTU learned while the handshake ran (Linux tcp_sync_mss with icsk_pmtu_cookie)
+  const pmtuMss = tp.pmtu - (isV4(tp.raddr) ? TCP_HDR4 : TCP_HDR6);
+  if (pmtuMss < tp.mss) tp.mss = Math.max(pmtuMss, TCP_MIN_SND_MSS);
+  // the timestamp option takes 12 bytes of every segment (Linux tcp_mtu_to_mss)
+  if (tp.tsOk) tp.mss = Math.max(tp.mss - TCPOLEN_TSTAMP_ALIGNED, TCP_MIN_SND_MSS);
+  tp.rcvMss = Math.min(tp.mss, tp.advMss);
+  if (o.wscale >= 0 && sys.windowScaling) {
+    tp.wscaleOk = true;
+    tp.sndWscale = Math.min(o.wscale, 14);
+  } else {
+    tp.wscaleOk = false;
+    tp.sndWscale = 0;
+    tp.rcvWscale = 0;
+  }
+}
+
+/** our SYN was acknowledged: take the peer's window, the RTT sample, and go ESTABLISHED */
+export function tcpCompleteHandshake(tcp: TcpProto, tp: TcpSock, seq: number, ack: number, sndWnd: number): void {
+  tp.sndUna = ack;
+  tp.sndWnd = sndWnd;
+  tp.maxWindow = sndWnd;
+  tp.sndWl1 = seq;
+  tp.sndWl2 = ack;
+  tcpRttSample(tcp, tp);
+  tp.retransmits = 0;
+  tp.backoff = 0;
+  tcp.sched.cancel(tp.rtoTimer);
+  tcpEstablished(tcp, tp);
+}
+
+function tcpEstablished(tcp: TcpProto, tp: TcpSock): void {
+  tp.state = TCP_ESTABLISHED;
+  tp.cwnd = TCP_INIT_CWND * tp.mss;
+  tp.quickAcks = TCP_MAX_QUICKACKS;
+  tp.retransStamp = tcp.sched.now();
+  tcp.stats.currEstab++;
+  if (tp.sockOwner) {
+    tp.sockOwner.tcpStateChange(tp);
+    tp.sockOwner.tcpWritable(tp);
+  }
+}
+
+/** the connection failed with `errno`: wake everybody, tear down */
+export function tcpFail(tcp: TcpProto, tp: TcpSock, errno: number): void {
+  tp.error = errno;
+  const owner = tp.sockOwner;
+  tcpDone(tcp, tp);
+  if (owner) {
+    owner.tcpStateChange(tp);
+    owner.tcpReadable(tp);
+    owner.tcpWritable(tp);
+  }
+}
+
+/** moves to CLOSE, cancels timers, unhashes and frees protocol resources */
+export function tcpDone(tcp: TcpProto, tp: TcpSock): void {
+  if (tp.state === TCP_ESTABLISHED || tp.state === TCP_CLOSE_WAIT) tcp.stats.currEstab--;
+  const wasListen = tp.state === TCP_LISTEN;
+  if (!wasListen) tp.shutdownDone = true;
+  tp.state = TCP_CLOSE;
+  const sched = tcp.sched;
+  sched.cancel(tp.rtoTimer);
+  sched.cancel(tp.delackTimer);
+  sched.cancel(tp.twTimer);
+  if (wasListen) tcp.demux.removeListener(tp);
+  if (tp.hashed) tcp.demux.remove(tp);
+  tcp.memWait.remove(tp);
+  if (tp.parent !== null && !tp.inAcceptQueue) {
+    tp.parent.synQueueLen--;
+    tp.parent = null;
+  }
+  // Linux tcp_set_state(CLOSE): the port goes unless the user bound it (and still has the socket)
+  if (tp.portHeld && (tp.orphan || !tp.bindPortLock)) {
+    tp.portHeld = false;
+    const port = tp.lport;
+    tcp.ports.unbind(tp);
+    tp.lport = port; // getsockname still reports it (the port is free for others)
+  }
+  tp.sendBuf.release();
+  tp.rtx.clear();
+  tcpPurgeOfo(tp);
+  if (tp.orphan) tcpPurgeRcv(tp);
+  if (tp.sockOwner) tp.sockOwner.tcpStateChange(tp);
+}
+
+/** Linux inet_csk_listen_stop: reset and free the connections nobody accepted */
+export function tcpListenStop(tcp: TcpProto, lp: TcpSock): void {
+  for (const child of lp.acceptQueue) {
+    child.inAcceptQueue = false;
+    child.parent = null;
+    // nobody will read what it received: done() frees an orphan's queues
+    child.orphan = true;
+    if (child.state !== TCP_CLOSE) tcpSendActiveReset(tcp, child);
+    tcpDone(tcp, child);
+  }
+  lp.acceptQueue = [];
+}
+
+/** received bytes the application has not read (the FIN excluded) */
+export function tcpUnreadData(tp: TcpSock): boolean {
+  return ((tp.rcvNxt - tp.copiedSeq) | 0) - (tp.finReceived ? 1 : 0) > 0;
+}
+
+/** frees the receive queue */
+export function tcpPurgeRcv(tp: TcpSock): void {
+  let s: SkBuff | null = tp.rcvHead;
+  while (s !== null) {
+    const n: SkBuff | null = s.next;
+    s.next = null;
+    skbFree(s);
+    s = n;
+  }
+  tp.rcvHead = tp.rcvTail = null;
+  tp.rcvQueueBytes = 0;
+}

@@ -1,0 +1,90 @@
+/**
+ * ACK processing (Linux tcp_ack): ts_recent, the SACK scoreboard (sack.ts), the send window
+ * update (RFC 9293 SND.WL1/WL2 rule), snd_una advance (retransmit-queue records and send
+ * buffer pages released, RTT sample, backoff reset, congestion control, the retransmit timer
+ * re-armed or stopped), duplicate ACK counting, recovery (fast-recovery.ts), then
+ * retransmitting lost records and sending what the new window allows.
+ */
+import { seqGt, seqLe, seqLt } from '../../wire/seq.js';
+import { TCP_FIN, TCP_SYN } from '../../wire/tcp.js';
+import { tcpTsVal } from '../output/options.js';
+import { tcpXmitRetransmitQueue } from '../output/retransmit.js';
+import { tcpWriteXmit } from '../output/xmit.js';
+import type { TcpProto } from '../proto.js';
+import { tcpComputeRto, tcpRttUpdate } from '../rtt.js';
+import type { TcpSock } from '../sock.js';
+import { tcpMaybeEnterRecovery, tcpRecoveryAck, tcpRecoveryDupAck } from './fast-recovery.js';
+import { tcpSacktag } from './sack.js';
+
+/** the ACK was processed */
+export const ACK_OK = 1;
+/** older than snd_una: nothing to do, the segment's data still counts */
+export const ACK_OLD = 0;
+/** RFC 5961 §5.2: older than snd_una − max window (the segment is dropped) */
+export const ACK_TOO_OLD = -1;
+/** acknowledges data never sent (the segment is dropped) */
+export const ACK_UNSENT = -2;
+
+/** one of the ACK_* results */
+export function tcpAck(tcp: TcpProto, tp: TcpSock, ack: number, win: number, seq: number, dataLen: number, flags: number): number {
+  if (seqLt(ack, tp.sndUna)) {
+    // bytes never sent are not acknowledged: the window is at most what was acked
+    const maxWin = Math.min(tp.maxWindow, tp.stats.bytesAcked);
+    return seqLt(ack, (tp.sndUna - maxWin) >>> 0) ? ACK_TOO_OLD : ACK_OLD;
+  }
+  if (seqGt(ack, tp.sndMax)) return ACK_UNSENT;
+  // the segment's options (read before anything is sent: sending may parse other segments)
+  const o = tcp.opts;
+  const sawTs = tp.tsOk && o.hasTimestamp;
+  const tsVal = o.tsVal;
+  const tsEcr = o.tsEcr;
+  // RFC 7323 §4.3 / Linux tcp_replace_ts_recent: a segment at the left window edge updates ts_recent
+  if (sawTs && seqLe(seq, tp.rcvWup) && ((tsVal - tp.tsRecent) | 0) >= 0) {
+    tp.tsRecent = tsVal;
+    tp.tsRecentStamp = tcp.sched.now();
+  }
+  // an acceptable ACK answers the zero-window probes (Linux tcp_ack: icsk_probes_out = 0)
+  tp.probesOut = 0;
+  const sacked = tp.sackOk && o.sackCount > 0 ? tcpSacktag(tcp, tp, o, ack) : 0;
+  const sndWnd = win << tp.sndWscale;
+  // window update (RFC 9293: SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))
+  let windowChanged = false;
+  if (seqLt(tp.sndWl1, seq) || (tp.sndWl1 === seq && seqLe(tp.sndWl2, ack))) {
+    if (tp.sndWnd !== sndWnd) windowChanged = true;
+    tp.sndWnd = sndWnd;
+    tp.sndWl1 = seq;
+    tp.sndWl2 = ack;
+    if (sndWnd > tp.maxWindow) tp.maxWindow = sndWnd;
+  }
+  if (seqGt(ack, tp.sndUna)) {
+    const acked = (ack - tp.sndUna) | 0;
+    const sched = tcp.sched;
+    const now = sched.now();
+    if (seqGt(ack, tp.sndNxt)) tp.sndNxt = ack;
+    // RTT (Linux tcp_clean_rtx_queue / tcp_ack_update_rtt): the oldest newly acknowledged
+    // record never retransmitted (Karn), else the echoed timestamp (RFC 7323 §4)
+    const sentUs = tp.rtx.ackTo(ack);
+    if (sentUs >= 0) tcpRttUpdate(tp, Math.max(now - sentUs, 1));
+    else if (sawTs && tsEcr !== 0) tcpRttUpdate(tp, Math.max(((tcpTsVal(tcp, tp) - tsEcr) | 0) * 1000, 1));
+    tp.sendBuf.ackTo(seqGt(ack, tp.sendBuf.endSeq) ? tp.sendBuf.endSeq : ack);
+    if (tcp.memWait.size !== 0) tcp.memWait.wake();
+    tp.sndUna = ack;
+    tp.stats.bytesAcked += acked;
+    tp.retransmits = 0;
+    if (tp.backoff !== 0) {
+      tp.backoff = 0;
+      tcpComputeRto(tp);
+    }
+    tcpRecoveryAck(tcp, tp, ack, acked);
+    if (tp.inFlight > 0) sched.arm(tp.rtoTimer, now + tp.rto);
+    else sched.cancel(tp.rtoTimer);
+    if (tp.sockOwner && tp.sendSpace > 0) tp.sockOwner.tcpWritable(tp);
+  } else if (ack === tp.sndUna && dataLen === 0 && !(flags & (TCP_SYN | TCP_FIN)) && !windowChanged && tp.inFlight > 0) {
+    tp.stats.dupAcksIn++;
+    tcpRecoveryDupAck(tp);
+  }
+  if (tp.inFlight > 0 && (sacked > 0 || tp.dupAcks >= 3)) tcpMaybeEnterRecovery(tcp, tp);
+  if (tp.rtx.lostOut > 0) tcpXmitRetransmitQueue(tcp, tp, false);
+  tcpWriteXmit(tcp, tp, tp.cork);
+  return ACK_OK;
+}
