@@ -11,8 +11,9 @@ import type { Icmp6Stats, Ipv6Stats } from './net/ipv6/index.js';
 import type { NetifStats } from './netif/index.js';
 import type { NetlinkSocket } from './netlink/index.js';
 import type { Rng } from './rand/index.js';
+import type { FrameLink, FramePortOptions } from './link/index.js';
 import { InetAddr, parseCidr } from './inet/index.js';
-import { createServer, connect, type NetServer, type NetSocket, type Socket, type Syscalls } from './socket/index.js';
+import { createNetApi, type NetApi, type Socket, type Syscalls } from './socket/index.js';
 import type { TcpMib } from './tcp/index.js';
 import type { UdpMib } from './udp/index.js';
 import {
@@ -45,6 +46,13 @@ export interface HostOptions {
 export interface AddDeviceOptions extends NetDeviceOptions {
   /** MAC address as 'aa:bb:cc:dd:ee:ff' or a number */
   macAddress?: string | number;
+  /**
+   * a user link (VXLAN, TAP, your own `FrameLink`) to attach the device to; the device MTU is
+   * clamped to `link.mtu` (and defaults to it)
+   */
+  link?: FrameLink;
+  /** the link port's queue sizes and poll budget (with `link`) */
+  linkOptions?: FramePortOptions;
 }
 
 export interface RingsConfig {
@@ -168,11 +176,8 @@ export class Host {
   readonly dgram: {
     createSocket(type: DgramType | DgramSocketOptions, onMessage?: (msg: Buffer, rinfo: RemoteInfo) => void): DgramSocket;
   };
-  /** Node `net`-style streams over this host's TCP (readable traffic) */
-  readonly net: {
-    createServer(onConnection?: (s: NetSocket) => void): NetServer;
-    connect(opts: { host: string; port: number }): NetSocket;
-  };
+  /** Node's `net` module over this host's TCP (readable traffic): see src/socket/api/net/ */
+  readonly net: NetApi;
   /**
    * @internal The kernel-facing pieces: for the stack's own composition and its tests, not for
    * applications (stripped from the published type declarations).
@@ -193,10 +198,7 @@ export class Host {
     this.ip.attachV6(k.ipv6);
     this.dgram = { createSocket: (type, onMessage) => createDgramSocket({ sys: k.sys, sched }, type, onMessage) };
     this.ethtool = new Ethtool(this);
-    this.net = {
-      createServer: (onConnection) => createServer(this, onConnection),
-      connect: (o) => connect(this, o),
-    };
+    this.net = createNetApi({ sys: k.sys, sched });
   }
 
   /** virtual or wall-clock time of this host, µs */
@@ -206,12 +208,22 @@ export class Host {
 
   // ---- devices ----
 
-  /** adds a NIC named `name` (interface index assigned from 2) */
+  /** adds a NIC named `name` (interface index assigned from 2), attached to `opts.link` if given */
   addDevice(name: string, opts: AddDeviceOptions = {}): NetDevice {
-    let mac = opts.mac;
-    if (typeof opts.macAddress === 'string') mac = parseMacText(opts.macAddress);
-    else if (typeof opts.macAddress === 'number') mac = opts.macAddress;
-    return this.kernel.addDevice(name, { ...opts, mac });
+    const { link, linkOptions, macAddress, ...devOpts } = opts;
+    let mac = devOpts.mac;
+    if (typeof macAddress === 'string') mac = parseMacText(macAddress);
+    else if (typeof macAddress === 'number') mac = macAddress;
+    let mtu = devOpts.mtu;
+    if (link !== undefined) {
+      const lm = link.mtu;
+      if (!(Number.isInteger(lm) && lm >= 68 && lm <= 65535)) throw new ErrnoError('EINVAL', 'addDevice', { msg: `link mtu ${lm} outside 68..65535` });
+      if (this.network.isAttached(link)) throw new ErrnoError('EBUSY', 'addDevice', { msg: 'the link is attached to another device' });
+      mtu = Math.min(mtu ?? lm, lm);
+    }
+    const dev = this.kernel.addDevice(name, { ...devOpts, mac, mtu });
+    if (link !== undefined) this.network.attachLink(dev, link, linkOptions);
+    return dev;
   }
 
   device(name: string): NetDevice | null {

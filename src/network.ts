@@ -7,15 +7,27 @@
  * socket.recvmsg()` just works and the application runs at the virtual instant its data arrived.
  * Same seed, same program → same packets, byte for byte.
  *
- * Real mode: wall-clock timers, for links to real peers and interactive tools.
+ * Real mode: wall-clock timers for timeouts only; packet work is driven by I/O: a link that
+ * receives frames schedules its device's NAPI-style poll (`FramePort`) on `setImmediate`, and
+ * deferred work (loopback, GRO flush) never waits on a timer. Without an explicit `seed`, the
+ * randomness (ISNs, ephemeral ports, secrets, MACs) is keyed from `crypto.randomBytes`, so two
+ * runs never collide with the peer's TIME_WAIT state; with `seed` it is reproducible.
+ *
+ * Links: `network.links` holds every link kind (simulated wires from `connect`, switches from
+ * `addSwitch`, `FramePort`s of user links attached by `host.addDevice(name, { link })`);
+ * `network.close()` closes them all and resolves once every user link's `close()` has.
  */
+import { randomBytes } from 'node:crypto';
 import { Host, type HostOptions } from './host.js';
-import { SimWire, type SimWireOptions } from './link/index.js';
+import {
+  FramePort, SimSwitch, SimWire, type FrameLink, type FramePortOptions, type SimSwitchOptions, type SimWireOptions,
+} from './link/index.js';
 import type { NetDevice } from './netdev/index.js';
 import { Rng } from './rand/index.js';
 import { RealtimeScheduler, Timer, VirtualScheduler, type Scheduler, type TimerTarget } from './time/index.js';
 
 export interface NetworkOptions {
+  /** seeds every random choice; default 1 in virtual mode, a cryptographic key in real mode */
   seed?: number;
   mode?: 'virtual' | 'real';
   /**
@@ -27,6 +39,9 @@ export interface NetworkOptions {
   wakeupLatencyUs?: number;
 }
 
+/** any link a network holds */
+export type NetworkLink = SimWire | SimSwitch | FramePort;
+
 /** events run per slice before the driver lets the event loop breathe */
 const SLICE_EVENTS = 50_000;
 
@@ -35,19 +50,32 @@ export class Network {
   readonly mode: 'virtual' | 'real';
   readonly sched: Scheduler;
   readonly rng: Rng;
+  /** false in real mode without an explicit seed (randomness keyed from node:crypto) */
+  readonly seeded: boolean;
   readonly hosts: Host[] = [];
-  readonly links: SimWire[] = [];
+  /** every link: wires, switches, attached user links (in creation order) */
+  readonly links: NetworkLink[] = [];
+  /** the simulated cables made by `connect` */
+  readonly wires: SimWire[] = [];
+  private nSwitches = 0;
   private readonly vsched: VirtualScheduler | null;
   private pumpScheduled = false;
   private closed = false;
+  private closing: Promise<void> | null = null;
   private idleWaiters: (() => void)[] = [];
   private pumpError: unknown = null;
   readonly wakeupLatencyUs: number;
 
   constructor(opts: NetworkOptions = {}) {
-    this.seed = (opts.seed ?? 1) >>> 0;
     this.mode = opts.mode ?? 'virtual';
-    this.rng = new Rng(this.seed);
+    if (opts.seed === undefined && this.mode === 'real') {
+      this.rng = Rng.fromKey(randomBytes(16));
+      this.seeded = false;
+    } else {
+      this.rng = new Rng((opts.seed ?? 1) >>> 0);
+      this.seeded = true;
+    }
+    this.seed = this.rng.seed;
     this.wakeupLatencyUs = opts.wakeupLatencyUs ?? 10;
     if (this.mode === 'virtual') {
       const v = new VirtualScheduler();
@@ -74,9 +102,37 @@ export class Network {
 
   /** joins two devices with a simulated cable (rate, delay, MTU, seeded faults, pcap) */
   connect(a: NetDevice, b: NetDevice, opts: SimWireOptions = {}): SimWire {
-    const w = new SimWire(this.sched, this.rng.fork(`wire:${this.links.length}`), a, b, opts);
+    const w = new SimWire(this.sched, this.rng.fork(`wire:${this.wires.length}`), a, b, opts);
+    this.wires.push(w);
     this.links.push(w);
     return w;
+  }
+
+  /** a learning switch; `sw.connect(dev, wireOpts)` cables devices to it */
+  addSwitch(opts: SimSwitchOptions = {}): SimSwitch {
+    if (this.closed) throw new Error('network is closed');
+    const sw = new SimSwitch(this.sched, this.rng.fork(`switch:${this.nSwitches++}`), opts);
+    this.links.push(sw);
+    return sw;
+  }
+
+  /** `link` is attached to a device of this network (and not closed) */
+  isAttached(link: FrameLink): boolean {
+    for (const l of this.links) if (l instanceof FramePort && l.link === link && !l.isClosed) return true;
+    return false;
+  }
+
+  /**
+   * Attaches a user `FrameLink` to `dev` through a `FramePort` (what `host.addDevice(name,
+   * { link })` does). A link attaches to one device only.
+   */
+  attachLink(dev: NetDevice, link: FrameLink, opts: FramePortOptions = {}): FramePort {
+    if (this.closed) throw new Error('network is closed');
+    if (dev.link !== null) throw new RangeError(`${dev.name} already has a link`);
+    if (this.isAttached(link)) throw new RangeError('link already attached');
+    const port = new FramePort(dev, link, this.sched, opts);
+    this.links.push(port);
+    return port;
   }
 
   // ---- driving virtual time ----
@@ -184,13 +240,24 @@ export class Network {
     return this.vsched;
   }
 
-  /** stops the driver, closes links (flushing pcap files) and netlink sockets */
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Stops the driver, shuts the hosts down (sockets fail, netlink sockets close), closes every
+   * link (flushing pcap files) and the real-time scheduler. Everything simulated is settled when
+   * it returns; the promise resolves once every user link's `close()` has (safe to ignore when
+   * no user link is attached). Idempotent: later calls return the same promise.
+   */
+  close(): Promise<void> {
+    if (this.closing !== null) return this.closing;
     for (const h of this.hosts) h.shutdown();
-    for (const l of this.links) l.close();
+    const waits: Promise<void>[] = [];
+    for (const l of this.links) {
+      if (l instanceof FramePort) waits.push(l.close());
+      else l.close();
+    }
     this.closed = true;
     if (this.sched instanceof RealtimeScheduler) this.sched.close();
     this.notifyIdle();
+    this.closing = Promise.all(waits).then(() => undefined);
+    return this.closing;
   }
 }

@@ -7,7 +7,11 @@
  *    is kept as integer µs plus integer picoseconds, so back-to-back small frames at high rates
  *    add up exactly instead of rounding to zero (or to 1 µs) each.
  *  - Delivery: at `ceil(end of serialization + delayUs)` µs (the receiver sees a frame once its
- *    last bit arrived), through `to.receiveFrame(frame, fcsOk)`; then the link frees the frame.
+ *    last bit arrived), through `to.receiveFrame(frame, fcsOk, fragCsum)`; then the link frees
+ *    the frame. `fragCsum` is the sending NIC's sum of the frame's frag bytes
+ *    (`NetDevice.txFragCsum`, read in `transmit`), kept in the wire's in-flight record — never on
+ *    the skb — and passed on only for a frame whose bytes the wire did not touch (−1 otherwise):
+ *    a simulation shortcut that spares the receiving NIC a second pass over unchanged payload.
  *  - Queueing: tail drop when the backlog still to be serialized when a frame is offered exceeds
  *    `queueLimitUs` of serialization time (`queueDrops`). Frames longer than `mtu + 14` are
  *    dropped before queueing (`mtuDrops`).
@@ -27,8 +31,9 @@
  *    per direction armed for the earliest; records are pooled; no closures per frame.
  *
  * Unreadable (devmem TX) frames: the wire carries bytes, so an unreadable frame is linearized as
- * the sending NIC's DMA engine reads it (`MemSpace.dmaFromNetIov`, counted by the exporter) into
- * a fresh host buffer before it is delivered; the receiving NIC then copies a readable frame.
+ * the sending NIC's DMA engine reads it (`linearizeFrame`, the link layer's one linearization,
+ * counted by the exporter) into a fresh host buffer before it is delivered; the receiving NIC
+ * then copies a readable frame.
  *
  * Capture (`pcap`): a `PcapTap` with dirs 'rx' is installed on BOTH devices, so the file shows
  * each frame once (duplicates twice), time-stamped at delivery, exactly as its receiver's stack
@@ -40,9 +45,9 @@
  * dropped, or on `close()`).
  */
 import type { LinkPort, NetDevice } from '../netdev/index.js';
-import { netmemIsNetIov } from '../mem/index.js';
 import { Rng } from '../rand/index.js';
 import { skbCopyBits, skbFree, type SkBuff, type SkbCache } from '../skb/index.js';
+import { linearizeFrame } from './linearize.js';
 import { Timer, type Instant, type Scheduler, type TimerTarget } from '../time/index.js';
 import { ETH_HLEN, ETH_P_IP } from '../wire/ethernet.js';
 import { PcapTap } from './pcap-tap.js';
@@ -104,6 +109,8 @@ class InFlight {
   seq = 0;
   fcsOk = true;
   copies = 1;
+  /** the sending NIC's frag-byte sum (−1: none); see the module comment */
+  fragCsum = -1;
 }
 
 /** resolved, validated options (see `resolveWireParams`) */
@@ -122,7 +129,7 @@ export interface WireParams {
 
 /** what a wire direction delivers to: a NIC (`NetDevice`) or a switch port; borrows the frame */
 export interface FrameSink {
-  receiveFrame(frame: SkBuff, fcsOk: boolean): void;
+  receiveFrame(frame: SkBuff, fcsOk: boolean, fragCsum: number): void;
 }
 
 /**
@@ -161,12 +168,12 @@ export class SimWireDirection implements LinkPort, TimerTarget {
   }
 
   /** takes ownership of the complete Ethernet frame `skb` (LinkPort) */
-  transmit(skb: SkBuff, _from: NetDevice): void {
-    this.send(skb);
+  transmit(skb: SkBuff, from: NetDevice): void {
+    this.send(skb, from.txFragCsum);
   }
 
-  /** offers frame `skb` to this direction; takes ownership */
-  send(skb: SkBuff): void {
+  /** offers frame `skb` to this direction; takes ownership. `fragCsum`: the sender's frag-byte sum or −1 */
+  send(skb: SkBuff, fragCsum = -1): void {
     const st = this.stats;
     const p = this.p;
     const len = skb.len;
@@ -219,7 +226,10 @@ export class SimWireDirection implements LinkPort, TimerTarget {
       flip = p.corruptMode === 'payload' && len > ETH_HLEN;
       fcsOk = flip;
     }
-    if (flip || skb.unreadable) skb = this.linearize(skb, flip ? uBit : -1);
+    if (flip || skb.unreadable) {
+      skb = this.linearize(skb, flip ? uBit : -1);
+      fragCsum = -1;
+    }
     let copies = 1;
     if (uDup < p.duplicate) {
       st.duplicated++;
@@ -235,6 +245,7 @@ export class SimWireDirection implements LinkPort, TimerTarget {
     r.seq = this.seq++;
     r.fcsOk = fcsOk;
     r.copies = copies;
+    r.fragCsum = fcsOk ? fragCsum : -1;
     this.push(r);
     if (this.heap[this.fifoHead] === r) this.sched.arm(this.timer, deliverAt);
   }
@@ -248,7 +259,7 @@ export class SimWireDirection implements LinkPort, TimerTarget {
       r.skb = null;
       for (let i = 0; i < r.copies && !this.closed; i++) {
         this.stats.delivered++;
-        this.to.receiveFrame(skb, r.fcsOk);
+        this.to.receiveFrame(skb, r.fcsOk, r.fragCsum);
       }
       skbFree(skb);
       this.pool.push(r);
@@ -279,7 +290,7 @@ export class SimWireDirection implements LinkPort, TimerTarget {
   private linearize(skb: SkBuff, uBit: number): SkBuff {
     const len = skb.len;
     const buf = new Uint8Array(len);
-    if (skb.unreadable) copyOutUnreadable(skb, buf);
+    if (skb.unreadable) linearizeFrame(skb, buf, 0);
     else skbCopyBits(skb, 0, buf, 0, len);
     const dv = new DataView(buf.buffer);
     if (uBit >= 0) {
@@ -351,26 +362,6 @@ export class SimWireDirection implements LinkPort, TimerTarget {
 
 function before(x: InFlight, y: InFlight): boolean {
   return x.deliverAt < y.deliverAt || (x.deliverAt === y.deliverAt && x.seq < y.seq);
-}
-
-/** linear head by copy, net_iov frags by device DMA read, host frags by copy */
-function copyOutUnreadable(skb: SkBuff, dst: Uint8Array): void {
-  const headlen = skb.headlen;
-  dst.set(skb.buf.subarray(skb.data, skb.tail), 0);
-  const mem = skb.mem;
-  let off = headlen;
-  for (let i = 0; i < skb.nrFrags; i++) {
-    const ref = skb.fragRef[i]!;
-    const fo = skb.fragOff[i]!;
-    const fl = skb.fragLen[i]!;
-    if (netmemIsNetIov(ref)) {
-      mem.dmaFromNetIov(ref, fo, dst, off, fl);
-    } else {
-      const s = mem.offset(ref) + fo;
-      dst.set(mem.buf(ref).subarray(s, s + fl), off);
-    }
-    off += fl;
-  }
 }
 
 function prob(name: string, v: number | undefined): number {

@@ -12,7 +12,7 @@
  */
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import { csumBlockAdd, csumFinish, csumFold, csumPartial } from '../wire/checksum.js';
-import { ETH_HLEN } from '../wire/ethernet.js';
+import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6 } from '../wire/ethernet.js';
 import { MutAddr, addrEquals, pseudoHeaderSum } from '../inet/index.js';
 import {
   HostPageProvider, NETMEM_NONE, PP_FLAG_ALLOW_UNREADABLE_NETMEM, PP_FLAG_DMA_MAP, PP_FLAG_DMA_SYNC_DEV,
@@ -113,6 +113,8 @@ export class RxQueue {
 
 export class TxQueue {
   readonly stats: TxQueueStats = newTxQueueStats();
+  /** the link refused a frame (Linux `netif_tx_stop_queue`); frames wait in the link port's queue until it wakes */
+  stopped = false;
   constructor(readonly idx: number) {}
 }
 
@@ -140,6 +142,27 @@ export class NetDevice implements TimerTarget {
   tso = true;
   /** largest GSO skb the stack may hand over (Linux gso_max_size) */
   readonly gsoMaxSize = 65536;
+  /**
+   * The link completes CHECKSUM_PARTIAL checksums itself (a virtio-net / TAP peer: `NEEDS_CSUM`):
+   * the NIC hands such frames over with `ipSummed` still CHECKSUM_PARTIAL. Default false.
+   */
+  txCsumOffload = false;
+  /** the link carries TCP GSO super-frames of this family unsegmented (virtio-net GSO); default false */
+  txGsoTcp4 = false;
+  txGsoTcp6 = false;
+  /**
+   * Receive runs from a NAPI-style poll (a link port) that ends every batch with `napiComplete()`,
+   * which flushes GRO; no flush timer is armed. Default false: the flush is a timer at "now"
+   * (virtual time: deterministic order with every other event).
+   */
+  napiPoll = false;
+  /**
+   * While `link.transmit` runs: the unfolded Internet-checksum accumulator of the frame's frag
+   * bytes (taken as an even-aligned block) that the NIC summed filling a CHECKSUM_PARTIAL
+   * checksum, or -1. A simulated wire may carry it with the frame so that the receiving NIC need
+   * not re-read unchanged payload bytes (`receiveFrame`'s `fragCsum`); it never rides on the skb.
+   */
+  txFragCsum = -1;
   xdpAttached = false;
   readonly queueMgmt: boolean;
   readonly honorsMemoryProvider: boolean;
@@ -289,7 +312,27 @@ export class NetDevice implements TimerTarget {
    * buffers and hands the resulting skb up. `fcsOk` false means the frame was corrupted on the
    * wire and fails the Ethernet FCS check.
    */
-  receiveFrame(frame: SkBuff, fcsOk = true): void {
+  receiveFrame(frame: SkBuff, fcsOk = true, fragCsum = -1): void {
+    this.rxFrame(frame, fcsOk, fragCsum, -1, 0, false);
+  }
+
+  /**
+   * A frame from a link port (virtio-net meta): `queue` (>= 0) picks the rx queue where no
+   * n-tuple rule does (multi-queue links; else RSS); `gsoSize` > 0 marks a TCP GSO super-frame
+   * (longer than the MTU allows, up to 64 KiB of IP datagram), handed up as one skb with that
+   * segment size, like a GRO train; `csumTrusted` (NEEDS_CSUM or DATA_VALID) makes the L4
+   * checksum CHECKSUM_UNNECESSARY without reading it. Borrows `frame` as `receiveFrame` does.
+   */
+  receiveFrameMeta(frame: SkBuff, queue: number, gsoSize: number, csumTrusted: boolean): void {
+    this.rxFrame(frame, true, -1, queue, gsoSize, csumTrusted);
+  }
+
+  /** ends a receive batch (Linux `napi_complete_done`): flushes every queue's GRO train */
+  napiComplete(): void {
+    for (let i = 0; i < this.rxQueues.length; i++) if (this.rxQueues[i]!.groSkb !== null) this.groFlush(this.rxQueues[i]!);
+  }
+
+  private rxFrame(frame: SkBuff, fcsOk: boolean, fragCsum: number, queueHint: number, gsoSize: number, trusted: boolean): void {
     if (!this.up || !this.present) {
       this.counters.rxDropped++;
       return;
@@ -299,7 +342,7 @@ export class NetDevice implements TimerTarget {
       this.counters.rxCrcErrors++;
       return;
     }
-    if (flen < ETH_HLEN || flen > this.mtu + ETH_HLEN) {
+    if (flen < ETH_HLEN || (flen > this.mtu + ETH_HLEN && !(gsoSize > 0 && flen <= ETH_HLEN + 40 + GRO_MAX_IP_LEN))) {
       this.counters.rxLengthErrors++;
       return;
     }
@@ -307,13 +350,15 @@ export class NetDevice implements TimerTarget {
     const fd = this.rxDepth === 0 ? this.rxFd : new FlowDissect();
     this.rxDepth++;
     try {
-      this.receiveDissected(frame, flen, fd);
+      this.receiveDissected(frame, flen, fd, fragCsum, queueHint, gsoSize, trusted);
     } finally {
       this.rxDepth--;
     }
   }
 
-  private receiveDissected(frame: SkBuff, flen: number, fd: FlowDissect): void {
+  private receiveDissected(
+    frame: SkBuff, flen: number, fd: FlowDissect, fragCsum: number, queueHint: number, gsoSize: number, trusted: boolean,
+  ): void {
     // parse from the frame head when it holds the headers, else from a scratch copy
     let hb = frame.buf;
     let ho = frame.data;
@@ -334,7 +379,8 @@ export class NetDevice implements TimerTarget {
     const proto = fd.proto;
     const split = fd.split;
     // queue selection: n-tuple rule, else RSS (fragments and other protocols hash the 2-tuple)
-    let q = 0;
+    const hinted = queueHint >= 0 && queueHint < this.rxQueues.length;
+    let q = hinted ? queueHint : 0;
     let hash = 0;
     if (family !== 0) {
       const rule = this.ntuple.rules.length > 0 ? this.ntuple.match(fd) : -2;
@@ -346,7 +392,7 @@ export class NetDevice implements TimerTarget {
         q = rule;
       } else {
         hash = this.rssHasher.hash(family, fd.src, fd.dst, fd.sport, fd.dport, fd.hasL4Ports);
-        q = this.indir[hash & (RSS_INDIR_SIZE - 1)]!;
+        if (!hinted) q = this.indir[hash & (RSS_INDIR_SIZE - 1)]!;
       }
     }
     const rxq = this.rxQueues[q]!;
@@ -397,7 +443,12 @@ export class NetDevice implements TimerTarget {
       off += n;
     }
     // checksum offload: verify TCP/UDP over the frame bytes (not for fragments)
-    skb.ipSummed = this.rxChecksumOffload(frame, flen, fd, rxq);
+    if (trusted) {
+      rxq.stats.rxCsumUnnecessary++;
+      skb.ipSummed = CHECKSUM_UNNECESSARY;
+    } else {
+      skb.ipSummed = this.rxChecksumOffload(frame, flen, fd, rxq, fragCsum);
+    }
     const l4 = fd.l4;
     skb.protocol = fd.etherType;
     skb.macHeader = skb.data;
@@ -407,6 +458,13 @@ export class NetDevice implements TimerTarget {
     rxq.stats.rxPackets++;
     rxq.stats.rxBytes += flen;
     for (let i = 0; i < this.taps.length; i++) this.taps[i]!.tap(skb, 'rx', this);
+    if (gsoSize > 0 && proto === IPPROTO_TCP && l4 >= 0 && flen - split > gsoSize) {
+      // a GSO super-frame from the link: already one "train"
+      if (rxq.groSkb !== null) this.groFlush(rxq);
+      skb.gsoSize = gsoSize;
+      this.deliver(skb);
+      return;
+    }
     if (
       this.gro && proto === IPPROTO_TCP && l4 >= 0 && !fd.isFragment && !fd.l3Opts && !fd.l4Bad && hlen === split &&
       split > l4 && fd.l3End === flen && skb.ipSummed === CHECKSUM_UNNECESSARY
@@ -419,7 +477,7 @@ export class NetDevice implements TimerTarget {
   }
 
   /** rx checksum offload over the frame bytes: CHECKSUM_UNNECESSARY for a verified TCP/UDP checksum, else CHECKSUM_NONE */
-  private rxChecksumOffload(frame: SkBuff, flen: number, fd: FlowDissect, rxq: RxQueue): number {
+  private rxChecksumOffload(frame: SkBuff, flen: number, fd: FlowDissect, rxq: RxQueue, fragCsum: number): number {
     const l4 = fd.l4;
     const proto = fd.proto;
     if (!this.rxChecksum || l4 < 0 || fd.isFragment || fd.l4Bad || (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP)) {
@@ -439,11 +497,11 @@ export class NetDevice implements TimerTarget {
     const fhead = frame.tail - frame.data;
     const pseudo = pseudoHeaderSum(fd.src, fd.dst, proto, l4len);
     let sum: number;
-    if (frame.fragCsumValid && l4 + l4len === flen && l4 <= fhead && frame.fragList === null) {
-      // frag bytes unchanged since the sending NIC summed them: reuse that sum, verify the
-      // headers and the pseudo-header from the bytes
+    if (fragCsum >= 0 && l4 + l4len === flen && l4 <= fhead && frame.fragList === null) {
+      // frag bytes unchanged since the sending NIC summed them (the simulated wire carried the
+      // sum): reuse it, verify the headers and the pseudo-header from the bytes
       sum = csumPartial(frame.buf, frame.dv, frame.data + l4, fhead - l4, pseudo);
-      sum = csumBlockAdd(sum, frame.fragCsum, fhead - l4);
+      sum = csumBlockAdd(sum, fragCsum, fhead - l4);
     } else if (frame.nrFrags === 0 && frame.fragList === null && l4 + l4len <= fhead) {
       // a linear frame (the usual link frame): sum the head bytes directly
       sum = csumPartial(frame.buf, frame.dv, frame.data + l4, l4len, pseudo);
@@ -552,7 +610,7 @@ export class NetDevice implements TimerTarget {
     rxq.groDf = df;
     rxq.groFixedId = false;
     if (flags & 0x08) this.groFlush(rxq);
-    else if (!this.groTimer.armed) this.sched.arm(this.groTimer, this.sched.now());
+    else if (!this.napiPoll && !this.groTimer.armed) this.sched.arm(this.groTimer, this.sched.now());
   }
 
   /**
@@ -601,7 +659,7 @@ export class NetDevice implements TimerTarget {
       skbFree(skb);
       return;
     }
-    if (skb.gsoSize > 0 && skb.len > this.mtu + ETH_HLEN && this.tso && !skb.unreadable) {
+    if (skb.gsoSize > 0 && skb.len > this.mtu + ETH_HLEN && this.tso && !skb.unreadable && !this.linkTakesGso(skb)) {
       this.txDepth++;
       try {
         this.xmitGso(skb, q);
@@ -733,12 +791,18 @@ export class NetDevice implements TimerTarget {
     return this.txIters[d]!;
   }
 
+  /** the link carries this GSO skb unsegmented (virtio-net GSO with a partial checksum, ≤ 64 KiB) */
+  private linkTakesGso(skb: SkBuff): boolean {
+    if (skb.gsoSize === 0 || skb.ipSummed !== CHECKSUM_PARTIAL || !this.txCsumOffload || skb.len > ETH_HLEN + 40 + GRO_MAX_IP_LEN) return false;
+    return skb.protocol === ETH_P_IP ? this.txGsoTcp4 : skb.protocol === ETH_P_IPV6 ? this.txGsoTcp6 : false;
+  }
+
   private xmitOne(skb: SkBuff, q: TxQueue): void {
     if (this.link === null) {
       skbFree(skb);
       return;
     }
-    if (skb.len > this.mtu + ETH_HLEN) {
+    if (skb.len > this.mtu + ETH_HLEN && !this.linkTakesGso(skb)) {
       q.stats.txHwDropErrors++;
       this.counters.txDropped++;
       skbFree(skb);
@@ -750,7 +814,11 @@ export class NetDevice implements TimerTarget {
       skbFree(skb);
       return;
     }
-    if (skb.ipSummed === CHECKSUM_PARTIAL) {
+    let fragCsum = -1;
+    if (skb.ipSummed === CHECKSUM_PARTIAL && this.txCsumOffload) {
+      // the link (virtio-net NEEDS_CSUM) completes it
+      q.stats.txNeedsCsum++;
+    } else if (skb.ipSummed === CHECKSUM_PARTIAL) {
       q.stats.txNeedsCsum++;
       // sum the linear part and the frags separately, keeping the frag sum with the frame so
       // that a receiving NIC can verify without re-reading unchanged payload bytes. The stack
@@ -760,8 +828,7 @@ export class NetDevice implements TimerTarget {
       let sum = csumPartial(skb.buf, skb.dv, skb.csumStart, headlen - start, 0);
       if (skb.dataLen > 0 && !skb.unreadable) {
         const fsum = skbChecksum(skb, headlen, skb.dataLen, 0);
-        skb.fragCsum = fsum;
-        skb.fragCsumValid = true;
+        fragCsum = fsum;
         sum = csumBlockAdd(sum, fsum, headlen - start);
       } else if (skb.dataLen > 0) {
         // device-memory frags: the NIC reads them over DMA, as it does to send them
@@ -778,7 +845,9 @@ export class NetDevice implements TimerTarget {
     q.stats.txPackets++;
     q.stats.txBytes += skb.len;
     for (let i = 0; i < this.taps.length; i++) this.taps[i]!.tap(skb, 'tx', this);
+    this.txFragCsum = fragCsum;
     this.link.transmit(skb, this);
+    this.txFragCsum = -1;
   }
 
   /** checksum accumulator of all frag bytes of `skb`, reading net_iovs through DMA */

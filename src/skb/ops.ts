@@ -66,8 +66,6 @@ function resetSkb(skb: SkBuff): void {
   skb.ifindex = 0;
   skb.hash = 0;
   skb.gsoSize = 0;
-  skb.fragCsum = 0;
-  skb.fragCsumValid = false;
   skb.seq = skb.endSeq = skb.tcpFlags = 0;
   skb.next = null;
 }

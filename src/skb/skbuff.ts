@@ -78,13 +78,6 @@ export class SkBuff {
   hash = 0;
   /** segment size for GSO skbs (0 = not GSO) */
   gsoSize = 0;
-  /**
-   * Set by a transmitting NIC that summed the frag bytes while filling the L4 checksum: the
-   * unfolded Internet-checksum accumulator of all frag bytes (taken as an even-aligned block).
-   * A receiving NIC may reuse it instead of re-reading bytes that provably did not change.
-   */
-  fragCsum = 0;
-  fragCsumValid = false;
 
   // TCP control block (TCP_SKB_CB)
   seq = 0;

@@ -76,7 +76,7 @@ describe('devmem TCP end to end', () => {
     assert.equal(r.bytes, size);
     assert.equal(r.bad, 0);
     assert.equal(r.returned, r.issued);
-    assert.ok(p.net.links[0]!.stats.aToB.lost > 0, 'the wire did drop packets');
+    assert.ok(p.net.wires[0]!.stats.aToB.lost > 0, 'the wire did drop packets');
     p.net.close();
   });
 
@@ -321,7 +321,7 @@ describe('devmem TCP over IPv6', () => {
     assert.equal(r.returned, r.issued);
     assert.equal(dmabuf.stats.hostBytesRead, 0);
     assert.equal(conn.tcb.raddr.toString(), '2001:db8::1');
-    assert.ok(p.net.links[0]!.stats.aToB.lost > 0);
+    assert.ok(p.net.wires[0]!.stats.aToB.lost > 0);
     conn.close();
     ls.close();
     nl.close();

@@ -250,7 +250,7 @@ async function setup<D>(f: Family<D>, seed: number): Promise<Env> {
   const p = makePair({ seed });
   const track = new ConnTrack(PORT);
   const fromA = zero(f.layers);
-  const rig = tapWire(p.net, p.a, p.b, p.ea, p.eb, p.net.links[0]!, (b) => {
+  const rig = tapWire(p.net, p.a, p.b, p.ea, p.eb, p.net.wires[0]!, (b) => {
     track.fromA(b);
     fromA.link!++;
     if (b.length >= 14) f.classify(fromA, track, b);

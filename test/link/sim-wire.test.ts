@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { SimWire, PcapWriter, type SimWireOptions } from '../../src/link/index.js';
 import { BindingTable, DeviceMemory, DmabufBinding, PAGE_SIZE } from '../../src/mem/index.js';
 import { Rng } from '../../src/rand/index.js';
-import { skbAddFrag } from '../../src/skb/index.js';
+import { CHECKSUM_PARTIAL, skbAddFrag } from '../../src/skb/index.js';
 import { VirtualScheduler } from '../../src/time/index.js';
-import { ETH_HLEN, IPV4_HLEN, TCP_HLEN } from '../../src/wire/index.js';
+import { ETH_HLEN, IPPROTO_TCP, IPV4_HLEN, TCP_HLEN, csumFold, pseudoHeaderSumV4 } from '../../src/wire/index.js';
 import {
-  MAC_A, MAC_B, frameIndex, frameSkb, makeHost, modelDraws, runAll, tcpFrame, testFrame, type Host,
+  IP_A, IP_B, MAC_A, MAC_B, frameIndex, frameSkb, makeHost, modelDraws, runAll, tcpFrame, testFrame, type Host,
 } from './helpers.js';
 
 interface Rig {
@@ -369,4 +369,46 @@ test('an unreadable (devmem TX) frame is linearized by DMA read and arrives inta
   assert.equal(a.mem.refCount(ref), 1);
   assert.equal(a.skbs.live, 0);
   wire.close();
+});
+
+/** an skb A→B: TCP headers in the head, the payload in a host-page frag, CHECKSUM_PARTIAL */
+function partialTcpSkb(h: Host, payload: Uint8Array): ReturnType<typeof frameSkb> {
+  const f = tcpFrame(payload);
+  const th = ETH_HLEN + IPV4_HLEN;
+  const dv = new DataView(f.buffer);
+  dv.setUint16(th + 16, csumFold(pseudoHeaderSumV4(IP_A, IP_B, IPPROTO_TCP, TCP_HLEN + payload.length)));
+  const skb = frameSkb(h.skbs, f.subarray(0, th + TCP_HLEN));
+  const page = h.mem.allocPage();
+  h.mem.buf(page).set(payload, h.mem.offset(page));
+  assert.ok(skbAddFrag(skb, page, 0, payload.length));
+  skb.ipSummed = CHECKSUM_PARTIAL;
+  skb.csumStart = skb.data + th;
+  skb.csumOffset = 16;
+  return skb;
+}
+
+test('the sender NIC frag-checksum memo rides in the wire record, not on the skb, and only for frames the wire left intact', () => {
+  for (const corrupt of [0, 1]) {
+    const r = rig(5, { corrupt, corruptMode: 'payload' });
+    const seen: number[] = [];
+    const orig = r.b.dev.receiveFrame.bind(r.b.dev);
+    r.b.dev.receiveFrame = (frame, fcsOk = true, fragCsum = -1) => {
+      seen.push(fragCsum);
+      orig(frame, fcsOk, fragCsum);
+    };
+    const payload = new Uint8Array(1000).map((_, i) => (i * 7 + 1) & 0xff);
+    r.a.dev.xmit(partialTcpSkb(r.a, payload));
+    assert.equal(r.a.dev.txFragCsum, -1, 'the memo is offered only while the link takes the frame');
+    runAll(r.sched);
+    assert.equal(seen.length, 1);
+    const st = r.b.dev.rxQueues[0]!.stats;
+    if (corrupt === 0) {
+      assert.ok(seen[0]! >= 0, 'an untouched frame carries the memo');
+      assert.equal(st.rxCsumUnnecessary, 1);
+    } else {
+      assert.equal(seen[0], -1, 'a rewritten frame carries no memo');
+      assert.equal(st.rxCsumBad, 1, 'with this seed the flipped bit lands in the TCP segment: the receiver sums the bytes and catches it');
+      assert.equal(st.rxCsumUnnecessary, 0);
+    }
+  }
 });

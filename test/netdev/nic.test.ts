@@ -749,7 +749,7 @@ describe('NIC rx checksum offload', () => {
     assert.equal(r.bad, 0);
     assert.equal(r.linear, 0);
     const q = p.eb.rxQueues[p.devq]!.stats;
-    assert.ok(p.net.links[0]!.stats.aToB.corrupted > 0, 'the wire did corrupt data frames');
+    assert.ok(p.net.wires[0]!.stats.aToB.corrupted > 0, 'the wire did corrupt data frames');
     assert.ok(q.rxCsumBad > 0, 'the NIC flagged them (CHECKSUM_NONE)');
     const errs = p.b.kernel.tcp.stats.inCsumErrors;
     assert.ok(errs > 0, 'TCP dropped them as checksum errors');
@@ -1174,7 +1174,7 @@ class TxCapture implements LinkPort {
   readonly frames: Uint8Array[] = [];
   readonly skbs: { fragCsumValid: boolean; ipSummed: number }[] = [];
   constructor(readonly h: Host) {}
-  transmit(skb: SkBuff, _from: NetDevice): void {
+  transmit(skb: SkBuff, from: NetDevice): void {
     const out = new Uint8Array(skb.len);
     const hl = skb.tail - skb.data;
     out.set(skb.buf.subarray(skb.data, skb.tail), 0);
@@ -1190,7 +1190,7 @@ class TxCapture implements LinkPort {
       o += len;
     }
     this.frames.push(out);
-    this.skbs.push({ fragCsumValid: skb.fragCsumValid, ipSummed: skb.ipSummed });
+    this.skbs.push({ fragCsumValid: from.txFragCsum >= 0, ipSummed: skb.ipSummed });
     skbFree(skb);
   }
 }
@@ -1271,14 +1271,14 @@ describe('NIC transmit', () => {
     const out = r.link.frames[0]!;
     assert.equal(dvOf(out).getUint16(34 + 16), want);
     assert.ok(tcpVerifyChecksum(out, dvOf(out), 34, out.length - 34, SRC, DST));
-    assert.equal(r.link.skbs[0]!.fragCsumValid, true, 'the frag sum is kept with the frame');
+    assert.equal(r.link.skbs[0]!.fragCsumValid, true, 'the frag sum is offered to the link with the frame');
 
     // the receiving side: the same kind of skb (head + frags, frag sum memo) verifies as UNNECESSARY
     const s = rig({ rxQueues: 1 });
     r.dev.link = {
-      transmit(f: SkBuff) {
-        assert.equal(f.fragCsumValid, true);
-        s.dev.receiveFrame(f, true);
+      transmit(f: SkBuff, from: NetDevice) {
+        assert.ok(from.txFragCsum >= 0);
+        s.dev.receiveFrame(f, true, from.txFragCsum);
         skbFree(f);
       },
     };
