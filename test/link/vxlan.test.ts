@@ -1,0 +1,403 @@
+// VxlanLink over loopback dgram sockets: byte-exact encapsulation, Linux's receive checks,
+// backpressure and drain, seeded loss, close, IPv6 outer, option checks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { VxlanLink, type VxlanLinkOptions } from '../../src/link/vxlan/index.js';
+import {
+  VXLAN_BAD_FLAGS, VXLAN_BAD_RESERVED, VXLAN_BAD_SHORT, vxlanCheck, vxlanWriteHeader,
+} from '../../src/link/vxlan/header.js';
+import { SendRing } from '../../src/link/vxlan/send-ring.js';
+import { RawPeer, StubReceiver, testFrame, vxlanHeader } from './vxlan-helpers.js';
+
+const LO4 = '127.0.0.1';
+const LO6 = '::1';
+
+/** a link on an ephemeral port whose remote is a raw UDP peer */
+async function linkToPeer(extra: Partial<VxlanLinkOptions> = {}, family: 4 | 6 = 4): Promise<{ link: VxlanLink; peer: RawPeer; rx: StubReceiver }> {
+  const lo = family === 4 ? LO4 : LO6;
+  const peer = await RawPeer.open(family === 4 ? 'udp4' : 'udp6', lo);
+  const link = await VxlanLink.open({ local: { address: lo, port: 0 }, remote: { address: lo, port: peer.port }, vni: 42, ...extra });
+  const rx = new StubReceiver();
+  link.attach(rx);
+  return { link, peer, rx };
+}
+
+test('header: write and check are byte-exact and follow vxlan_rcv', () => {
+  const b = new Uint8Array(8 + 14);
+  vxlanWriteHeader(b, 0, 0xabcdef);
+  assert.deepEqual([...b.subarray(0, 8)], [0x08, 0, 0, 0, 0xab, 0xcd, 0xef, 0]);
+  assert.equal(vxlanCheck(b, b.length), 0xabcdef);
+  assert.equal(vxlanCheck(b, 8 + 13), VXLAN_BAD_SHORT);
+  for (const [i, v, want] of [[0, 0x00, VXLAN_BAD_FLAGS], [0, 0x0c, VXLAN_BAD_FLAGS], [0, 0x88, VXLAN_BAD_FLAGS],
+    [1, 1, VXLAN_BAD_RESERVED], [3, 0x80, VXLAN_BAD_RESERVED], [7, 1, VXLAN_BAD_RESERVED]] as const) {
+    const c = Uint8Array.from(b);
+    c[i] = v;
+    assert.equal(vxlanCheck(c, c.length), want, `byte ${i} = ${v}`);
+  }
+  vxlanWriteHeader(b, 0, 0);
+  assert.equal(vxlanCheck(b, b.length), 0);
+});
+
+test('send ring: FIFO reservations never overlap live bytes, wrap, and come back to empty', () => {
+  const r = new SendRing(100, 8);
+  const live: Array<[number, number]> = [];
+  const overlaps = (o: number, n: number): boolean => live.some(([a, m]) => o < a + m && a < o + n);
+  let seed = 12345;
+  for (let step = 0; step < 5000; step++) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    if ((seed & 3) !== 0 || live.length === 0) {
+      const n = 1 + (seed >>> 8) % 40;
+      const o = r.reserve(n);
+      if (o >= 0) {
+        assert.ok(o + n <= 100, 'inside the arena');
+        assert.ok(!overlaps(o, n), `reservation [${o}, ${o + n}) overlaps a live one`);
+        live.push([o, n]);
+      } else {
+        assert.ok(live.length > 0, 'an empty ring takes any datagram that fits');
+      }
+    } else {
+      assert.equal(r.release(), true);
+      live.shift();
+    }
+    assert.equal(r.inflight, live.length);
+  }
+  while (live.length) {
+    r.release();
+    live.shift();
+  }
+  assert.equal(r.release(), false);
+  assert.equal(r.usedBytes, 0);
+  assert.equal(r.reserve(100), 0, 'empty again: the whole arena');
+  assert.equal(r.reserve(1), -1, 'full');
+  assert.equal(r.reserve(101), -1);
+});
+
+test('vxlan: frames leave byte-exact (header + frame) and come in from the remote', async () => {
+  const { link, peer, rx } = await linkToPeer({ vni: 0x123456 });
+  try {
+    assert.equal(link.mtu, 1450);
+    const f1 = testFrame(100, 1);
+    const f2 = testFrame(1450, 2); // full MTU
+    assert.equal(link.send(f1), true);
+    f1.fill(0); // borrowed only for the call
+    assert.equal(link.send(f2), true);
+    await peer.until(2);
+    assert.deepEqual([...peer.got[0]!], [...vxlanHeader(0x123456), ...testFrame(100, 1)]);
+    assert.deepEqual([...peer.got[1]!], [...vxlanHeader(0x123456), ...f2]);
+    const f3 = testFrame(60, 3);
+    await peer.send(Buffer.from([...vxlanHeader(0x123456), ...f3]), link.localPort, LO4);
+    await rx.until(() => rx.frames.length === 1);
+    assert.deepEqual([...rx.frames[0]!], [...f3]);
+    assert.equal(link.stats.txPackets, 2);
+    assert.equal(link.stats.txBytes, f1.length + f2.length);
+    assert.equal(link.stats.rxPackets, 1);
+    assert.equal(link.stats.rxBytes, f3.length);
+    assert.equal(link.inflight, 0);
+  } finally {
+    await link.close();
+    await peer.close();
+  }
+});
+
+test('vxlan: malformed, other-VNI and foreign datagrams are counted and dropped', async () => {
+  const { link, peer, rx } = await linkToPeer({ vni: 42 });
+  const stranger = await RawPeer.open('udp4', '127.0.0.2');
+  try {
+    const f = testFrame(50, 9);
+    const good = Buffer.from([...vxlanHeader(42), ...f]);
+    const bad: Buffer[] = [
+      Buffer.alloc(0),
+      Buffer.from(vxlanHeader(42)), // header only
+      Buffer.from([...vxlanHeader(42), ...f.subarray(0, 13)]), // inner shorter than Ethernet
+      Buffer.from([0x00, 0, 0, 0, 0, 0, 42, 0, ...f]), // I clear
+      Buffer.from([0x0c, 0, 0, 0, 0, 0, 42, 0, ...f]), // unknown flag
+      Buffer.from([0x08, 0, 1, 0, 0, 0, 42, 0, ...f]), // reserved
+      Buffer.from([0x08, 0, 0, 0, 0, 0, 42, 7, ...f]), // reserved after VNI
+      Buffer.from([...vxlanHeader(43), ...f]), // other VNI
+    ];
+    for (const b of bad) await peer.send(b, link.localPort, LO4);
+    await stranger.send(good, link.localPort, LO4); // right VNI, wrong source
+    await peer.send(good, link.localPort, LO4);
+    await rx.until(() => rx.frames.length === 1);
+    // loopback keeps order per socket pair; the stranger's datagram was sent before the good one
+    await rx.until(() => link.stats.rxForeignSource === 1);
+    assert.deepEqual([...rx.frames[0]!], [...f]);
+    const s = link.stats;
+    assert.equal(s.rxShort, 3);
+    assert.equal(s.rxBadFlags, 2);
+    assert.equal(s.rxBadReserved, 2);
+    assert.equal(s.rxOtherVni, 1);
+    assert.equal(s.rxForeignSource, 1);
+    assert.equal(s.rxPackets, 1);
+    assert.equal(rx.errors.length, 0);
+  } finally {
+    await link.close();
+    await peer.close();
+    await stranger.close();
+  }
+});
+
+test('vxlan: seeded random datagrams are each counted exactly once, never thrown, and only valid ones delivered', async () => {
+  const { link, peer, rx } = await linkToPeer({ vni: 0x0a0b0c });
+  try {
+    let x = 99;
+    const rnd = (n: number): number => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % n;
+    };
+    let valid = 0;
+    const N = 400;
+    for (let i = 0; i < N; i++) {
+      const len = rnd(4) === 0 ? rnd(24) : 8 + 14 + rnd(200);
+      const d = new Uint8Array(len);
+      for (let j = 0; j < len; j++) d[j] = rnd(256);
+      // mostly near-valid headers, so that every check is reached
+      if (len >= 8 && rnd(3) !== 0) {
+        d.set(vxlanHeader(rnd(4) === 0 ? 0x0a0b0d : 0x0a0b0c), 0);
+        if (rnd(5) === 0) d[rnd(8)] ^= 1 << rnd(8);
+      }
+      // an independent model of the receive checks
+      if (len >= 22 && d[0] === 8 && (d[1]! | d[2]! | d[3]! | d[7]!) === 0 && d[4] === 0x0a && d[5] === 0x0b && d[6] === 0x0c) valid++;
+      await peer.send(d, link.localPort, LO4);
+    }
+    const s = link.stats;
+    const counted = (): number => s.rxPackets + s.rxShort + s.rxBadFlags + s.rxBadReserved + s.rxOtherVni + s.rxForeignSource;
+    await rx.until(() => counted() === N, 5000, `${N} datagrams counted`);
+    assert.equal(s.rxPackets, valid);
+    assert.equal(rx.frames.length, valid);
+    assert.ok(s.rxShort > 0 && s.rxBadFlags > 0 && s.rxBadReserved > 0 && s.rxOtherVni > 0, 'every drop reason was reached');
+    assert.equal(rx.errors.length, 0);
+  } finally {
+    await link.close();
+    await peer.close();
+  }
+});
+
+test('vxlan: anySource accepts a datagram from another address', async () => {
+  const { link, peer, rx } = await linkToPeer({ anySource: true });
+  const stranger = await RawPeer.open('udp4', '127.0.0.2');
+  try {
+    await stranger.send(Buffer.from([...vxlanHeader(42), ...testFrame(20, 4)]), link.localPort, LO4);
+    await rx.until(() => rx.frames.length === 1);
+    assert.equal(link.stats.rxForeignSource, 0);
+  } finally {
+    await link.close();
+    await peer.close();
+    await stranger.close();
+  }
+});
+
+test('vxlan: a frame over the MTU or under an Ethernet header is dropped and counted, not sent', async () => {
+  const { link, peer } = await linkToPeer({ mtu: 1000 });
+  try {
+    assert.equal(link.send(testFrame(1000 + 4 + 1, 1)), true, 'taken (and dropped), not busy');
+    assert.equal(link.send(new Uint8Array(13)), true);
+    assert.equal(link.stats.txBadLength, 2);
+    assert.equal(link.send(testFrame(1000 + 4, 2)), true, 'MTU plus a VLAN tag fits');
+    await peer.until(1);
+    assert.equal(peer.got.length, 1);
+    assert.equal(peer.got[0]!.length, 8 + 14 + 1004);
+    assert.equal(link.stats.txPackets, 1);
+  } finally {
+    await link.close();
+    await peer.close();
+  }
+});
+
+test('vxlan: send reports busy when the in-flight bound is hit, drains once, and loses nothing it took', async () => {
+  const { link, peer, rx } = await linkToPeer({ maxInflight: 4, sendRingBytes: 1 });
+  try {
+    let taken = 0;
+    let busyAt = -1;
+    for (let i = 0; i < 20; i++) {
+      if (link.send(testFrame(200, i))) taken++;
+      else {
+        busyAt = i;
+        break;
+      }
+    }
+    assert.equal(taken, 4, 'four datagrams in flight at most');
+    assert.equal(busyAt, 4);
+    assert.equal(link.send(testFrame(200, 99)), false, 'still busy until drained');
+    assert.equal(link.stats.txBusy, 2);
+    await rx.until(() => rx.drains === 1, 5000, 'drain');
+    await peer.until(4);
+    for (let i = 0; i < 4; i++) assert.deepEqual([...peer.got[i]!.subarray(8)], [...testFrame(200, i)]);
+    // after the drain the link takes frames again
+    assert.equal(link.send(testFrame(200, 4)), true);
+    await peer.until(5);
+    assert.deepEqual([...peer.got[4]!.subarray(8)], [...testFrame(200, 4)]);
+    assert.equal(rx.drains, 1, 'one drain per busy period');
+  } finally {
+    await link.close();
+    await peer.close();
+  }
+});
+
+test('vxlan: send reports busy when libuv\'s send queue is above the bound', async () => {
+  // over loopback the kernel never pushes back, so libuv never queues; Node's
+  // --test-udp-no-try-send makes every send go through libuv's queue, in a child process
+  const mod = new URL('../../src/link/vxlan/index.js', import.meta.url).href;
+  const script = `
+    import dgram from 'node:dgram';
+    import { VxlanLink } from ${JSON.stringify(mod)};
+    const peer = dgram.createSocket('udp4'); let got = 0; peer.on('message', () => got++);
+    await new Promise((r) => peer.bind(0, '127.0.0.1', r));
+    const link = await VxlanLink.open({ local: { address: '127.0.0.1', port: 0 }, remote: { address: '127.0.0.1', port: peer.address().port }, vni: 5, sendQueueBytes: 100 });
+    let drains = 0; const out = {};
+    link.attach({ receive() {}, flush() {}, error() {}, drain() { drains++; } });
+    const frame = new Uint8Array(200);
+    let taken = 0; while (taken < 50 && link.send(frame)) taken++;
+    out.taken = taken; out.busy = link.stats.txBusy; out.inflight = link.inflight;
+    await new Promise((r) => { const t = setInterval(() => { if (drains > 0 && got >= taken) { clearInterval(t); r(); } }, 5); setTimeout(r, 4000).unref(); });
+    out.drains = drains; out.got = got; out.inflightAfter = link.inflight;
+    out.again = link.send(frame);
+    await link.close(); peer.close();
+    console.log(JSON.stringify(out));`;
+  const { execFileSync } = await import('node:child_process');
+  const res = JSON.parse(execFileSync(process.execPath, ['--test-udp-no-try-send', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 })) as Record<string, number | boolean>;
+  assert.equal(res.taken, 1, 'the first datagram queued in libuv (208 bytes > 100) makes the link busy');
+  assert.equal(res.busy, 1);
+  assert.equal(res.inflight, 1);
+  assert.equal(res.drains, 1, 'drained once the queue emptied');
+  assert.equal(res.got, 1);
+  assert.equal(res.inflightAfter, 0);
+  assert.equal(res.again, true);
+});
+
+test('vxlan: seeded loss drops the same frames for the same seed, in each direction on its own', async () => {
+  async function run(seed: number): Promise<{ tx: number[]; rx: number[] }> {
+    const { link, peer, rx } = await linkToPeer({ loss: { tx: 0.3, rx: 0.2 }, seed });
+    try {
+      for (let i = 0; i < 200; i++) {
+        const f = testFrame(4, i);
+        f[14] = i; // frame number
+        assert.equal(link.send(f), true);
+      }
+      for (let i = 0; i < 200; i++) {
+        const f = testFrame(4, i);
+        f[14] = i;
+        await peer.send(Buffer.from([...vxlanHeader(42), ...f]), link.localPort, LO4);
+      }
+      await rx.until(() => link.stats.rxPackets + link.stats.rxLossDrops === 200);
+      await peer.until(200 - link.stats.txLossDrops);
+      assert.equal(link.stats.txPackets + link.stats.txLossDrops, 200);
+      return { tx: peer.got.map((g) => g[8 + 14]!), rx: rx.frames.map((f) => f[14]!) };
+    } finally {
+      await link.close();
+      await peer.close();
+    }
+  }
+  const a = await run(7);
+  const b = await run(7);
+  const c = await run(8);
+  assert.deepEqual(a, b, 'same seed, same survivors');
+  assert.notDeepEqual(a.tx, c.tx);
+  assert.ok(a.tx.length > 100 && a.tx.length < 180, `tx survivors ${a.tx.length} of 200 at 30% loss`);
+  assert.ok(a.rx.length > 120 && a.rx.length < 190, `rx survivors ${a.rx.length} of 200 at 20% loss`);
+});
+
+test('vxlan: IPv6 outer over ::1, link to link', async () => {
+  const spare = await RawPeer.open('udp6', LO6);
+  const portB = spare.port;
+  const a = await VxlanLink.open({ local: { address: '0:0:0:0:0:0:0:1', port: 0 }, remote: { address: LO6, port: portB }, vni: 7 });
+  await spare.close();
+  const b = await VxlanLink.open({ local: { address: LO6, port: portB }, remote: { address: LO6, port: a.localPort }, vni: 7 });
+  const ra = new StubReceiver();
+  const rb = new StubReceiver();
+  a.attach(ra);
+  b.attach(rb);
+  try {
+    assert.equal(a.family, 6);
+    assert.equal(a.mtu, 1430);
+    assert.equal(a.localAddress, '::1');
+    for (let i = 0; i < 10; i++) assert.equal(a.send(testFrame(1430, i)), true);
+    assert.equal(b.send(testFrame(30, 77)), true);
+    await rb.until(() => rb.frames.length === 10);
+    await ra.until(() => ra.frames.length === 1);
+    for (let i = 0; i < 10; i++) assert.deepEqual([...rb.frames[i]!], [...testFrame(1430, i)]);
+    assert.deepEqual([...ra.frames[0]!], [...testFrame(30, 77)]);
+    assert.equal(a.stats.rxForeignSource + b.stats.rxForeignSource, 0);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('vxlan: connectTx false sends from the bound port', async () => {
+  const { link, peer } = await linkToPeer({ connectTx: false });
+  try {
+    const seen: number[] = [];
+    peer.sock.on('message', (_m, r) => seen.push(r.port));
+    link.send(testFrame(10, 1));
+    await peer.until(1);
+    assert.deepEqual(seen, [link.localPort]);
+  } finally {
+    await link.close();
+    await peer.close();
+  }
+});
+
+test('vxlan: close stops delivery, frees the port, and is idempotent', async () => {
+  const { link, peer, rx } = await linkToPeer();
+  const port = link.localPort;
+  await link.close();
+  await link.close();
+  assert.equal(link.send(testFrame(10, 1)), true);
+  assert.equal(link.stats.txAfterClose, 1, 'sends after close are dropped');
+  assert.equal(link.stats.txPackets, 0);
+  link.receiveDatagram(Buffer.from([...vxlanHeader(42), ...testFrame(10, 1)]), LO4);
+  assert.equal(rx.frames.length, 0);
+  assert.equal(link.stats.rxNoReceiver, 1);
+  // the port is free again
+  const again = await RawPeer.open('udp4', LO4, port);
+  await again.close();
+  await peer.close();
+});
+
+test('vxlan: frames before attach are counted, not delivered', async () => {
+  const peer = await RawPeer.open('udp4', LO4);
+  const link = await VxlanLink.open({ local: { address: LO4, port: 0 }, remote: { address: LO4, port: peer.port }, vni: 1 });
+  try {
+    link.receiveDatagram(Buffer.from([...vxlanHeader(1), ...testFrame(10, 1)]), LO4);
+    assert.equal(link.stats.rxNoReceiver, 1);
+    const rx = new StubReceiver();
+    link.attach(rx);
+    assert.throws(() => link.attach(rx), { code: 'EBUSY' });
+  } finally {
+    await link.close();
+    await peer.close();
+  }
+});
+
+test('vxlan: options are checked (EINVAL); a port in use rejects and leaks no socket', async () => {
+  const base = { local: { address: LO4, port: 0 }, remote: { address: LO4 }, vni: 1 };
+  await assert.rejects(VxlanLink.open({ ...base, vni: 1 << 24 }), { code: 'EINVAL' });
+  await assert.rejects(VxlanLink.open({ ...base, vni: -1 }), { code: 'EINVAL' });
+  await assert.rejects(VxlanLink.open({ ...base, vni: 1.5 }), { code: 'EINVAL' });
+  await assert.rejects(VxlanLink.open({ ...base, mtu: 67 }), { code: 'EINVAL' });
+  await assert.rejects(VxlanLink.open({ ...base, mtu: 65486 }), { code: 'EINVAL' });
+  await assert.rejects(VxlanLink.open({ ...base, remote: { address: LO6 } }), /different families/);
+  await assert.rejects(VxlanLink.open({ ...base, remote: { address: 'localhost' } }), /not an IP literal/);
+  await assert.rejects(VxlanLink.open({ ...base, remote: { address: LO4, port: 0 } }), { code: 'EINVAL' });
+  await assert.rejects(VxlanLink.open({ ...base, remote: { address: LO4, port: 65536 } }), { code: 'EINVAL' });
+  await assert.rejects(VxlanLink.open({ ...base, loss: { tx: 1 } }), { code: 'EINVAL' });
+  await assert.rejects(VxlanLink.open({ ...base, loss: { rx: -0.1 } }), { code: 'EINVAL' });
+  await assert.rejects(VxlanLink.open({ ...base, loss: { rx: Number.NaN } }), { code: 'EINVAL' });
+  await assert.rejects(VxlanLink.open({ ...base, maxInflight: 0 }), { code: 'EINVAL' });
+  await assert.rejects(VxlanLink.open({ ...base, sendRingBytes: Number.NaN }), { code: 'EINVAL' });
+  await assert.rejects(VxlanLink.open({ ...base, sendQueueBytes: 1.5 }), { code: 'EINVAL' });
+  const big = await VxlanLink.open({ ...base, mtu: 65485 });
+  assert.equal(big.mtu, 65485);
+  await big.close();
+  const big6 = await VxlanLink.open({ local: { address: LO6, port: 0 }, remote: { address: LO6 }, vni: 1, mtu: 65505 });
+  await big6.close();
+  const holder = dgram.createSocket('udp4');
+  await new Promise<void>((r) => holder.bind(0, LO4, () => r()));
+  const port = holder.address().port;
+  await assert.rejects(VxlanLink.open({ ...base, local: { address: LO4, port } }), /EADDRINUSE/);
+  await new Promise<void>((r) => holder.close(() => r()));
+});
