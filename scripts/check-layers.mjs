@@ -20,8 +20,9 @@ const ALLOWED = {
   udp: ['net', 'skb', 'mem', 'wire', 'time', 'rand', 'inet'],
   socket: ['tcp', 'udp', 'net', 'skb', 'mem', 'wire', 'time', 'rand', 'inet'],
   netlink: ['netdev', 'mem', 'wire', 'time', 'skb', 'inet'],
+  conformance: ['(root)', 'socket', 'tcp', 'udp', 'net', 'netif', 'netdev', 'link', 'netlink', 'skb', 'mem', 'wire', 'time', 'rand', 'inet'],
   '(root)': ['*'],
-  cli: ['(root)'],
+  cli: ['(root)', 'conformance'],
 };
 
 function walk(dir) {

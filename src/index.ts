@@ -8,16 +8,21 @@ import * as constants from './uapi/constants.js';
 
 export { constants };
 export { ERRNO, ErrnoError, errnoName, type Extack } from './uapi/errno.js';
-export { Network, type NetworkOptions } from './network.js';
+export { Network, type NetworkOptions, type NetworkLink } from './network.js';
 export { Host, Ethtool, type HostOptions, type AddDeviceOptions, type HostSnmp } from './host.js';
 export { InetAddr, type Addr } from './inet/index.js';
-export { Socket, NetSocket, NetServer, type RecvmsgOptions, type RecvmsgResult, type SockAddr } from './socket/index.js';
+export { Socket, NetSocket, NetServer, type NetApi, type NetSocketOptions, type NetServerOptions, type NetConnectOpts, type NetListenOpts, type AddressInfo, type RecvmsgOptions, type RecvmsgResult, type SockAddr } from './socket/index.js';
 export { decodeCmsgs, encodeDmabufTokens, devmemChunks, DevmemBatch, type Cmsg, type DmabufTokenRange, type DevmemChunk, type DevmemChunksOptions } from './socket/index.js';
 export { Syscalls, MsgHdr, SockOptVal, RecvInfo, encodeSockaddr, decodeSockaddr, sockaddrBytes, type PollFd, type EpollEvent, type AddrOut, type TcpInfo } from './socket/index.js';
 export { DgramSocket, type DgramSocketOptions, type DgramType, type RemoteInfo, type AddressInfo as DgramAddressInfo } from './socket/api/dgram.js';
 export { DeviceMemory, NcdevmemPattern, type DeviceBackend, type DeviceMemoryStats } from './mem/index.js';
 export { NetDevice, type NetDeviceOptions, type NtupleRule } from './netdev/index.js';
-export { SimWire, PcapWriter, type SimWireOptions } from './link/index.js';
+export {
+  SimWire, SimSwitch, PcapWriter, FramePort, type SimWireOptions, type SimSwitchOptions, type FramePortOptions, type FramePortStats,
+  type FrameLink, type FrameMeta, type LinkOffloads, type LinkReceiver,
+} from './link/index.js';
+export { VxlanLink, type VxlanLinkOptions, type VxlanLinkStats, type VxlanEndpoint } from './link/vxlan/index.js';
+export { TapLink, type TapLinkOptions, type TapLinkStats } from './link/tap/index.js';
 export { NetlinkSocket } from './netlink/index.js';
 export { readPcap } from './wire/pcap.js';
 export { parseIpv4Addr, ipv4AddrToString } from './wire/addr.js';

@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 /**
  * The `devmem` command: `demo` (the main job: a devmem TCP transfer between two simulated hosts,
- * validated on the device) and `bench` (throughput table against Node's own `net` over the
- * kernel's loopback). Mistakes on the command line print one line and exit with status 2.
+ * validated on the device), `bench`, `ncdevmem`, `conformance`, `help CMD`, `--version`.
+ * Exit status: 0 success; 1 a run that failed (validation, a stall, an error), with a one-line
+ * diagnosis on stderr; 2 a mistake on the command line, with one line on stderr.
  */
-import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { runBench } from './bench.js';
+import { runNcdevmem } from './ncdevmem/index.js';
+import { runConformanceCli } from './conformance.js';
 import { DEFAULT_TRANSFER, runTransfer, type TransferResult } from './transfer.js';
-import { UsageError, fmtBytes, parseNumber, parseSize } from './args.js';
+import { UsageError, fmtBytes } from './args.js';
+import { formatHelp, parseOptions } from './options/table.js';
+import { DEMO_COMMAND } from './demo/options.js';
 
 const USAGE = `usage: devmem <command> [options]
 
@@ -17,73 +22,53 @@ commands:
            returns the tokens (the main job)
   bench    bulk TCP throughput: devmem and copy modes at MTU 1500 and 65535, next to Node's
            own net over the kernel's loopback
+  ncdevmem the kernel selftest's ncdevmem, server side (-l -s -c -p -v -q -t -f): receives
+           into device memory from a simulated peer or a real link; the negative tests
+           when neither -s nor -c is given
+  conformance  packetdrill scripts (../shared/packetdrill or DIR) against the stack in virtual
+           time: a line per script and a total (--json, --ipv6, --ipv4-mapped-ipv6)
+  help CMD the options of CMD
+
+  --version  the package version
 
 run 'devmem <command> --help' for the command's options`;
 
-const DEMO_USAGE = `usage: devmem demo [options]
-
-  --size N         bytes to send, with K/M/G suffixes (default 256M)
-  --mtu N          link MTU, 68..65535 (default 1500)
-  --loss P         packet loss probability on the wire, 0..1 (default 0)
-  --seed N         seed for every random choice (default 1)
-  --pcap FILE      write a capture (devmem payload frames: headers only, as tcpdump sees them)
-  --mode M         devmem | copy (default devmem)
-  --ipv6           run the transfer over IPv6 (fd00::1 → fd00::2, AF_INET6 sockets, a tcp6 rule)
-  --gbps N         link rate (default 100)
-  --delay-us N     one-way propagation delay in µs (default 5)
-  --queues N       rx queues per NIC; the last one is bound to device memory (default 4)
-  --dmabuf-size N  device memory bound to the queue (default 64M)
-  --period N       ncdevmem pattern period, like ncdevmem -v N (default 7)
-  --json           print one JSON object instead of the summary
-  --quiet          no progress line
-  -h, --help       this help`;
+/** the package's version, read from its package.json (dist/src/cli/main.js → ../../../) */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return String(pkg.version);
+}
 
 async function demo(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      size: { type: 'string', default: '256M' },
-      mtu: { type: 'string', default: '1500' },
-      loss: { type: 'string', default: '0' },
-      seed: { type: 'string', default: '1' },
-      pcap: { type: 'string' },
-      mode: { type: 'string', default: 'devmem' },
-      ipv6: { type: 'boolean', default: false },
-      gbps: { type: 'string', default: '100' },
-      'delay-us': { type: 'string', default: '5' },
-      queues: { type: 'string', default: '4' },
-      'dmabuf-size': { type: 'string', default: '64M' },
-      period: { type: 'string', default: '7' },
-      json: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    console.log(DEMO_USAGE);
+  const v = parseOptions(DEMO_COMMAND, argv);
+  if (v.flag('help')) {
+    console.log(formatHelp(DEMO_COMMAND));
     return 0;
   }
-  const mode = values.mode;
-  if (mode !== 'devmem' && mode !== 'copy') throw new UsageError(`--mode: expected devmem or copy, got '${mode}'`);
-  const size = parseSize(values.size, '--size');
+  const ipv6 = v.flag('ipv6');
+  const mtu = v.num('mtu');
+  if (ipv6 && mtu < 1280) throw new UsageError(`--mtu: IPv6 needs 1280..65535, got '${mtu}'`);
+  const size = v.num('size');
   const opts = {
     ...DEFAULT_TRANSFER,
     size,
-    mode: mode as 'devmem' | 'copy',
-    ipv6: values.ipv6,
-    mtu: parseNumber(values.mtu, '--mtu', 576, 65535, true),
-    loss: parseNumber(values.loss, '--loss', 0, 0.5, false),
-    seed: parseNumber(values.seed, '--seed', 0, 0xffffffff, true),
-    gbps: parseNumber(values.gbps, '--gbps', 0.001, 10000, false),
-    delayUs: parseNumber(values['delay-us'], '--delay-us', 0, 10_000_000, false),
-    rxQueues: parseNumber(values.queues, '--queues', 2, 64, true),
-    dmabufSize: parseSize(values['dmabuf-size'], '--dmabuf-size'),
-    period: parseNumber(values.period, '--period', 2, 256, true),
-    pcap: values.pcap,
+    mode: v.str('mode') as 'devmem' | 'copy',
+    ipv6,
+    mtu,
+    loss: v.num('loss'),
+    duplicate: v.num('duplicate'),
+    reorder: v.num('reorder'),
+    corrupt: v.num('corrupt'),
+    seed: v.num('seed'),
+    gbps: v.num('rate'),
+    delayUs: v.num('delay'),
+    rxQueues: v.num('queues'),
+    dmabufSize: v.num('dmabuf-size'),
+    period: v.num('period'),
+    stallUs: v.num('stall-timeout') * 1e6,
+    pcap: v.str('pcap'),
   };
-  const progress = !values.quiet && process.stderr.isTTY === true;
+  const progress = !v.flag('quiet') && process.stderr.isTTY === true;
   const t0 = Date.now();
   let last = 0;
   const r = await runTransfer({
@@ -100,14 +85,21 @@ async function demo(argv: string[]): Promise<number> {
       : undefined,
   });
   if (progress) process.stderr.write('\r\x1b[K');
-  if (values.json) console.log(JSON.stringify(r));
+  if (v.flag('json')) console.log(JSON.stringify(r));
   else printSummary(r);
-  return r.validated && r.tokensIssued === r.tokensReturned && r.hostPayloadBytesRead === 0 ? 0 : 1;
+  if (r.failure !== null) {
+    console.error(`devmem demo: FAILED: ${r.failure}`);
+    return 1;
+  }
+  const ok = r.validated && r.tokensIssued === r.tokensReturned && r.hostPayloadBytesRead === 0;
+  if (!ok) console.error(`devmem demo: FAILED: ${r.mismatches} mismatching bytes, ${r.steeringErrors} steering errors, ${r.tokensIssued - r.tokensReturned} tokens not returned, ${r.hostPayloadBytesRead} payload bytes read by the host`);
+  return ok ? 0 : 1;
 }
 
 function printSummary(r: TransferResult): void {
   const lines = [
-    `devmem demo: ${fmtBytes(r.bytes)} over TCP, MTU ${r.mtu}, loss ${r.loss}, seed ${r.seed}, mode ${r.mode}`,
+    `devmem demo: ${fmtBytes(r.bytes)} of ${fmtBytes(r.size)} over TCP, MTU ${r.mtu}, loss ${r.loss}, seed ${r.seed}, mode ${r.mode}`,
+    `  result               ${r.failure === null ? (r.validated ? 'completed' : 'completed, NOT valid') : 'FAILED (see below)'}`,
     `  validated            ${r.validated ? 'yes' : 'NO'} (${r.mismatches} mismatching bytes, ${r.steeringErrors} steering errors)`,
     `  binding id           ${r.bindingId}`,
     `  device-memory bytes  ${r.dmabufBytes}   linear bytes ${r.linearBytes}`,
@@ -122,20 +114,38 @@ function printSummary(r: TransferResult): void {
   console.log(lines.join('\n'));
 }
 
+/** the commands, each run with its own arguments; `help CMD` runs `CMD --help` */
+const COMMANDS: Record<string, (argv: string[]) => Promise<number> | number> = {
+  demo,
+  bench: runBench,
+  ncdevmem: (argv) => runNcdevmem(argv),
+  conformance: runConformanceCli,
+};
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+  if (cmd === undefined || cmd === '-h' || cmd === '--help') {
     console.log(USAGE);
     return cmd === undefined ? 2 : 0;
   }
-  switch (cmd) {
-    case 'demo':
-      return demo(rest);
-    case 'bench':
-      return runBench(rest);
-    default:
-      throw new UsageError(`unknown command '${cmd}' (try 'devmem --help')`);
+  if (cmd === '--version' || cmd === '-V') {
+    console.log(version());
+    return 0;
   }
+  if (cmd === 'help') {
+    if (rest.length === 0) {
+      console.log(USAGE);
+      return 0;
+    }
+    const [topic, ...more] = rest;
+    if (more.length > 0) throw new UsageError(`help: one command at a time (got '${rest.join(' ')}')`);
+    const run = COMMANDS[topic!];
+    if (run === undefined || !Object.hasOwn(COMMANDS, topic!)) throw new UsageError(`help: unknown command '${topic}' (try 'devmem --help')`);
+    return run(['--help']);
+  }
+  const run = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
+  if (run === undefined) throw new UsageError(`unknown command '${cmd}' (try 'devmem --help')`);
+  return run(rest);
 }
 
 main(process.argv.slice(2)).then(
@@ -143,7 +153,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    const msg = err instanceof Error ? err.message : String(err);
+    // one line, whatever the error (Node's own parseArgs messages span three)
+    const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0];
     const usage = err instanceof UsageError || (err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('ERR_PARSE_ARGS'));
     console.error(`devmem: ${msg}`);
     process.exitCode = usage ? 2 : 1;

@@ -1,0 +1,154 @@
+/**
+ * The simulated environment of `devmem ncdevmem` (no `--link`): a virtual-time `Network` with
+ * the host under test ("dut", NIC named after -f) and a peer host over a SimWire. Once the
+ * server listens, the peer does what devmem.py check_rx has the remote do with `socat`: connect
+ * from the -c address and the -p port when -c is given (so the 5-tuple rule matches), else from
+ * an ephemeral port, send `--sim-bytes` of the ncdevmem pattern and close.
+ *
+ * `--sim-fault` plays another tenant of the same NIC, acting before ncdevmem configures it:
+ * `wrong-queue` adds an n-tuple rule at location 0 that steers the flow to queue 0 (readable
+ * data: "flow steering error"); `wrong-dmabuf` binds its own dma-buf to another queue and steers
+ * the flow there (cmsgs carry a foreign dmabuf_id). ncdevmem deletes only its own rules, so
+ * the tenant's rule keeps precedence, as on a shared machine.
+ */
+import { constants as C, InetAddr, NcdevmemPattern, Network, type Host, type NetlinkSocket } from '../../index.js';
+import type { SimFault } from './args.js';
+import type { EnvPlan, NcdevmemEnv } from './env.js';
+import type { Log } from './log.js';
+
+export interface SimOptions {
+  bytes: number;
+  fault: SimFault;
+  mtu: number;
+  /** rx queues of the DUT's NIC */
+  queues: number;
+  seed: number;
+}
+
+const PEER_CHUNK = 64 * 1024;
+
+export class SimEnv implements NcdevmemEnv {
+  readonly host: Host;
+  readonly ifname: string;
+  readonly net: Network;
+  readonly peer: Host;
+  /** bytes the peer managed to hand to its socket */
+  peerSent = 0;
+  /** the peer's failure, if any (a server that gives up resets the connection) */
+  peerError: string | null = null;
+  private peerDone: Promise<void> | null = null;
+  private tenantNl: NetlinkSocket | null = null;
+  private readonly clientAddr: string | null;
+
+  constructor(
+    private readonly plan: EnvPlan,
+    private readonly sim: SimOptions,
+    private readonly log: Log,
+  ) {
+    this.ifname = plan.ifname;
+    this.net = new Network({ seed: sim.seed });
+    this.host = this.net.addHost('dut');
+    this.peer = this.net.addHost('peer');
+    const ed = this.host.addDevice(plan.ifname, { rxQueues: sim.queues, mtu: sim.mtu });
+    const ep = this.peer.addDevice('eth0', { rxQueues: 1, mtu: sim.mtu });
+    this.net.connect(ed, ep, { gbps: 100, delayUs: 5 });
+    const s = plan.server;
+    if (s === null) {
+      this.clientAddr = null;
+      return;
+    }
+    const bits = s.family === 4 ? 24 : 64;
+    const hostBits = s.family === 4 ? 32 : 128;
+    const serverA = InetAddr.parse(s.addr);
+    const client = plan.client !== null ? InetAddr.parse(plan.client).toString() : neighbourOf(serverA).toString();
+    this.clientAddr = client;
+    this.host.ip.addAddress(plan.ifname, `${s.addr}/${bits}`, { nodad: true });
+    this.peer.ip.addAddress('eth0', `${client}/${bits}`, { nodad: true });
+    // a peer outside the server's subnet is still on the wire: on-link host routes both ways
+    this.host.ip.addRoute({ dst: `${client}/${hostBits}`, dev: plan.ifname });
+    this.peer.ip.addRoute({ dst: `${s.addr}/${hostBits}`, dev: 'eth0' });
+  }
+
+  async prepare(startQueue: number, numQueues: number): Promise<void> {
+    const s = this.plan.server;
+    if (s === null || this.sim.fault === 'none') return;
+    const flowType = s.family === 4 ? 'tcp4' : 'tcp6';
+    const nrx = this.host.ethtool.getChannels(this.ifname).rx;
+    if (this.sim.fault === 'wrong-queue') {
+      this.host.ethtool.addNtupleRule(this.ifname, { flowType, dstIp: s.addr, dstPort: this.plan.port, action: 0, loc: 0 });
+      this.log.err(`sim: another tenant steers ${flowType} dst-port ${this.plan.port} to queue 0 (rule 0)`);
+      return;
+    }
+    // wrong-dmabuf: a queue next to ncdevmem's, bound to the tenant's own dma-buf
+    const q = startQueue > 0 ? startQueue - 1 : startQueue + numQueues;
+    if (q >= nrx) {
+      this.log.err('sim: no queue left for the other tenant; fault not injected');
+      return;
+    }
+    this.host.ethtool.setRings(this.ifname, { tcpDataSplit: 'on', hdsThresh: 0 });
+    const mem = this.host.allocDeviceMemory(1 << 20);
+    const nl = this.host.netlink();
+    this.tenantNl = nl;
+    const dev = this.host.device(this.ifname)!;
+    const { id } = await nl.netdev.bindRx({ ifindex: dev.ifindex, fd: mem, queues: [{ id: q, type: 'rx' }] });
+    this.host.ethtool.addNtupleRule(this.ifname, { flowType, dstIp: s.addr, dstPort: this.plan.port, action: q, loc: 0 });
+    this.log.err(`sim: another tenant bound dma-buf id ${id} to queue ${q} and steers ${flowType} dst-port ${this.plan.port} there (rule 0)`);
+  }
+
+  private gaveUp: ((msg: string) => void) | null = null;
+  private readonly gaveUpP = new Promise<string>((resolve) => {
+    this.gaveUp = resolve;
+  });
+
+  peerStart(): void {
+    const s = this.plan.server;
+    if (s === null || this.peerDone !== null) return;
+    this.peerDone = this.runPeer(s.family, s.addr).catch((e: unknown) => {
+      this.peerError = e instanceof Error ? e.message : String(e);
+      this.gaveUp!(this.peerError);
+    });
+  }
+
+  peerGaveUp(): Promise<string> {
+    return this.gaveUpP;
+  }
+
+  /** like `socat -u - TCP:SERVER:PORT,bind=CLIENT,sourceport=PORT` fed with the pattern */
+  private async runPeer(family: 4 | 6, server: string): Promise<void> {
+    const sock = this.peer.socket(family === 4 ? C.AF_INET : C.AF_INET6, C.SOCK_STREAM);
+    try {
+      if (this.plan.client !== null) {
+        sock.setsockopt(C.SOL_SOCKET, C.SO_REUSEADDR, 1);
+        sock.bind(this.clientAddr!, this.plan.port);
+      }
+      await sock.connect(server, this.plan.port);
+      const gen = new NcdevmemPattern(this.plan.period);
+      const chunk = new Uint8Array(Math.min(PEER_CHUNK, this.sim.bytes));
+      while (this.peerSent < this.sim.bytes) {
+        const n = Math.min(chunk.length, this.sim.bytes - this.peerSent);
+        gen.generate(chunk, 0, n);
+        await sock.send(n === chunk.length ? chunk : chunk.subarray(0, n));
+        this.peerSent += n;
+      }
+    } finally {
+      sock.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.peerDone !== null) await this.peerDone;
+    if (this.peerError !== null) this.log.err(`sim: the peer stopped: ${this.peerError}`);
+    if (this.tenantNl !== null) this.tenantNl.close();
+    await this.net.close();
+  }
+}
+
+/** the peer's default address: the server's, with the last byte (IPv4) or group (IPv6) changed */
+function neighbourOf(a: InetAddr): InetAddr {
+  if (a.family === 4) {
+    const last = a.v4 & 0xff;
+    return InetAddr.v4(((a.v4 & ~0xff) | (last === 1 ? 2 : 1)) >>> 0);
+  }
+  const last = a.w3 & 0xffff;
+  return InetAddr.of(a.w0, a.w1, a.w2, ((a.w3 & ~0xffff) | (last === 1 ? 2 : 1)) >>> 0);
+}
