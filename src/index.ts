@@ -11,7 +11,7 @@ export { ERRNO, ErrnoError, errnoName, type Extack } from './uapi/errno.js';
 export { Network, type NetworkOptions, type NetworkLink } from './network.js';
 export { Host, Ethtool, type HostOptions, type AddDeviceOptions, type HostSnmp } from './host.js';
 export { InetAddr, type Addr } from './inet/index.js';
-export { Socket, NetSocket, NetServer, type NetApi, type NetSocketOptions, type NetServerOptions, type NetConnectOpts, type NetListenOpts, type AddressInfo, type RecvmsgOptions, type RecvmsgResult, type SockAddr } from './socket/index.js';
+export { Socket, NetSocket, NetServer, type NetApi, type NetSocketOptions, type NetServerOptions, type NetConnectOpts, type NetListenOpts, type NetAddressInfo, type RecvmsgOptions, type RecvmsgResult, type SockAddr } from './socket/index.js';
 export { decodeCmsgs, encodeDmabufTokens, devmemChunks, DevmemBatch, type Cmsg, type DmabufTokenRange, type DevmemChunk, type DevmemChunksOptions } from './socket/index.js';
 export { Syscalls, MsgHdr, SockOptVal, RecvInfo, encodeSockaddr, decodeSockaddr, sockaddrBytes, type PollFd, type EpollEvent, type AddrOut, type TcpInfo } from './socket/index.js';
 export { DgramSocket, type DgramSocketOptions, type DgramType, type RemoteInfo, type AddressInfo as DgramAddressInfo } from './socket/api/dgram.js';
