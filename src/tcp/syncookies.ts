@@ -100,7 +100,7 @@ export function cookieInitTimestamp(tsNowMs: number, sndWscale: number, sackOk: 
  */
 export function cookieTimestampDecode(
   sawTstamp: boolean, tsecr: number, out: CookieTsOptions,
-  sysctl: { timestamps: boolean; sack: boolean; windowScaling: boolean },
+  sysctl: { tcp_timestamps: boolean; tcp_sack: boolean; tcp_window_scaling: boolean },
 ): boolean {
   out.sawTstamp = sawTstamp;
   out.sackOk = false;
@@ -108,14 +108,14 @@ export function cookieTimestampDecode(
   out.sndWscale = 0;
   out.ecnOk = false;
   if (!sawTstamp) return true;
-  if (!sysctl.timestamps) return false;
+  if (!sysctl.tcp_timestamps) return false;
   out.sackOk = (tsecr & TS_OPT_SACK) !== 0;
   out.ecnOk = (tsecr & TS_OPT_ECN) !== 0;
-  if (out.sackOk && !sysctl.sack) return false;
+  if (out.sackOk && !sysctl.tcp_sack) return false;
   if ((tsecr & TS_OPT_WSCALE_MASK) === TS_OPT_WSCALE_MASK) return true;
   out.wscaleOk = true;
   out.sndWscale = tsecr & TS_OPT_WSCALE_MASK;
-  return sysctl.windowScaling;
+  return sysctl.tcp_window_scaling;
 }
 
 /**

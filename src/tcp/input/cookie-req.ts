@@ -14,7 +14,7 @@ import type { Route, RxMeta } from '../../net/index.js';
 import type { SkBuff } from '../../skb/index.js';
 import { TCP_ACK, TCP_SYN, TcpOptions } from '../../wire/tcp.js';
 import { MAX_TCP_HEADER, TCP_DEFAULT_MSS, TCP_MAX_WINDOW, TCP_SYN_RECV } from '../constants.js';
-import { tcpApplySynOptions, tcpInitConnection } from '../conn.js';
+import { tcpApplySynOptions, tcpInitConnection, tcpSelectInitialWscale } from '../conn.js';
 import { TCP_HDR4, TCP_HDR6 } from '../icmp-err.js';
 import { secureTcpTsOff } from '../isn.js';
 import { tcpBuildAndSend } from '../output/builder.js';
@@ -29,19 +29,8 @@ const tsDecoded = new CookieTsOptions();
 
 /** `tcp_syncookies`: 0 off, 1 when the SYN queue is full, 2 always */
 export function wantCookie(tcp: TcpProto, lp: TcpSock): boolean {
-  const mode = tcp.sysctl.syncookies;
+  const mode = tcp.sysctl.tcp_syncookies;
   return mode === 2 || (mode === 1 && lp.acceptQueue.length + lp.synQueueLen >= lp.backlog);
-}
-
-/** the window scale our SYN-ACK offers for a receive buffer of `rcvBuf` (as tcpInitConnection) */
-function rcvWscaleFor(rcvBuf: number): number {
-  let ws = 0;
-  let space = rcvBuf;
-  while (space > 0xffff && ws < 14) {
-    space >>= 1;
-    ws++;
-  }
-  return ws;
 }
 
 /**
@@ -68,14 +57,14 @@ export function tcpSendCookieSynAck(
   let advMss = Math.max(rt.mtu - (isV4(src) ? TCP_HDR4 : TCP_HDR6), 88);
   if (lp.userMss > 0 && lp.userMss < advMss) advMss = lp.userMss;
   o.mss = advMss;
-  if (peer.hasTimestamp && sys.timestamps) {
+  if (peer.hasTimestamp && sys.tcp_timestamps) {
     // the options ride in the TSval's low bits; without timestamps they are lost
-    const wsOk = peer.wscale >= 0 && sys.windowScaling;
-    const sackOk = peer.sackPermitted && sys.sack;
-    if (wsOk) o.wscale = rcvWscaleFor(lp.rcvBuf);
+    const wsOk = peer.wscale >= 0 && sys.tcp_window_scaling;
+    const sackOk = peer.sackPermitted && sys.tcp_sack;
+    if (wsOk) o.wscale = tcpSelectInitialWscale(tcp, lp.rcvBuf, lp.rcvBufLocked);
     o.sackPermitted = sackOk;
     o.hasTimestamp = true;
-    const tsOff = secureTcpTsOff(tcp.isnSecrets, dst, src, sys.timestamps);
+    const tsOff = secureTcpTsOff(tcp.isnSecrets, dst, src, sys.tcp_timestamps);
     o.tsVal = (cookieInitTimestamp(Math.floor(now / 1000), wsOk ? Math.min(peer.wscale, 14) : -1, sackOk, false) + tsOff) >>> 0;
     o.tsEcr = peer.tsVal;
   }
@@ -104,7 +93,7 @@ export function tcpCookieCheck(
 ): boolean {
   const sys = tcp.sysctl;
   const now = tcp.sched.now();
-  if (sys.syncookies === 0 || !(flags & TCP_ACK) || (flags & (TCP_SYN)) !== 0) return false;
+  if (sys.tcp_syncookies === 0 || !(flags & TCP_ACK) || (flags & (TCP_SYN)) !== 0) return false;
   if (synqNoRecentOverflow(lp.synqOverflowUs, now)) return false;
   const src = meta.src;
   const dst = meta.dst;
@@ -116,7 +105,7 @@ export function tcpCookieCheck(
   tcp.stats.syncookiesRecv++;
   const peer = tcp.opts;
   let tsecr = peer.tsEcr;
-  if (peer.hasTimestamp && tsecr !== 0) tsecr = (tsecr - secureTcpTsOff(tcp.isnSecrets, dst, src, sys.timestamps)) >>> 0;
+  if (peer.hasTimestamp && tsecr !== 0) tsecr = (tsecr - secureTcpTsOff(tcp.isnSecrets, dst, src, sys.tcp_timestamps)) >>> 0;
   if (!cookieTimestampDecode(peer.hasTimestamp, tsecr, tsDecoded, sys)) return false;
   const v4 = isV4(src);
   const oif = !v4 && isLinkLocal(src) && meta.dev !== null ? meta.dev.ifindex : 0;
@@ -138,6 +127,12 @@ export function tcpCookieCheck(
   child.nodelay = lp.nodelay;
   child.rcvBuf = lp.rcvBuf;
   child.sndBuf = lp.sndBuf;
+  child.rcvBufLocked = lp.rcvBufLocked;
+  child.notsentLowat = lp.notsentLowat;
+  child.userTimeout = lp.userTimeout;
+  child.keepIdle = lp.keepIdle;
+  child.keepIntvl = lp.keepIntvl;
+  child.keepCnt = lp.keepCnt;
   child.userMss = lp.userMss;
   child.parent = lp;
   tcpInitConnection(tcp, child, rt);
