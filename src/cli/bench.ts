@@ -6,7 +6,10 @@
  * a GC before every run; each row reports the median and spread of its throughput, ns per data
  * packet, and its ratios to both baselines. `--compare DIR` drives a second build of the library
  * with the same code in the same process (rows `base:…`), for before/after figures on one
- * machine. Throughput is reported, never asserted.
+ * machine. The lossy rows run plain TCP (copy mode, MTU 1500) over a wire that loses 1 % / 5 %
+ * of the frames (seeded) and report retransmissions per MB. `--real` adds rows against the Linux
+ * kernel over TAP and VXLAN next to kernel ↔ kernel over veth, and ping RTTs (`bench/real.ts`).
+ * Throughput is reported, never asserted.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -17,13 +20,20 @@ import { floorCopy, nodeNetLoopback } from './bench/baselines.js';
 import { currentLibFile, loadLib, resolveLibFile, type BenchLib } from './bench/lib.js';
 import { RecvShapeError, simTransfer, type RecvMethod } from './bench/sim.js';
 import { spread, type Spread } from './bench/stats.js';
+import { realSupport, sweepStale } from './bench/netns.js';
+import { RealBench, realRowName, realRowSpecs, type RealDir, type RealLinkKind } from './bench/real.js';
 
 const USAGE = `usage: devmem bench [options]
 
   --runs N        runs of every row, interleaved round-robin (default 5; --quick: 3)
   --size N        bytes per simulated transfer and per floor run (default 1G; --quick: 64M)
   --node-size N   bytes per Node net run (default 1G; --quick: 128M)
-  --quick         small transfers, 3 runs (a smoke run: well under 30 s)
+  --real-size N   bytes per real-link transfer (default 256M; --quick: 32M)
+  --quick         small transfers, 3 runs (a smoke run)
+  --rows LIST     the row groups to run, comma-separated: baselines (floor and Node net),
+                  devmem, copy, ipv6, lossy, real (default: all but real)
+  --real          add the real-link rows (the group 'real'); needs root, iproute2, ethtool,
+                  ping, python3 and /dev/net/tun, else one line and exit 2
   --json          one JSON object per row, then one 'meta' object
   --lib DIR       measure another build of the library (a checkout with dist/, or its index.js);
                   also DEVMEM_BENCH_LIB
@@ -38,11 +48,26 @@ const USAGE = `usage: devmem bench [options]
 Rows: floor-mtuN (CPU floor: one Uint8Array copy of every payload byte in MSS-sized pieces),
 node-net-loopback (Node's net over 127.0.0.1: the kernel's TCP), devmem-mtuN and copy-mtuN
 (host A → host B over a 100 Gbit/s, 5 µs simulated wire; wall clock of the whole simulation on
-one core), devmem6-mtuN (the same over IPv6). Ratios: × floor (same MTU), × node net, and for
---compare the current build against the base build.`;
+one core), devmem6-mtuN (the same over IPv6), copy-lossP-mtu1500 (lossy: copy mode over a wire
+that loses P % of the frames each way, seeded; with copy-mtu1500 as the 0 % row), retx/MB: the
+sender's retransmitted segments per 10^6 bytes. Ratios: × floor (same MTU), × node net, and for
+--compare the current build against the base build (lossy base rows only when that build runs
+them). Real rows (--real; always the build this command belongs to, whatever --lib and
+--compare say), in namespaces the run makes and removes: veth-k2k-mtuN (kernel → kernel over
+veth), tap-DIR-mtuN (vnet-hdr offloads on) and vxlan-DIR-mtuN with DIR k2us (a kernel sender →
+our listener) or us2k (our sender → a kernel receiver), N 1500 and 9000; Gbit/s taken at the
+receiver, bytes counted on both ends, × veth (same MTU); ping-LINK-mtu1500: median RTT of 20
+pings from the kernel namespace to us over vxlan / tap, and to the other namespace over veth.`;
 
 const SIM_CSUM = 'TX: computed by the simulated NIC per frame; RX: verified by the simulated NIC per frame';
 const NODE_MSS = 65483; // loopback MTU 65536 less IPv4, TCP and timestamp option headers
+const LOSSES = [0.01, 0.05] as const;
+const GROUPS = ['baselines', 'devmem', 'copy', 'ipv6', 'lossy', 'real'] as const;
+type Group = (typeof GROUPS)[number];
+const PINGS = 20;
+const GOAL_TAP_GBPS = 5;
+const GOAL_VXLAN9000_GBPS = 1;
+const GOAL_PING_RATIO = 3;
 
 interface Sample {
   bytes: number;
@@ -50,11 +75,18 @@ interface Sample {
   validated: boolean;
   problem: string;
   round: number;
+  /** lossy rows: the sender's retransmitted segments (null: the build does not count them) */
+  retransSegs?: number | null;
+  /** real rows: bytes the sender and the receiver counted */
+  sent?: number;
+  received?: number;
 }
+
+type RowKind = 'floor' | 'node' | 'sim' | 'real';
 
 interface RowDef {
   name: string;
-  kind: 'floor' | 'node' | 'sim';
+  kind: RowKind;
   lib: string;
   mode: string;
   family: 4 | 6;
@@ -64,6 +96,11 @@ interface RowDef {
   bytesPerRun: number;
   copies: string;
   checksum: string;
+  /** simulated rows: the wire's loss probability */
+  loss: number;
+  /** real rows: which link and direction */
+  link?: RealLinkKind;
+  dir?: RealDir;
   run: (bytes: number) => Promise<Omit<Sample, 'round'>>;
   samples: Sample[];
   failed: boolean;
@@ -71,7 +108,7 @@ interface RowDef {
 
 export interface BenchRowReport {
   name: string;
-  kind: 'floor' | 'node' | 'sim';
+  kind: RowKind;
   lib: string;
   mode: string;
   family: number;
@@ -86,10 +123,39 @@ export interface BenchRowReport {
   ratioNodeNet: number;
   /** current build ÷ base build: ratio of medians and the spread of the per-round ratios */
   vsBase?: { ofMedians: number; paired: Spread };
+  /** simulated rows: the wire's loss probability per frame, each direction */
+  loss?: number;
+  /** simulated rows: median of the sender's retransmitted segments per 10^6 bytes (null: not counted by the build) */
+  retransPerMB?: number | null;
+  /** real rows: the link, the direction, and the ratio of the median to veth-k2k of the same MTU */
+  link?: RealLinkKind;
+  dir?: RealDir;
+  ratioVeth?: number;
   validated: boolean;
   problems?: string[];
   copies: string;
   checksum: string;
+}
+
+/** a ping row of the real-link rows (RTT in ms) */
+export interface PingReport {
+  name: string;
+  kind: 'ping';
+  link: RealLinkKind;
+  count: number;
+  rttMs: Spread;
+  samplesMs: number[];
+  /** median RTT ÷ the veth row's */
+  ratioVeth: number;
+}
+
+/** a goal from the issues, reported (never asserted) */
+export interface Goal {
+  what: string;
+  row: string;
+  value: number;
+  target: number;
+  met: boolean;
 }
 
 function copiesOf(mode: string): string {
@@ -131,6 +197,9 @@ export async function runBench(argv: string[]): Promise<number> {
       size: { type: 'string' },
       runs: { type: 'string' },
       'node-size': { type: 'string' },
+      'real-size': { type: 'string' },
+      rows: { type: 'string' },
+      real: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
       lib: { type: 'string' },
@@ -154,6 +223,23 @@ export async function runBench(argv: string[]): Promise<number> {
   if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new UsageError(`--runs: expected an integer in 1..50, got '${values.runs}'`);
   const nodeSize = values['node-size'] ? parseSize(values['node-size'], '--node-size') : quick ? 128 << 20 : 1 << 30;
   if (values.ipv6 && values['no-ipv6']) throw new UsageError('--ipv6 and --no-ipv6 exclude each other');
+  const realSize = values['real-size'] ? parseSize(values['real-size'], '--real-size') : quick ? 32 << 20 : 256 << 20;
+  const groups = new Set<Group>();
+  if (values.rows === undefined) {
+    for (const g of GROUPS) if (g !== 'real') groups.add(g);
+  } else {
+    for (const g of values.rows.split(',')) {
+      if (!(GROUPS as readonly string[]).includes(g)) throw new UsageError(`--rows: unknown group '${g}' (${GROUPS.join(', ')})`);
+      groups.add(g as Group);
+    }
+  }
+  if (values.real) groups.add('real');
+  if (values.ipv6) groups.add('ipv6');
+  if (values['no-ipv6']) groups.delete('ipv6');
+  if (groups.has('real')) {
+    const why = realSupport();
+    if (why !== '') throw new UsageError(`--real: ${why}`);
+  }
   const recvOpt = values.recv;
   if (recvOpt !== 'auto' && recvOpt !== 'recvmsgInto' && recvOpt !== 'recvmsg') throw new UsageError(`--recv: auto, recvmsgInto or recvmsg, got '${recvOpt}'`);
   const libSpec = values.lib ?? process.env.DEVMEM_BENCH_LIB;
@@ -188,45 +274,86 @@ export async function runBench(argv: string[]): Promise<number> {
     rows.push(row);
     return row;
   };
-  for (const mtu of [1500, 65535]) {
+  for (const mtu of groups.has('baselines') ? [1500, 65535] : []) {
     const packet = mtu - 40;
     mk({
       name: `floor-mtu${mtu}`, kind: 'floor', lib: '-', mode: 'copy', family: 4, mtu, packet, bytesPerRun: size,
-      copies: '1: Uint8Array.set of each MSS-sized piece (64 MiB rings)', checksum: 'none',
+      copies: '1: Uint8Array.set of each MSS-sized piece (64 MiB rings)', checksum: 'none', loss: 0,
       run: async (bytes) => ({ ...floorCopy(bytes, packet), validated: true, problem: '' }),
     });
   }
-  mk({
-    name: 'node-net-loopback', kind: 'node', lib: '-', mode: 'kernel', family: 4, mtu: 65536, packet: NODE_MSS, bytesPerRun: nodeSize,
-    copies: '2: user → kernel skb; skb → user', checksum: 'offloaded (loopback)',
-    run: async (bytes) => ({ ...(await nodeNetLoopback(bytes)), validated: true, problem: '' }),
-  });
-  const simRow = (lib: BenchLib, mode: 'devmem' | 'copy', mtu: number, ipv6: boolean): RowDef => {
+  if (groups.has('baselines')) {
+    mk({
+      name: 'node-net-loopback', kind: 'node', lib: '-', mode: 'kernel', family: 4, mtu: 65536, packet: NODE_MSS, bytesPerRun: nodeSize,
+      copies: '2: user → kernel skb; skb → user', checksum: 'offloaded (loopback)', loss: 0,
+      run: async (bytes) => ({ ...(await nodeNetLoopback(bytes)), validated: true, problem: '' }),
+    });
+  }
+  const simRow = (lib: BenchLib, mode: 'devmem' | 'copy', mtu: number, ipv6: boolean, loss = 0): RowDef => {
     const prefix = lib === cur ? '' : `${lib.label}:`;
+    const lossTag = loss === 0 ? '' : `-loss${Math.round(loss * 100)}`;
     return mk({
-      name: `${prefix}${mode}${ipv6 ? '6' : ''}-mtu${mtu}`, kind: 'sim', lib: lib.label, mode, family: ipv6 ? 6 : 4, mtu,
-      packet: mtu - (ipv6 ? 60 : 40), bytesPerRun: size, copies: copiesOf(mode), checksum: SIM_CSUM,
+      name: `${prefix}${mode}${ipv6 ? '6' : ''}${lossTag}-mtu${mtu}`, kind: 'sim', lib: lib.label, mode, family: ipv6 ? 6 : 4, mtu,
+      packet: mtu - (ipv6 ? 60 : 40), bytesPerRun: size, copies: copiesOf(mode), checksum: SIM_CSUM, loss,
       run: async (bytes) => {
-        const r = await withTimeout(simTransfer(lib, { mode, mtu, ipv6, size: bytes, recv }), 60 + bytes / 5e6, `${lib.label} ${mode} MTU ${mtu}`);
-        return { bytes: r.bytes, seconds: r.wallSeconds, validated: r.validated, problem: r.problem };
+        const what = `${lib.label} ${mode} MTU ${mtu}${loss === 0 ? '' : ` loss ${loss}`}`;
+        const r = await withTimeout(simTransfer(lib, { mode, mtu, ipv6, size: bytes, recv, loss }), 60 + bytes / (loss === 0 ? 5e6 : 1e6), what);
+        return { bytes: r.bytes, seconds: r.wallSeconds, validated: r.validated, problem: r.problem, retransSegs: r.retransSegs };
       },
     });
   };
   // each base row right after its current row: interleaved runs of the pair are close in time
   for (const mode of ['devmem', 'copy'] as const) {
-    for (const mtu of [1500, 65535]) for (const lib of libs) simRow(lib, mode, mtu, false);
+    for (const mtu of [1500, 65535]) {
+      // copy-mtu1500 is the lossy group's 0 % row as well
+      const wanted = groups.has(mode) || (mode === 'copy' && mtu === 1500 && groups.has('lossy'));
+      if (wanted) for (const lib of libs) simRow(lib, mode, mtu, false);
+    }
   }
-  const v6rows = values['no-ipv6'] ? [] : [simRow(cur, 'devmem', 1500, true), simRow(cur, 'devmem', 65535, true)];
+  const lossRows: RowDef[] = [];
+  if (groups.has('lossy')) for (const loss of LOSSES) for (const lib of libs) lossRows.push(simRow(lib, 'copy', 1500, false, loss));
+  const v6rows = groups.has('ipv6') ? [simRow(cur, 'devmem', 1500, true), simRow(cur, 'devmem', 65535, true)] : [];
+  let real: RealBench | null = null;
+  const realRows: RowDef[] = [];
+  if (groups.has('real')) {
+    for (const spec of realRowSpecs()) {
+      realRows.push(mk({
+        name: realRowName(spec), kind: 'real', lib: '-', mode: spec.link === 'veth' ? 'kernel' : 'copy', family: 4, mtu: spec.mtu,
+        packet: spec.mtu - 40, bytesPerRun: realSize, loss: 0, link: spec.link, dir: spec.dir,
+        copies: spec.link === 'veth' ? 'kernel ↔ kernel' : `${spec.link} link ↔ the kernel`,
+        checksum: spec.link === 'tap' ? 'vnet-hdr: partial checksums and GSO frames both ways' : spec.link === 'vxlan' ? 'complete inner checksums (kernel vxlan tx offload off)' : 'offloaded (veth)',
+        run: async (bytes) => {
+          const r = await real!.run(spec, bytes, 60 + bytes / 2e6);
+          return { bytes: r.bytes, seconds: r.seconds, validated: r.validated, problem: r.problem, sent: r.sent, received: r.received };
+        },
+      }));
+    }
+  }
 
-  // ---- warm-up: JIT for every code path; picks the receive call; probes IPv6 ----
+  // ---- warm-up: JIT for every code path; picks the receive call; probes IPv6 and lossy base rows ----
   log(`warm-up (${libs.map((l) => l.file).join(', ')}) … `);
   const warmSim = Math.min(size, 16 << 20);
   for (;;) {
     try {
-      for (const r of rows) {
+      for (const r of [...rows]) {
         if (r.kind !== 'sim' || v6rows.includes(r)) continue;
-        const s = await r.run(warmSim);
+        let s: Omit<Sample, 'round'>;
+        try {
+          s = await r.run(warmSim);
+        } catch (e) {
+          if (!(lossRows.includes(r) && r.lib !== 'current') || e instanceof RecvShapeError) throw e;
+          s = { bytes: 0, seconds: 0, validated: false, problem: errText(e) };
+        }
+        if (!s.validated && lossRows.includes(r) && r.lib !== 'current') {
+          // an older build without a lossy wire (or whose TCP does not recover): its row is left out
+          rows.splice(rows.indexOf(r), 1);
+          notes.push(`${r.name} left out: the ${r.lib} build does not complete a transfer over a lossy wire (${s.problem})`);
+          continue;
+        }
         if (!s.validated) throw new Error(`${r.name}: ${s.problem}`);
+        if (r.loss > 0 && s.retransSegs === null && !notes.some((n) => n.startsWith(`retx/MB: ${r.lib}`))) {
+          notes.push(`retx/MB: ${r.lib} build has no retransmission counter (snmp().tcp or tcp.stats)`);
+        }
       }
       break;
     } catch (e) {
@@ -258,37 +385,74 @@ export async function runBench(argv: string[]): Promise<number> {
       notes.push(`IPv6 rows skipped: this build does not run a devmem transfer over IPv6 (${why})`);
     }
   }
-  floorCopy(Math.min(size, 64 << 20), 1460);
-  await nodeNetLoopback(Math.min(nodeSize, 64 << 20));
+  if (groups.has('baselines')) {
+    floorCopy(Math.min(size, 64 << 20), 1460);
+    await nodeNetLoopback(Math.min(nodeSize, 64 << 20));
+  }
+  if (realRows.length > 0) {
+    const swept = sweepStale();
+    if (swept.length > 0) notes.push(`removed what an earlier bench left behind: ${swept.join(', ')}`);
+    real = await RealBench.open();
+    for (const r of realRows) {
+      const s = await r.run(Math.min(realSize, 8 << 20));
+      if (!s.validated) {
+        await real.close();
+        throw new Error(`${r.name} (warm-up): ${s.problem}`);
+      }
+    }
+  }
   log('done\n');
 
-  // ---- interleaved rounds ----
-  for (let round = 0; round < runs; round++) {
-    log(`round ${round + 1}/${runs}:`);
-    for (let k = 0; k < rows.length; k++) {
-      const r = rows[(round + k) % rows.length]!;
-      if (r.failed) continue;
-      gc();
-      let s: Omit<Sample, 'round'>;
-      try {
-        s = await r.run(r.bytesPerRun);
-      } catch (e) {
-        s = { bytes: 0, seconds: 0, validated: false, problem: errText(e) };
+  // ---- interleaved rounds (then the pings), the real network removed whatever happens ----
+  const pings: PingReport[] = [];
+  /** our side's link counters at the end (both directions of every run, warm-up included) */
+  const realLinks: Record<string, Record<string, number>> = {};
+  try {
+    await rounds();
+    if (real !== null) {
+      for (const link of ['vxlan', 'veth', 'tap'] as const) {
+        const rtts = await real.ping(link, PINGS);
+        pings.push({ name: `ping-${link}-mtu1500`, kind: 'ping', link, count: rtts.length, rttMs: spread(rtts), samplesMs: rtts, ratioVeth: NaN });
       }
-      r.samples.push({ ...s, round });
-      if (!s.validated) {
-        r.failed = true;
-        log(` ${r.name} FAILED (${s.problem})`);
-        continue;
+      const veth = pings.find((p) => p.link === 'veth')!.rttMs.median;
+      for (const p of pings) p.ratioVeth = p.rttMs.median / veth;
+      for (const spec of realRowSpecs()) {
+        const st = spec.dir === 'k2us' ? real.linkStats(spec) : null;
+        if (st !== null) realLinks[`${spec.link}-mtu${spec.mtu}`] = st;
       }
-      log(` ${r.name} ${((s.bytes * 8) / s.seconds / 1e9).toFixed(2)}`);
     }
-    log('\n');
+  } finally {
+    if (real !== null) await real.close();
+  }
+
+  async function rounds(): Promise<void> {
+    for (let round = 0; round < runs; round++) {
+      log(`round ${round + 1}/${runs}:`);
+      for (let k = 0; k < rows.length; k++) {
+        const r = rows[(round + k) % rows.length]!;
+        if (r.failed) continue;
+        gc();
+        let s: Omit<Sample, 'round'>;
+        try {
+          s = await r.run(r.bytesPerRun);
+        } catch (e) {
+          s = { bytes: 0, seconds: 0, validated: false, problem: errText(e) };
+        }
+        r.samples.push({ ...s, round });
+        if (!s.validated) {
+          r.failed = true;
+          log(` ${r.name} FAILED (${s.problem})`);
+          continue;
+        }
+        log(` ${r.name} ${((s.bytes * 8) / s.seconds / 1e9).toFixed(2)}`);
+      }
+      log('\n');
+    }
   }
 
   // ---- heap growth per packet in the steady state of a devmem MTU 1500 run (current build) ----
   const heapSamples: { bytes: number; heap: number }[] = [];
-  await simTransfer(cur, {
+  if (groups.has('devmem')) await simTransfer(cur, {
     mode: 'devmem', mtu: 1500, ipv6: false, size: Math.min(size, 128 << 20), recv,
     onProgress: (bytes) => {
       if (bytes < 16 << 20) return;
@@ -325,8 +489,18 @@ export async function runBench(argv: string[]): Promise<number> {
       ratioFloor: g.median / floorMed, ratioNodeNet: g.median / nodeMed,
       validated: !r.failed && good.length === runs, copies: r.copies, checksum: r.checksum,
     };
+    if (r.kind === 'sim') {
+      rep.loss = r.loss;
+      const per = good.map((s) => (typeof s.retransSegs === 'number' ? s.retransSegs / (s.bytes / 1e6) : NaN));
+      rep.retransPerMB = per.length > 0 && per.every(Number.isFinite) ? spread(per).median : null;
+    }
+    if (r.kind === 'real') {
+      rep.link = r.link;
+      rep.dir = r.dir;
+      rep.ratioVeth = g.median / med(`veth-k2k-mtu${r.mtu}`);
+    }
     if (r.kind === 'sim' && r.lib === 'current' && base !== null) {
-      const b = rows.find((x) => x.kind === 'sim' && x.lib === 'base' && x.mode === r.mode && x.mtu === r.mtu && x.family === r.family);
+      const b = rows.find((x) => x.kind === 'sim' && x.lib === 'base' && x.mode === r.mode && x.mtu === r.mtu && x.family === r.family && x.loss === r.loss);
       if (b !== undefined) {
         const paired: number[] = [];
         for (const s of good) {
@@ -340,31 +514,59 @@ export async function runBench(argv: string[]): Promise<number> {
     if (problems.length > 0) rep.problems = problems;
     return rep;
   });
+  const goals: Goal[] = [];
+  if (real !== null) {
+    const goal = (what: string, row: string, value: number, target: number, atMost = false): void => {
+      goals.push({ what, row, value, target, met: Number.isFinite(value) && (atMost ? value <= target : value >= target) });
+    };
+    for (const mtu of [1500, 9000]) goal(`kernel → us over TAP with vnet-hdr offloads ≥ ${GOAL_TAP_GBPS} Gbit/s`, `tap-k2us-mtu${mtu}`, med(`tap-k2us-mtu${mtu}`), GOAL_TAP_GBPS);
+    for (const dir of ['k2us', 'us2k']) goal(`VXLAN at MTU 9000 ≥ ${GOAL_VXLAN9000_GBPS} Gbit/s`, `vxlan-${dir}-mtu9000`, med(`vxlan-${dir}-mtu9000`), GOAL_VXLAN9000_GBPS);
+    const pv = pings.find((p) => p.link === 'vxlan');
+    if (pv !== undefined) goal(`ping over VXLAN within ${GOAL_PING_RATIO}× kernel ↔ kernel over veth (median RTT ratio)`, pv.name, pv.ratioVeth, GOAL_PING_RATIO, true);
+  }
   const meta = {
-    name: 'meta', machine: mach, loadavgAfter: os.loadavg().map((x) => Math.round(x * 100) / 100), runs, interleaved: 'round-robin, each round starting one row later; GC before every run',
+    name: 'meta', machine: mach, groups: [...groups], goals, realLinks,
+    /** the build the real rows ran (the one this command belongs to) */
+    realLib: real === null ? null : currentLibFile(), loadavgAfter: os.loadavg().map((x) => Math.round(x * 100) / 100), runs, interleaved: 'round-robin, each round starting one row later; GC before every run',
     recv, libs: { current: cur.file, base: base?.file ?? null }, heapBytesPerPacket: heapPerPacket, heapPackets, notes,
   };
 
   if (values.json) {
     for (const r of reports) console.log(JSON.stringify(r));
+    for (const p of pings) console.log(JSON.stringify(p));
     console.log(JSON.stringify(meta));
   } else {
     const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-');
     const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '-');
     const pad = (s: string, n: number): string => s.padEnd(n);
-    console.log(`\n${pad('row', 22)}${pad('MTU', 7)}${pad('Gbit/s', 8)}${pad('min–max', 14)}${pad('IQR', 14)}${pad('ns/pkt', 9)}${pad('× floor', 9)}${pad('× node', 8)}vs base (paired min–max)`);
-    for (const r of reports) {
-      const vs = r.vsBase === undefined ? '' : `${f3(r.vsBase.ofMedians)} (${f3(r.vsBase.paired.min)}–${f3(r.vsBase.paired.max)})`;
-      console.log(
-        `${pad(r.name, 22)}${pad(String(r.mtu), 7)}${pad(f2(r.gbps.median), 8)}${pad(`${f2(r.gbps.min)}–${f2(r.gbps.max)}`, 14)}` +
-        `${pad(`${f2(r.gbps.q1)}–${f2(r.gbps.q3)}`, 14)}${pad(r.nsPerPacket.median.toFixed(0), 9)}${pad(f3(r.ratioFloor), 9)}${pad(f3(r.ratioNodeNet), 8)}${vs}` +
-        (r.validated ? '' : `  FAILED: ${(r.problems ?? ['missing runs'])[0]}`),
-      );
+    const failed = (r: BenchRowReport): string => (r.validated ? '' : `  FAILED: ${(r.problems ?? ['missing runs'])[0]}`);
+    const head = `${pad('row', 26)}${pad('MTU', 7)}${pad('Gbit/s', 8)}${pad('min–max', 14)}${pad('IQR', 14)}${pad('ns/pkt', 9)}`;
+    const body = (r: BenchRowReport): string =>
+      `${pad(r.name, 26)}${pad(String(r.mtu), 7)}${pad(f2(r.gbps.median), 8)}${pad(`${f2(r.gbps.min)}–${f2(r.gbps.max)}`, 14)}` +
+      `${pad(`${f2(r.gbps.q1)}–${f2(r.gbps.q3)}`, 14)}${pad(Number.isFinite(r.nsPerPacket.median) ? r.nsPerPacket.median.toFixed(0) : '-', 9)}`;
+    const local = reports.filter((r) => r.kind !== 'real');
+    if (local.length > 0) {
+      console.log(`\n${head}${pad('× floor', 9)}${pad('× node', 8)}${pad('retx/MB', 9)}vs base (paired min–max)`);
+      for (const r of local) {
+        const vs = r.vsBase === undefined ? '' : `${f3(r.vsBase.ofMedians)} (${f3(r.vsBase.paired.min)}–${f3(r.vsBase.paired.max)})`;
+        const retx = r.retransPerMB === undefined ? '' : r.retransPerMB === null ? '-' : r.retransPerMB.toFixed(2);
+        console.log(`${body(r)}${pad(f3(r.ratioFloor), 9)}${pad(f3(r.ratioNodeNet), 8)}${pad(retx, 9)}${vs}${failed(r)}`);
+      }
+    }
+    const realReps = reports.filter((r) => r.kind === 'real');
+    if (realReps.length > 0) {
+      console.log(`\nreal links (kernel namespaces made and removed by this run; ${realSize} bytes per transfer, Gbit/s at the receiver)`);
+      console.log(`${head}× veth`);
+      for (const r of realReps) console.log(`${body(r)}${f3(r.ratioVeth ?? NaN)}${failed(r)}`);
+      for (const p of pings) {
+        console.log(`${pad(p.name, 26)}RTT median ${p.rttMs.median.toFixed(3)} ms (min–max ${p.rttMs.min.toFixed(3)}–${p.rttMs.max.toFixed(3)}, ${p.count} pings), × veth ${f3(p.ratioVeth)}`);
+      }
+      for (const g of goals) console.log(`goal: ${g.what}: ${g.row} ${f2(g.value)} — ${g.met ? 'met' : 'not met'}`);
     }
     console.log(`\n${runs} runs per row, interleaved; medians; ns/pkt = wall time ÷ (bytes ÷ MSS); × floor against the floor row of the same MTU.`);
     console.log(`machine: ${mach.nproc} CPUs, ${mach.cpu}, node ${mach.node}, load average ${mach.loadavg.join(' ')} → ${meta.loadavgAfter.join(' ')}`);
     console.log(`library: ${cur.file}${base === null ? '' : `; base: ${base.file}`}; receive call: ${recv}`);
-    console.log(`checksums (simulated rows): ${SIM_CSUM}`);
+    if (reports.some((r) => r.kind === 'sim')) console.log(`checksums (simulated rows): ${SIM_CSUM}`);
     if (heapPerPacket !== null) console.log(`heap growth in the steady state of a devmem MTU 1500 run: ${heapPerPacket.toFixed(3)} bytes per data packet (${heapPackets} packets between two forced GCs)`);
     for (const n of notes) console.log(`note: ${n}`);
   }

@@ -64,11 +64,21 @@ export interface LibHost {
   allocDeviceMemory(size: number): LibDeviceMemory;
   netlink(): LibNetlink;
   socket(family: number, type: number): LibSocket;
+  /** the counters (`/proc/net/snmp`-like) in current builds */
+  snmp?(): { tcp: { retransSegs: number } };
+  /** the TCP protocol object in older builds, whose `stats` held the counters */
+  readonly tcp?: { stats?: { retransSegs?: number } };
+}
+
+export interface LibWireDirStats {
+  frames: number;
+  /** frames lost on purpose (every build with `loss`) */
+  lost?: number;
 }
 
 export interface LibNetwork {
   addHost(name: string): LibHost;
-  connect(a: LibDevice, b: LibDevice, opts: { gbps: number; delayUs: number; loss: number }): { stats: { aToB: { frames: number } } };
+  connect(a: LibDevice, b: LibDevice, opts: { gbps: number; delayUs: number; loss: number }): { stats: { aToB: LibWireDirStats; bToA?: LibWireDirStats } };
   readonly now: number;
   close(): void;
 }

@@ -5,9 +5,11 @@
  * to it, 64 MiB of device memory bound to it, recvmsg(MSG_SOCK_DEVMEM) with an 800 KiB iov and an
  * 80 000-byte control buffer, every frag validated on the device, tokens returned with
  * SO_DEVMEM_DONTNEED in coalesced ranges); copy mode receives into a host buffer and validates
- * there. The figure is the wall clock of the whole run: setup, both hosts, wire, teardown.
+ * there. `loss` makes the wire lose frames (seeded: the same frames every run) for the lossy
+ * rows, which also report the sender's retransmitted segments. The figure is the wall clock of
+ * the whole run: setup, both hosts, wire, teardown.
  */
-import type { BenchLib, LibDeviceMemory, LibNetwork, LibPattern, LibSocket } from './lib.js';
+import type { BenchLib, LibDeviceMemory, LibHost, LibNetwork, LibPattern, LibSocket } from './lib.js';
 
 /** how the receiver calls recvmsg; one method for every build in an invocation */
 export type RecvMethod = 'recvmsgInto' | 'recvmsg';
@@ -18,6 +20,8 @@ export interface SimOptions {
   ipv6: boolean;
   size: number;
   recv: RecvMethod;
+  /** probability that the wire loses a frame, each direction, from the network's seeded stream (default 0) */
+  loss?: number;
   /** called every 8 MiB received (heap sampling) */
   onProgress?: (bytes: number) => void;
 }
@@ -31,6 +35,10 @@ export interface SimResult {
   /** Ethernet frames A → B on the wire (data, plus the handshake and FIN) */
   wireFrames: number;
   hostPayloadBytesRead: number;
+  /** frames the wire lost on purpose, both directions */
+  lostFrames: number;
+  /** the sender's TCP RetransSegs; null when the build has no counter for it */
+  retransSegs: number | null;
 }
 
 const PORT = 5201;
@@ -94,7 +102,7 @@ async function transfer(lib: BenchLib, net: LibNetwork, o: SimOptions, t0: bigin
   const b = net.addHost('b');
   const ea = a.addDevice('eth0', { rxQueues: RX_QUEUES, mtu: o.mtu });
   const eb = b.addDevice('eth0', { rxQueues: RX_QUEUES, mtu: o.mtu });
-  const wire = net.connect(ea, eb, { gbps: 100, delayUs: 5, loss: 0 });
+  const wire = net.connect(ea, eb, { gbps: 100, delayUs: 5, loss: o.loss ?? 0 });
   const addrA = o.ipv6 ? 'fd00::1' : '10.0.0.1';
   const addrB = o.ipv6 ? 'fd00::2' : '10.0.0.2';
   const plen = o.ipv6 ? 64 : 24;
@@ -152,6 +160,8 @@ async function transfer(lib: BenchLib, net: LibNetwork, o: SimOptions, t0: bigin
   await sender;
   ls.close();
   const wireFrames = wire.stats.aToB.frames;
+  const lostFrames = (wire.stats.aToB.lost ?? 0) + (wire.stats.bToA?.lost ?? 0);
+  const retransSegs = retransOf(a);
   const hostPayloadBytesRead = dmabuf === null ? 0 : dmabuf.stats.hostBytesRead;
   nl.close();
   net.close();
@@ -161,7 +171,15 @@ async function transfer(lib: BenchLib, net: LibNetwork, o: SimOptions, t0: bigin
   else if (got.mismatches !== 0) problem = `${got.mismatches} bytes differ from the pattern`;
   else if (got.steeringErrors !== 0) problem = `${got.steeringErrors} receives off the devmem queue`;
   else if (got.tokensIssued !== got.tokensReturned) problem = `${got.tokensIssued - got.tokensReturned} tokens not returned`;
-  return { bytes: got.bytes, wallSeconds, validated: problem === '', problem, wireFrames, hostPayloadBytesRead };
+  return { bytes: got.bytes, wallSeconds, validated: problem === '', problem, wireFrames, hostPayloadBytesRead, lostFrames, retransSegs };
+}
+
+/** the host's TCP RetransSegs: `snmp().tcp` in current builds, `tcp.stats` in older ones */
+function retransOf(h: LibHost): number | null {
+  const fromSnmp = h.snmp?.().tcp.retransSegs;
+  if (typeof fromSnmp === 'number') return fromSnmp;
+  const fromProto = h.tcp?.stats?.retransSegs;
+  return typeof fromProto === 'number' ? fromProto : null;
 }
 
 interface Received {

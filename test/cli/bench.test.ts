@@ -1,0 +1,147 @@
+// `devmem bench`: the lossy rows as a smoke run (JSON parsed, rows present and validated,
+// retransmissions counted where frames are lost and only there), `--real` without root (one line,
+// exit 2; a root test process drops to uid 65534 for it), argument mistakes, the help text, and
+// the real rows' pure helpers. Throughput itself is never asserted.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parsePingRtts, realRowName, realRowSpecs } from '../../src/cli/bench/real.js';
+import { leftovers, realSupport } from '../../src/cli/bench/netns.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+function bench(args: string[], opts: SpawnSyncOptions = {}) {
+  return spawnSync(process.execPath, [MAIN, 'bench', ...args], { encoding: 'utf8', timeout: 240_000, ...opts });
+}
+
+interface Row {
+  name: string;
+  kind: string;
+  mtu: number;
+  loss?: number;
+  retransPerMB?: number | null;
+  validated: boolean;
+  runs: number;
+  bytesPerRun: number;
+  gbps: { median: number };
+}
+
+describe('devmem bench', () => {
+  it('--rows lossy --json: copy MTU 1500 at 0 %, 1 % and 5 % loss, validated, retransmissions only under loss', () => {
+    const r = bench(['--rows', 'lossy', '--size', '2M', '--runs', '1', '--json']);
+    assert.equal(r.status, 0, String(r.stderr));
+    assert.equal(r.stderr, '', 'nothing on stderr with --json');
+    const lines = String(r.stdout).trim().split('\n').map((l) => JSON.parse(l) as Row & Record<string, unknown>);
+    const meta = lines.pop()!;
+    assert.equal(meta.name, 'meta');
+    assert.deepEqual(meta.groups, ['lossy']);
+    assert.deepEqual(lines.map((x) => x.name), ['copy-mtu1500', 'copy-loss1-mtu1500', 'copy-loss5-mtu1500']);
+    for (const row of lines) {
+      assert.equal(row.kind, 'sim');
+      assert.equal(row.mtu, 1500);
+      assert.equal(row.validated, true, row.name);
+      assert.equal(row.runs, 1);
+      assert.equal(row.bytesPerRun, 2 << 20);
+      assert.ok(row.gbps.median > 0, row.name);
+    }
+    assert.deepEqual(lines.map((x) => x.loss), [0, 0.01, 0.05]);
+    const [l0, l1, l5] = lines.map((x) => x.retransPerMB);
+    assert.equal(l0, 0, 'a loss-free wire needs no retransmission');
+    assert.ok(typeof l1 === 'number' && l1 > 0, `1 % loss retransmits (${l1})`);
+    assert.ok(typeof l5 === 'number' && l5 > l1, `5 % loss retransmits more than 1 % (${l5} vs ${l1})`);
+    // 1 MB is about 685 full segments: the retransmissions stay within a few times the loss
+    assert.ok(l5 < 685 * 0.05 * 4, `retransmissions per MB at 5 % loss are bounded (${l5})`);
+  });
+
+  it('--real without root: one line naming the reason, exit 2, nothing built', (t) => {
+    const asNobody: SpawnSyncOptions = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const r = bench(['--real', '--rows', 'lossy'], asNobody);
+    if (r.status !== 2 && /EACCES/.test(String(r.stderr))) {
+      t.skip('uid 65534 cannot read the build here');
+      return;
+    }
+    assert.equal(r.status, 2, String(r.stderr));
+    assert.equal(String(r.stderr).trim().split('\n').length, 1, String(r.stderr));
+    assert.match(String(r.stderr), /^devmem: --real: not root/);
+    assert.equal(r.stdout, '');
+  });
+
+  for (const args of [
+    ['--rows', 'bogus'], ['--rows', 'lossy,'], ['--real-size', 'lots'], ['--runs', '0'], ['--size', '1K'],
+    ['--ipv6', '--no-ipv6'], ['--recv', 'read'], ['--frob'],
+  ]) {
+    it(`mistake '${args.join(' ')}' gives one line on stderr and exit 2`, () => {
+      const r = bench(args);
+      assert.equal(r.status, 2, String(r.stderr));
+      assert.equal(String(r.stderr).trim().split('\n').length, 1, String(r.stderr));
+      assert.match(String(r.stderr), /^devmem: /);
+      assert.equal(r.stdout, '');
+    });
+  }
+
+  it('--help names every option the command accepts, and the row groups', () => {
+    const r = bench(['--help']);
+    assert.equal(r.status, 0);
+    for (const o of ['--runs', '--size', '--node-size', '--real-size', '--quick', '--rows', '--real', '--json', '--lib', '--compare', '--ipv6', '--no-ipv6', '--recv', '--help']) {
+      assert.match(String(r.stdout), new RegExp(`${o}\\b`), o);
+    }
+    for (const g of ['baselines', 'devmem', 'copy', 'ipv6', 'lossy', 'real']) assert.match(String(r.stdout), new RegExp(`\\b${g}\\b`), g);
+  });
+
+  it('--real --rows real (root only): every real row and ping row validated, goals reported, nothing left behind', (t) => {
+    const why = realSupport();
+    if (why !== '') {
+      t.skip(`--real cannot run here: ${why}`);
+      return;
+    }
+    const r = bench(['--real', '--rows', 'real', '--runs', '1', '--real-size', '1M', '--json']);
+    assert.equal(r.status, 0, String(r.stderr) + String(r.stdout));
+    const lines = String(r.stdout).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const meta = lines.pop()!;
+    assert.equal(meta.name, 'meta');
+    const rows = lines.filter((x) => x.kind === 'real') as unknown as (Row & { ratioVeth: number; link: string })[];
+    assert.deepEqual(rows.map((x) => x.name), realRowSpecs().map(realRowName));
+    for (const row of rows) {
+      assert.equal(row.validated, true, row.name);
+      assert.ok(row.gbps.median > 0, row.name);
+    }
+    assert.equal(rows.find((x) => x.name === 'veth-k2k-mtu1500')!.ratioVeth, 1);
+    const pings = lines.filter((x) => x.kind === 'ping') as { name: string; count: number; rttMs: { median: number } }[];
+    assert.deepEqual(pings.map((p) => p.name), ['ping-vxlan-mtu1500', 'ping-veth-mtu1500', 'ping-tap-mtu1500']);
+    for (const p of pings) {
+      assert.equal(p.count, 20, p.name);
+      assert.ok(p.rttMs.median > 0, p.name);
+    }
+    const goals = meta.goals as { row: string; met: boolean }[];
+    assert.deepEqual(goals.map((g) => g.row), ['tap-k2us-mtu1500', 'tap-k2us-mtu9000', 'vxlan-k2us-mtu9000', 'vxlan-us2k-mtu9000', 'ping-vxlan-mtu1500']);
+    const links = meta.realLinks as Record<string, Record<string, number>>;
+    assert.deepEqual(Object.keys(links).sort(), ['tap-mtu1500', 'tap-mtu9000', 'vxlan-mtu1500', 'vxlan-mtu9000']);
+    assert.ok(links['tap-mtu1500']!.rxGso! > 0, 'the kernel handed the TAP link GSO frames (vnet-hdr offloads on)');
+    assert.equal(links['vxlan-mtu9000']!.rxForeignSource, 0);
+    assert.deepEqual(leftovers(`dmb${r.pid}`), [], 'the run removed its namespaces and devices');
+  });
+
+  it('real rows: kernel ↔ kernel over veth next to TAP and VXLAN both ways, at MTU 1500 and 9000', () => {
+    const names = realRowSpecs().map(realRowName);
+    assert.equal(new Set(names).size, names.length);
+    for (const mtu of [1500, 9000]) {
+      assert.ok(names.includes(`veth-k2k-mtu${mtu}`));
+      for (const l of ['tap', 'vxlan']) for (const d of ['k2us', 'us2k']) assert.ok(names.includes(`${l}-${d}-mtu${mtu}`));
+    }
+    assert.equal(names.length, 10);
+  });
+
+  it('ping output: RTTs in order; lines without a time (timeouts, summary) are ignored', () => {
+    const out = [
+      'PING 198.19.1.2 (198.19.1.2) 56(84) bytes of data.',
+      '64 bytes from 198.19.1.2: icmp_seq=1 ttl=64 time=1.25 ms',
+      '64 bytes from 198.19.1.2: icmp_seq=3 ttl=64 time=0.071 ms',
+      'From 198.19.1.1 icmp_seq=4 Destination Host Unreachable',
+      '--- 198.19.1.2 ping statistics ---',
+      'rtt min/avg/max/mdev = 0.071/0.660/1.250/0.589 ms',
+    ].join('\n');
+    assert.deepEqual(parsePingRtts(out), [1.25, 0.071]);
+    assert.deepEqual(parsePingRtts(''), []);
+  });
+});
