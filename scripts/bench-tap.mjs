@@ -4,7 +4,7 @@
 // Modes: worker | poll | worker-novnet | poll-novnet (the stack), link-worker | link-poll (the link
 // alone: the tests' StubPeer ACKs every in-order segment, no stack; isolates the link's cost).
 // Needs root, /dev/net/tun and a build (`npm run build`). Usage:
-//   node scripts/bench-tap.mjs [--bytes N] [--mtu 1500] [--cc cubic|bbr|reno] [--runs worker,poll,worker-novnet] [--json] [--ss]
+//   node scripts/bench-tap.mjs [--bytes N] [--mtu 1500] [--cc cubic|bbr|reno] [--runs worker,poll,worker-novnet] [--json] [--ss] [--recv into|recv] [--recv-size N]
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,8 +23,10 @@ const RUNS = opt('runs', 'link-worker,link-poll,worker,poll,worker-novnet').spli
 const JSON_OUT = args.includes('--json');
 /** the kernel sender's congestion control (this VM defaults to bbr, which paces at its RTT-based estimate) */
 const CC = opt('cc', 'cubic');
-/** bytes asked of each recv() (the socket API allocates this much per call) */
-const RECV = Number(opt('recv', String(1 << 16)));
+/** bytes asked of each receive call */
+const RECV = Number(opt('recv-size', String(1 << 16)));
+/** the receive call: 'into' (recvmsgInto, one reused buffer) or 'recv' (allocates per call) */
+const RECV_CALL = opt('recv', 'into');
 /** print the kernel sender's `ss -tin` view (rtt, cwnd, the window we advertise) once mid-transfer */
 const SS = args.includes('--ss');
 const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -103,10 +105,12 @@ async function run(mode) {
           ss.on('exit', () => console.error(`[${mode}] kernel ss:`, out.replace(/\s+/g, ' ').trim()));
         }, 300);
       }
+      const into = new Uint8Array(RECV);
       for (;;) {
-        const c = await conn.recv(RECV);
-        if (c.length === 0) break;
-        got += c.length;
+        // recvmsgInto: one reused buffer (what the devmem bench does); recv allocates per call
+        const n = RECV_CALL === 'recv' ? (await conn.recv(RECV)).length : await conn.recvmsgInto(into, null);
+        if (n === 0) break;
+        got += n;
       }
       secs = Number(process.hrtime.bigint() - t0) / 1e9;
       conn.close();
@@ -114,7 +118,11 @@ async function run(mode) {
       await new Promise((r) => child.once('exit', r));
     }
     const st = { ...link.stats };
-    return { mode, mtu: MTU, cc: CC, bytes: got, secs, gbps: (got * 8) / secs / 1e9, rxFrames: st.rxFrames, rxGso: st.rxGso, txFrames: st.txFrames };
+    const port = linkOnly ? null : net.links.find((l) => l.link === link);
+    return {
+      mode, mtu: MTU, cc: CC, bytes: got, secs, gbps: (got * 8) / secs / 1e9, rxFrames: st.rxFrames, rxGso: st.rxGso, txFrames: st.txFrames,
+      rxBatches: st.rxBatches, polls: port?.stats.polls ?? 0, rxDirect: port?.stats.rxDirect ?? 0,
+    };
   } finally {
     await net.close();
     await link.close();
@@ -129,8 +137,8 @@ if (JSON_OUT) {
   console.log(JSON.stringify(rows, null, 2));
 } else {
   console.log(`kernel → us over TAP, ${BYTES} bytes, MTU ${MTU}, kernel cc ${CC}`);
-  console.log('mode            Gbit/s   MB/s   rx frames  (GSO)    tx frames');
+  console.log('mode            Gbit/s   MB/s   rx frames  (GSO)    tx frames  frames/batch  polls');
   for (const r of rows) {
-    console.log(`${r.mode.padEnd(15)} ${r.gbps.toFixed(2).padStart(6)} ${(r.bytes / r.secs / 1e6).toFixed(0).padStart(6)} ${String(r.rxFrames).padStart(10)}  ${String(r.rxGso).padStart(6)}  ${String(r.txFrames).padStart(10)}`);
+    console.log(`${r.mode.padEnd(15)} ${r.gbps.toFixed(2).padStart(6)} ${(r.bytes / r.secs / 1e6).toFixed(0).padStart(6)} ${String(r.rxFrames).padStart(10)}  ${String(r.rxGso).padStart(6)}  ${String(r.txFrames).padStart(10)}  ${(r.rxFrames / Math.max(1, r.rxBatches)).toFixed(2).padStart(12)}  ${String(r.polls).padStart(5)}`);
   }
 }

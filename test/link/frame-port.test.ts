@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { constants as C, Network, type FrameLink, type FrameMeta, type Host, type LinkOffloads, type LinkReceiver } from '../../src/index.js';
 import { FramePort } from '../../src/link/index.js';
+import { isBatchReceiver } from '../../src/link/frame-port.js';
 import { DmabufBinding, PAGE_SIZE } from '../../src/mem/index.js';
 import type { NetDevice, RxHandler } from '../../src/netdev/index.js';
 import {
@@ -156,6 +157,90 @@ describe('FramePort rx: rings, NAPI poll, GRO', () => {
     r.rx.receive(tcpFrame(pattern(10, 2)), null, 2);
     runAll(r.sched);
     assert.equal(r.rec.got[4]!.queue, 1, 'the n-tuple rule wins over the link queue');
+  });
+});
+
+describe('FramePort rx: receiveInBatch (our links: no ring copy, GRO until the batch ends)', () => {
+  it('frames go through the NIC inside the call; a GRO train waits for flush(), which is the one poll of the batch', () => {
+    const r = rawRig();
+    assert.ok(isBatchReceiver(r.rx));
+    const pay = pattern(1000, 3);
+    r.port.receiveInBatch(testFrame(0, 60));
+    assert.equal(r.rec.got.length, 1, 'a non-TCP frame goes up at once (a ping is answered inside the link callback)');
+    for (let i = 0; i < 8; i++) r.port.receiveInBatch(ackOnly(tcpFrame(pay.subarray(i * 125, (i + 1) * 125), 1000 + i * 125)));
+    assert.equal(r.rec.got.length, 1, 'GRO holds the train');
+    assert.equal(r.port.rxPending, 0, 'nothing was copied into a ring');
+    assert.equal(r.port.stats.rxDirect, 9);
+    assert.equal(r.port.stats.rxFrames, 9);
+    assert.equal(r.port.stats.polls, 0);
+    r.rx.flush();
+    assert.equal(r.rec.got.length, 2, 'the batch end flushed one GRO train');
+    assert.equal(r.rec.got[1]!.gsoSize, 125);
+    assert.deepEqual(r.rec.got[1]!.bytes.subarray(TH + TCP_HLEN), pay);
+    assert.equal(r.port.stats.polls, 1, 'one poll per batch');
+    assert.equal(r.sched.pending, 0, 'the flush cancelled the poll the batch had scheduled');
+    runAll(r.sched);
+    assert.equal(r.port.stats.polls, 1);
+  });
+
+  it('a link that never calls flush(): the scheduled poll ends the batch and flushes GRO', () => {
+    const r = rawRig();
+    const pay = pattern(500, 4);
+    for (let i = 0; i < 4; i++) r.port.receiveInBatch(ackOnly(tcpFrame(pay.subarray(i * 125, (i + 1) * 125), 1000 + i * 125)));
+    assert.equal(r.rec.got.length, 0);
+    assert.equal(r.sched.pending, 1, 'one poll scheduled for the whole batch');
+    runAll(r.sched);
+    assert.equal(r.rec.got.length, 1);
+    assert.deepEqual(r.rec.got[0]!.bytes.subarray(TH + TCP_HLEN), pay);
+    assert.equal(r.port.stats.polls, 1);
+  });
+
+  it('keeps order with frames already in the ring, and a re-entrant call (from inside the stack) is queued, not nested', () => {
+    const r = rawRig();
+    r.rx.receive(testFrame(0, 60));
+    r.port.receiveInBatch(testFrame(1, 60));
+    assert.equal(r.rec.got.length, 0, 'ring not empty: the frame waits behind the earlier one');
+    assert.equal(r.port.rxPending, 2);
+    r.rx.flush();
+    assert.deepEqual(r.rec.got.map((g) => frameIndex(g.bytes)), [0, 1]);
+    let nested = 0;
+    const inner = r.rec.netifReceive.bind(r.rec);
+    r.rec.netifReceive = (skb, dev) => {
+      inner(skb, dev);
+      if (nested++ === 0) {
+        r.port.receiveInBatch(testFrame(3, 60));
+        assert.equal(r.rec.got.length, 3, 'not delivered from inside the delivery');
+      }
+    };
+    r.port.receiveInBatch(testFrame(2, 60));
+    assert.equal(r.port.rxPending, 1, 'the nested frame went to the ring');
+    runAll(r.sched);
+    assert.deepEqual(r.rec.got.map((g) => frameIndex(g.bytes)), [0, 1, 2, 3]);
+    assert.equal(r.port.rxPending, 0);
+  });
+
+  it('the link buffer is only borrowed; bad meta, oversize frames and calls after close are counted, nothing leaks', async () => {
+    const r = rawRig();
+    const live = r.skbs.live;
+    const buf = new Uint8Array(200);
+    buf.set(testFrame(7, 60), 12);
+    r.port.receiveInBatch(buf.subarray(12, 72));
+    buf.fill(0xee);
+    assert.equal(frameIndex(r.rec.got[0]!.bytes), 7, 'the NIC copied the frame during the call');
+    const f = testFrame(8, 60);
+    r.port.receiveInBatch(f, { gsoType: 'tcpv4', gsoSize: 0, hdrLen: 0, needsCsum: false, csumStart: 0, csumOffset: 0, dataValid: false });
+    r.port.receiveInBatch(f, { gsoType: 'none', gsoSize: 0, hdrLen: 0, needsCsum: true, csumStart: 2, csumOffset: 0, dataValid: false });
+    r.port.receiveInBatch(new Uint8Array(ETH_HLEN + 40 + 65536));
+    assert.equal(r.port.stats.rxBadMeta, 2);
+    assert.equal(r.port.stats.rxTooLong, 1);
+    assert.equal(r.port.stats.rxFrames, 1);
+    runAll(r.sched);
+    for (const g of r.rec.got) void g;
+    assert.equal(r.skbs.live, live, 'no skb left behind');
+    await r.port.close();
+    r.port.receiveInBatch(testFrame(9, 60));
+    assert.equal(r.port.stats.afterClose, 1);
+    assert.equal(r.rec.got.length, 1);
   });
 });
 

@@ -29,8 +29,10 @@ class Sink implements QueueSink {
   lost = 0;
   stopped = false;
   constructor(private readonly onFrame?: () => void) {}
+  sharedSeen = 0;
   deliver(buf: Uint8Array, off: number, len: number, queue: number): void {
     if (this.stopped) throw new Error('deliver after stop');
+    if (buf.buffer instanceof SharedArrayBuffer) this.sharedSeen++;
     assert.equal(queue, 3);
     this.frames.push(buf.slice(off, off + len));
     this.onFrame?.();
@@ -74,6 +76,7 @@ for (const mode of ['worker', 'poll'] as const) {
       }
       await until(() => sink.frames.length === N, 10_000, 'all frames');
       for (let i = 0; i < N; i++) assert.deepEqual(sink.frames[i], frame(i, 60 + (i % 1400)), `frame ${i}`);
+      assert.equal(sink.sharedSeen, 0, 'frames are copied out of the shared ring (libc memcpy) before delivery');
       assert.ok(sink.batches >= 1 && sink.batches <= N);
       assert.deepEqual(sink.fatals, []);
       assert.equal(sink.lost, 0);
@@ -144,3 +147,18 @@ for (const mode of ['worker', 'poll'] as const) {
     });
   });
 }
+
+describe('libc memcpy (the copy out of the shared ring)', { skip: linux ? false : 'Linux only' }, () => {
+  it('copies from shared memory byte-exact and refuses a length beyond either buffer', () => {
+    const lib = libc();
+    const src = new Uint8Array(new SharedArrayBuffer(4096), 1000, 3000);
+    for (let i = 0; i < src.length; i++) src[i] = (i * 7) & 0xff;
+    const dst = new Uint8Array(3000);
+    lib.memcpy(dst, src, 2999);
+    assert.deepEqual(dst.subarray(0, 2999), src.subarray(0, 2999));
+    assert.equal(dst[2999], 0);
+    assert.throws(() => lib.memcpy(dst, src, 3001), RangeError);
+    assert.throws(() => lib.memcpy(new Uint8Array(10), src, 11), RangeError);
+    assert.throws(() => lib.memcpy(dst, src, -1), RangeError);
+  });
+});

@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { afterEach, describe, it } from 'node:test';
 import { constants as C, Network, type Host } from '../../src/index.js';
+import { FramePort } from '../../src/link/index.js';
 import { TapLink } from '../../src/link/tap/index.js';
 import { tapSkip, TestNetns, uniqueTag } from './tap-helpers.js';
 
@@ -126,6 +127,10 @@ describe('our stack over a TAP link ↔ the kernel', { skip }, () => {
       await usToKernel(host, ns, c.kernel, 5202, n);
       const st = link.stats;
       assert.ok(st.rxGso > 0, 'the kernel handed us GSO super-frames');
+      const port = net.links.find((l): l is FramePort => l instanceof FramePort)!;
+      assert.equal(port.stats.rxDirect, port.stats.rxFrames, 'every frame went through the NIC from the link batch (no rx ring copy)');
+      assert.equal(port.stats.rxFrames, st.rxFrames);
+      assert.ok(st.rxBatches > 0 && port.stats.polls <= st.rxBatches, `one poll (the GRO flush) per link batch: ${port.stats.polls} polls, ${st.rxBatches} batches`);
       assert.equal(st.rxBad + st.rxTruncated, 0);
       assert.equal(st.txErrors, 0);
       t.diagnostic(`tap: rx ${st.rxFrames} frames (${st.rxGso} GSO, ${st.rxCsumPartial} partial csum), tx ${st.txFrames} frames (${st.txGso} GSO), busy ${st.txBusy}`);

@@ -401,3 +401,30 @@ test('vxlan: options are checked (EINVAL); a port in use rejects and leaks no so
   await assert.rejects(VxlanLink.open({ ...base, local: { address: LO4, port } }), /EADDRINUSE/);
   await new Promise<void>((r) => holder.close(() => r()));
 });
+
+test('vxlan: with our FramePort-style receiver the frame goes through receiveInBatch, inside the message callback', async () => {
+  const peer = await RawPeer.open('udp4', LO4);
+  const link = await VxlanLink.open({ local: { address: LO4, port: 0 }, remote: { address: LO4, port: peer.port }, vni: 42 });
+  const batch: Uint8Array[] = [];
+  const rx = new StubReceiver();
+  const brx = Object.assign(rx, {
+    receiveInBatch(frame: Uint8Array): void {
+      batch.push(Uint8Array.from(frame));
+    },
+  });
+  link.attach(brx);
+  try {
+    const f = testFrame(80, 9);
+    await peer.send(Buffer.from([...vxlanHeader(42), ...f]), link.localPort, LO4);
+    const end = Date.now() + 5000;
+    while (batch.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 2));
+    assert.equal(batch.length, 1);
+    assert.deepEqual([...batch[0]!], [...f]);
+    assert.equal(rx.frames.length, 0, 'the copying entry is not used');
+    link.receiveDatagram(Buffer.from([...vxlanHeader(43), ...f]), LO4);
+    assert.equal(batch.length, 1, 'other VNI still dropped before the receiver');
+  } finally {
+    await link.close();
+    await peer.close();
+  }
+});

@@ -63,6 +63,8 @@ export interface TapLinkStats {
   rxTruncated: number;
   /** frames lost to read errors */
   rxErrors: number;
+  /** receive batches ended with `rx.flush()` (one per reader turn that delivered frames) */
+  rxBatches: number;
   txFrames: number;
   txBytes: number;
   txGso: number;
@@ -93,7 +95,7 @@ export class TapLink implements FrameLink, QueueSink {
   readonly vnetHdr: boolean;
   readonly offloads: LinkOffloads;
   readonly stats: TapLinkStats = {
-    rxFrames: 0, rxBytes: 0, rxGso: 0, rxCsumPartial: 0, rxDataValid: 0, rxBad: 0, rxTruncated: 0, rxErrors: 0,
+    rxFrames: 0, rxBytes: 0, rxGso: 0, rxCsumPartial: 0, rxDataValid: 0, rxBad: 0, rxTruncated: 0, rxErrors: 0, rxBatches: 0,
     txFrames: 0, txBytes: 0, txGso: 0, txBusy: 0, txErrors: 0, txCarrier: 0, txDropped: 0,
   };
   private readonly lib: Libc;
@@ -248,7 +250,9 @@ export class TapLink implements FrameLink, QueueSink {
 
   /** @internal */
   batchDone(): void {
-    this.rx?.flush();
+    if (this.rx === null) return;
+    this.stats.rxBatches++;
+    this.rx.flush();
   }
 
   /** @internal */
