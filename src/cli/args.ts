@@ -22,6 +22,14 @@ export function parseNumber(s: string, what: string, lo: number, hi: number, int
   return v;
 }
 
+/** a size as the user would type it: 4K, 64M, 4G (exact multiples), else plain bytes */
+export function fmtSize(n: number): string {
+  for (const [suffix, m] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
+    if (n >= m && n % m === 0) return `${n / m}${suffix}`;
+  }
+  return String(n);
+}
+
 export function fmtBytes(n: number): string {
   if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
   if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;

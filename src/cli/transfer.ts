@@ -2,14 +2,26 @@
  * One bulk TCP transfer between two simulated hosts, in devmem mode (host B's flow steered to an
  * rx queue bound to device memory, received with MSG_SOCK_DEVMEM, validated on the device,
  * tokens returned with SO_DEVMEM_DONTNEED) or in copy mode (plain recv into a host buffer,
- * validated on the host). Shared by `devmem demo` and `devmem bench`. Uses the public API only.
+ * validated on the host). Used by `devmem demo`. Uses the public API only.
+ *
+ * Every run ends with a result: a watchdog in virtual time fails the run when no payload byte
+ * was delivered for `stallUs` (a stack that went quiet, a sender backing off forever, device
+ * memory pinned), and a sender or receiver error (ETIMEDOUT, ECONNRESET) fails it at once. A
+ * failed run's `failure` is a one-line diagnosis built from the stack's own counters (netlink
+ * page-pool-get, the rx queue's stats, tcpInfo, host.snmp()). The network, and with it the
+ * pcap file, is closed before the result is returned, whatever the outcome.
  */
 import { constants as C, DeviceMemory, ErrnoError, NcdevmemPattern, Network, type Socket } from '../index.js';
+import { diagnoseStall, type StallEvidence } from './demo/diagnose.js';
 
 export interface TransferOptions {
   size: number;
   mtu: number;
   loss: number;
+  /** wire faults: probability a frame is duplicated / held back (reordered) / corrupted */
+  duplicate?: number;
+  reorder?: number;
+  corrupt?: number;
   seed: number;
   mode: 'devmem' | 'copy';
   /** run the transfer over IPv6 (fd00::1 → fd00::2, AF_INET6 sockets, a tcp6 n-tuple rule) */
@@ -26,6 +38,8 @@ export interface TransferOptions {
   iovLen: number;
   /** recvmsg control buffer length (ncdevmem: 80 000) */
   controlLen: number;
+  /** fail when no payload byte was delivered for this long, virtual µs (default 30 s) */
+  stallUs?: number;
   /** called now and then with bytes received so far */
   onProgress?: (bytes: number, virtualUs: number) => void;
 }
@@ -34,7 +48,13 @@ export interface TransferResult {
   mode: 'devmem' | 'copy';
   /** IP version the transfer ran over */
   family: 4 | 6;
+  /** bytes asked for / delivered */
+  size: number;
   bytes: number;
+  /** every byte arrived and the peer closed */
+  completed: boolean;
+  /** a one-line diagnosis when the transfer did not complete (stall, error), else null */
+  failure: string | null;
   validated: boolean;
   mismatches: number;
   tokensIssued: number;
@@ -52,18 +72,36 @@ export interface TransferResult {
   bindingId: number;
   steeringErrors: number;
   recvCalls: number;
-  packets: { dataSegsOut: number; retransSegs: number; timeouts: number; fastRetrans: number; wireLost: number; wireFrames: number };
+  /** the sender's TCP counters and the A→B wire's (frames offered, lost, duplicated, reordered, corrupted) */
+  packets: {
+    dataSegsOut: number; retransSegs: number; timeouts: number; fastRetrans: number; wireLost: number; wireFrames: number;
+    wireDuplicated: number; wireReordered: number; wireCorrupted: number;
+  };
   rxQueue: { rxPackets: number; rxAllocFail: number; rxHwDrops: number; rxCsumUnnecessary: number; rxCsumBad: number };
   pagePool: Record<string, number>;
   tokensHighWater: number;
 }
 
+export const DEFAULT_STALL_US = 30_000_000;
+
 export const DEFAULT_TRANSFER: Omit<TransferOptions, 'size'> = {
   mtu: 1500, loss: 0, seed: 1, mode: 'devmem', gbps: 100, delayUs: 5, rxQueues: 4, dmabufSize: 64 << 20,
-  period: 7, iovLen: 800 * 1024, controlLen: 80_000,
+  period: 7, iovLen: 800 * 1024, controlLen: 80_000, stallUs: DEFAULT_STALL_US,
 };
 
 const PORT = 5201;
+
+function newOutcome(): RecvOutcome {
+  return {
+    bytes: 0, mismatches: 0, tokensIssued: 0, tokensReturned: 0, linearBytes: 0, dmabufBytes: 0, steeringErrors: 0,
+    recvCalls: 0, tokensHighWater: 0,
+  };
+}
+
+function errText(e: unknown): string {
+  if (e instanceof ErrnoError) return e.code;
+  return e instanceof Error ? e.message : String(e);
+}
 
 export async function runTransfer(o: TransferOptions): Promise<TransferResult> {
   const wallStart = process.hrtime.bigint();
@@ -72,7 +110,23 @@ export async function runTransfer(o: TransferOptions): Promise<TransferResult> {
   const b = net.addHost('b');
   const ea = a.addDevice('eth0', { rxQueues: o.rxQueues, mtu: o.mtu });
   const eb = b.addDevice('eth0', { rxQueues: o.rxQueues, mtu: o.mtu });
-  const wire = net.connect(ea, eb, { gbps: o.gbps, delayUs: o.delayUs, loss: o.loss, pcap: o.pcap });
+  const wire = net.connect(ea, eb, {
+    gbps: o.gbps, delayUs: o.delayUs, loss: o.loss, duplicate: o.duplicate ?? 0, reorder: o.reorder ?? 0,
+    corrupt: o.corrupt ?? 0, pcap: o.pcap,
+  });
+  try {
+    return await transferOn(o, net, wallStart, a, b, eb, wire);
+  } finally {
+    // closes every link: the pcap file is flushed and closed on every path
+    await net.close();
+  }
+}
+
+type HostT = ReturnType<Network['addHost']>;
+type DevT = ReturnType<HostT['addDevice']>;
+type WireT = ReturnType<Network['connect']>;
+
+async function transferOn(o: TransferOptions, net: Network, wallStart: bigint, a: HostT, b: HostT, eb: DevT, wire: WireT): Promise<TransferResult> {
   const fam = o.ipv6 === true ? C.AF_INET6 : C.AF_INET;
   const addrA = o.ipv6 === true ? 'fd00::1' : '10.0.0.1';
   const addrB = o.ipv6 === true ? 'fd00::2' : '10.0.0.2';
@@ -100,6 +154,13 @@ export async function runTransfer(o: TransferOptions): Promise<TransferResult> {
   ls.listen(8);
   const cs = a.socket(fam, C.SOCK_STREAM);
 
+  // the run ends with whichever comes first: the receiver done, an error, or the watchdog
+  interface Failed { error?: unknown; side?: 'sender' | 'receiver'; stalled?: boolean }
+  let finish: (why: Failed) => void = () => undefined;
+  const failed = new Promise<Failed>((resolve) => {
+    finish = resolve;
+  });
+
   const sender = (async () => {
     await cs.connect(addrB, PORT);
     const gen = new NcdevmemPattern(o.period);
@@ -111,56 +172,123 @@ export async function runTransfer(o: TransferOptions): Promise<TransferResult> {
       await cs.send(n === chunk.length ? chunk : chunk.subarray(0, n));
       sent += n;
     }
+    // as a client that wants to know the data arrived: FIN, then wait for the peer's FIN (a
+    // sender that gives up retransmitting surfaces here as ETIMEDOUT)
+    cs.shutdown(C.SHUT_WR);
+    while ((await cs.recv(4096)).length > 0);
     cs.close();
   })();
+  sender.catch((e: unknown) => finish({ error: e, side: 'sender' }));
 
-  const conn = await ls.accept();
-  const res = o.mode === 'devmem'
-    ? await receiveDevmem(conn, dmabuf!, bindingId, o)
-    : await receiveCopy(conn, o);
-  conn.close();
-  await sender;
+  const out = newOutcome();
+  let conn: Socket | null = null;
+  const receiver = (async () => {
+    conn = await ls.accept();
+    if (o.mode === 'devmem') await receiveDevmem(conn, dmabuf!, bindingId, o, out);
+    else await receiveCopy(conn, o, out);
+    conn.close();
+    return true;
+  })();
+  receiver.catch((e: unknown) => finish({ error: e, side: 'receiver' }));
+
+  // progress watchdog in virtual time: bytes delivered must move within stallUs
+  const stallUs = o.stallUs ?? DEFAULT_STALL_US;
+  const tickUs = Math.max(1000, Math.floor(stallUs / 10));
+  let done = false;
+  let lastBytes = -1;
+  let lastMoveUs = net.now;
+  let framesAtMove = 0;
+  const frames = (): number => wire.stats.aToB.frames + wire.stats.bToA.frames;
+  void (async () => {
+    while (!done) {
+      await net.sleep(tickUs);
+      if (done) return;
+      if (out.bytes !== lastBytes) {
+        lastBytes = out.bytes;
+        lastMoveUs = net.now;
+        framesAtMove = frames();
+      } else if (net.now - lastMoveUs >= stallUs) {
+        finish({ stalled: true });
+        return;
+      }
+    }
+  })();
+
+  const first = await Promise.race([receiver.then(() => null, () => null), failed]);
+  done = true;
+  let failure: string | null = null;
+  if (first !== null) {
+    const ev: StallEvidence = {
+      size: o.size, bytes: out.bytes, mode: o.mode, stallUs,
+      error: first.error !== undefined ? errText(first.error) : null,
+      errorSide: first.side ?? null,
+      quietFrames: frames() - framesAtMove,
+      dmabufPages: dmabuf !== null ? Math.floor(dmabuf.size / 4096) : 0,
+    };
+    if (conn !== null) {
+      try {
+        out.tokensHighWater = (conn as Socket).tcpInfo().devmemTokensHighWater;
+      } catch {
+        // the connection is gone
+      }
+    }
+    failure = await diagnoseStall(ev, { a, b, nl, bindingId, conn, cs, rxq: eb.rxQueues[devq]!, wire: wire.stats });
+  } else {
+    // the sender waits for our FIN; bounded, so a lost ending cannot hang the run
+    await Promise.race([sender.catch(() => undefined), net.sleep(stallUs)]);
+  }
   ls.close();
 
   const rxq = eb.rxQueues[devq]!;
   const pool = rxq.pool.stats as unknown as Record<string, number>;
   const wireStats = wire.stats.aToB;
   const virtualSeconds = net.now / 1e6;
-  const tcb = cs.tcpInfo();
+  const sn = a.snmp().tcp;
+  let dataSegsOut = sn.outSegs;
+  try {
+    dataSegsOut = cs.tcpInfo().dataSegsOut;
+  } catch {
+    // the socket is gone (an aborted run): the host's OutSegs stand in
+  }
   nl.close();
-  net.close();
   const wallSeconds = Number(process.hrtime.bigint() - wallStart) / 1e9;
+  const completed = failure === null && out.bytes === o.size;
   return {
     mode: o.mode,
     family: o.ipv6 === true ? 6 : 4,
-    bytes: res.bytes,
-    validated: res.bytes === o.size && res.mismatches === 0 && res.steeringErrors === 0,
-    mismatches: res.mismatches,
-    tokensIssued: res.tokensIssued,
-    tokensReturned: res.tokensReturned,
-    linearBytes: res.linearBytes,
-    dmabufBytes: res.dmabufBytes,
+    size: o.size,
+    bytes: out.bytes,
+    completed,
+    failure,
+    validated: completed && out.mismatches === 0 && out.steeringErrors === 0,
+    mismatches: out.mismatches,
+    tokensIssued: out.tokensIssued,
+    tokensReturned: out.tokensReturned,
+    linearBytes: out.linearBytes,
+    dmabufBytes: out.dmabufBytes,
     hostPayloadBytesRead: dmabuf ? dmabuf.stats.hostBytesRead : 0,
     virtualSeconds,
     wallSeconds,
-    gbps: (res.bytes * 8) / wallSeconds / 1e9,
-    virtualGbps: virtualSeconds > 0 ? (res.bytes * 8) / virtualSeconds / 1e9 : 0,
+    gbps: (out.bytes * 8) / wallSeconds / 1e9,
+    virtualGbps: virtualSeconds > 0 ? (out.bytes * 8) / virtualSeconds / 1e9 : 0,
     mtu: o.mtu,
     loss: o.loss,
     seed: o.seed,
     bindingId,
-    steeringErrors: res.steeringErrors,
-    recvCalls: res.recvCalls,
+    steeringErrors: out.steeringErrors,
+    recvCalls: out.recvCalls,
     packets: {
-      dataSegsOut: tcb.dataSegsOut, retransSegs: tcb.retransSegs, timeouts: tcb.timeouts, fastRetrans: tcb.fastRetrans,
-      wireLost: wireStats.lost, wireFrames: wireStats.frames,
+      // host A only sends data: its TCP counters are the sender's
+      dataSegsOut, retransSegs: sn.retransSegs, timeouts: sn.timeouts, fastRetrans: sn.fastRetrans,
+      wireLost: wireStats.lost, wireFrames: wireStats.frames, wireDuplicated: wireStats.duplicated,
+      wireReordered: wireStats.reordered, wireCorrupted: wireStats.corrupted,
     },
     rxQueue: {
       rxPackets: rxq.stats.rxPackets, rxAllocFail: rxq.stats.rxAllocFail, rxHwDrops: rxq.stats.rxHwDrops,
       rxCsumUnnecessary: rxq.stats.rxCsumUnnecessary, rxCsumBad: rxq.stats.rxCsumBad,
     },
     pagePool: { ...pool },
-    tokensHighWater: res.tokensHighWater,
+    tokensHighWater: out.tokensHighWater,
   };
 }
 
@@ -177,17 +305,13 @@ interface RecvOutcome {
 }
 
 /** the ncdevmem server loop: recvmsg(MSG_SOCK_DEVMEM), validate each frag on the device, DONTNEED */
-async function receiveDevmem(conn: Socket, dmabuf: DeviceMemory, bindingId: number, o: TransferOptions): Promise<RecvOutcome> {
+async function receiveDevmem(conn: Socket, dmabuf: DeviceMemory, bindingId: number, o: TransferOptions, out: RecvOutcome): Promise<void> {
   const iov = new Uint8Array(o.iovLen);
   const control = new Uint8Array(o.controlLen);
   const cdv = new DataView(control.buffer);
   const pattern = new NcdevmemPattern(o.period);
   const dontneed = new Uint8Array(8 * C.MAX_DONTNEED_TOKENS);
   const ddv = new DataView(dontneed.buffer);
-  const out: RecvOutcome = {
-    bytes: 0, mismatches: 0, tokensIssued: 0, tokensReturned: 0, linearBytes: 0, dmabufBytes: 0, steeringErrors: 0,
-    recvCalls: 0, tokensHighWater: 0,
-  };
   let nextProgress = 0;
   for (;;) {
     let n: number;
@@ -264,17 +388,12 @@ async function receiveDevmem(conn: Socket, dmabuf: DeviceMemory, bindingId: numb
     }
   }
   out.tokensHighWater = conn.tcpInfo().devmemTokensHighWater;
-  return out;
 }
 
 /** plain receive: copy into a host buffer and validate there */
-async function receiveCopy(conn: Socket, o: TransferOptions): Promise<RecvOutcome> {
+async function receiveCopy(conn: Socket, o: TransferOptions, out: RecvOutcome): Promise<void> {
   const iov = new Uint8Array(o.iovLen);
   const pattern = new NcdevmemPattern(o.period);
-  const out: RecvOutcome = {
-    bytes: 0, mismatches: 0, tokensIssued: 0, tokensReturned: 0, linearBytes: 0, dmabufBytes: 0, steeringErrors: 0,
-    recvCalls: 0, tokensHighWater: 0,
-  };
   let nextProgress = 0;
   for (;;) {
     const n = await conn.recvmsgInto(iov, null, 0);
@@ -287,5 +406,4 @@ async function receiveCopy(conn: Socket, o: TransferOptions): Promise<RecvOutcom
       nextProgress = out.bytes + (8 << 20);
     }
   }
-  return out;
 }
