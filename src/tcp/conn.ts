@@ -11,14 +11,15 @@ import type { Route } from '../net/index.js';
 import { skbFree, type SkBuff } from '../skb/index.js';
 import type { TcpOptions } from '../wire/tcp.js';
 import {
-  TCPOLEN_TSTAMP_ALIGNED, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_DEFAULT_MSS, TCP_ESTABLISHED, TCP_INIT_CWND, TCP_LISTEN, TCP_MAX_QUICKACKS,
+  TCPOLEN_TSTAMP_ALIGNED, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_DEFAULT_MSS, TCP_ESTABLISHED, TCP_LISTEN, TCP_MAX_QUICKACKS,
   TCP_MAX_WINDOW, TCP_TIMEOUT_INIT,
 } from './constants.js';
 import { TCP_HDR4, TCP_HDR6, TCP_MIN_SND_MSS } from './icmp-err.js';
+import { tcpInitCongestion } from './input/fast-recovery.js';
 import { tcpPurgeOfo } from './input/ofo.js';
 import { secureTcpSeq, secureTcpTsOff } from './isn.js';
 import { tcpSendActiveReset } from './output/control.js';
-import type { TcpProto } from './proto.js';
+import { SYSCTL_RMEM_MAX, type TcpProto } from './proto.js';
 import { tcpRttSample } from './rtt.js';
 import type { TcpSock } from './sock.js';
 
@@ -31,14 +32,7 @@ export function tcpInitConnection(tcp: TcpProto, tp: TcpSock, rt: Route): void {
   if (tp.userMss > 0 && tp.userMss < tp.advMss) tp.advMss = tp.userMss;
   tp.mss = TCP_DEFAULT_MSS;
   tp.rto = TCP_TIMEOUT_INIT;
-  // window scale: enough to express the receive buffer (Linux tcp_select_initial_window)
-  let ws = 0;
-  let space = tp.rcvBuf;
-  while (space > 0xffff && ws < 14) {
-    space >>= 1;
-    ws++;
-  }
-  tp.rcvWscale = tcp.sysctl.windowScaling ? ws : 0;
+  tp.rcvWscale = tcp.sysctl.tcp_window_scaling ? tcpSelectInitialWscale(tcp, tp.rcvBuf, tp.rcvBufLocked) : 0;
   tp.wscaleOk = false;
   tp.tsOk = false;
   tp.sackOk = false;
@@ -55,10 +49,26 @@ export function tcpInitConnection(tcp: TcpProto, tp: TcpSock, rt: Route): void {
   tp.sndNxt = tp.iss;
   tp.sndMax = tp.iss;
   tp.sendBuf.reset((tp.iss + 1) >>> 0);
+  tp.pushSeq = (tp.iss + 1) >>> 0;
   tp.rtx.clear();
-  tp.renoSacked = 0;
-  tp.inLoss = false;
+  tp.resetCongestion();
   tp.probesOut = 0;
+}
+
+/**
+ * Linux tcp_select_initial_window's window scale: enough for the largest window the socket may
+ * ever offer — max(tcp_rmem[2], rmem_max), or only its own buffer's space when SO_RCVBUF locked
+ * it (the window clamp) — as clamp(ilog2(space) − 15, 0, 14).
+ */
+export function tcpSelectInitialWscale(tcp: TcpProto, rcvBuf: number, locked: boolean): number {
+  const full = rcvBuf >> 1; // tcp_full_space at the default scaling ratio
+  let space = locked ? full : Math.max(full, tcp.sysctl.tcp_rmem[2] ?? 0, SYSCTL_RMEM_MAX);
+  let ws = -15;
+  while (space > 1) {
+    space = Math.floor(space / 2);
+    ws++;
+  }
+  return Math.min(Math.max(ws, 0), 14);
 }
 
 /**
@@ -75,7 +85,7 @@ export function tcpChooseIsn(tcp: TcpProto, tp: TcpSock): number {
  * that a SYN-cookie connection rebuilt from its ACK finds the offset its SYN-ACK used.
  */
 export function tcpChooseTsOffset(tcp: TcpProto, tp: TcpSock): number {
-  return secureTcpTsOff(tcp.isnSecrets, tp.laddr, tp.raddr, tcp.sysctl.timestamps);
+  return secureTcpTsOff(tcp.isnSecrets, tp.laddr, tp.raddr, tcp.sysctl.tcp_timestamps);
 }
 
 /**
@@ -84,12 +94,12 @@ export function tcpChooseTsOffset(tcp: TcpProto, tp: TcpSock): number {
  */
 export function tcpApplySynOptions(tcp: TcpProto, tp: TcpSock, o: TcpOptions): void {
   const sys = tcp.sysctl;
-  tp.tsOk = o.hasTimestamp && sys.timestamps;
+  tp.tsOk = o.hasTimestamp && sys.tcp_timestamps;
   if (tp.tsOk) {
     tp.tsRecent = o.tsVal;
     tp.tsRecentStamp = tcp.sched.now();
   }
-  tp.sackOk = o.sackPermitted && sys.sack;
+  tp.sackOk = o.sackPermitted && sys.tcp_sack;
   let peerMss = o.mss > 0 ? o.mss : TCP_DEFAULT_MSS;
   if (tp.userMss > 0 && tp.userMss < peerMss) peerMss = tp.userMss;
   tp.mssClamp = peerMss;
@@ -99,8 +109,9 @@ export function tcpApplySynOptions(tcp: TcpProto, tp: TcpSock, o: TcpOptions): v
   if (pmtuMss < tp.mss) tp.mss = Math.max(pmtuMss, TCP_MIN_SND_MSS);
   // the timestamp option takes 12 bytes of every segment (Linux tcp_mtu_to_mss)
   if (tp.tsOk) tp.mss = Math.max(tp.mss - TCPOLEN_TSTAMP_ALIGNED, TCP_MIN_SND_MSS);
-  tp.rcvMss = Math.min(tp.mss, tp.advMss);
-  if (o.wscale >= 0 && sys.windowScaling) {
+  // Linux tcp_initialize_rcv_mss: a conservative guess (at most 536) that received segments raise
+  tp.rcvMss = Math.max(Math.min(tp.mss, tp.advMss, tp.rcvWnd >> 1, TCP_DEFAULT_MSS), 88);
+  if (o.wscale >= 0 && sys.tcp_window_scaling) {
     tp.wscaleOk = true;
     tp.sndWscale = Math.min(o.wscale, 14);
   } else {
@@ -112,6 +123,9 @@ export function tcpApplySynOptions(tcp: TcpProto, tp: TcpSock, o: TcpOptions): v
 
 /** our SYN was acknowledged: take the peer's window, the RTT sample, and go ESTABLISHED */
 export function tcpCompleteHandshake(tcp: TcpProto, tp: TcpSock, seq: number, ack: number, sndWnd: number): void {
+  // the SYN counts as one byte acknowledged (Linux tcp_snd_una_update): an ACK of the ISN is
+  // then old but acceptable (RFC 5961 §5.2 window min(max_window, bytes_acked)), its data kept
+  tp.stats.bytesAcked += (ack - tp.sndUna) | 0;
   tp.sndUna = ack;
   tp.sndWnd = sndWnd;
   tp.maxWindow = sndWnd;
@@ -126,7 +140,7 @@ export function tcpCompleteHandshake(tcp: TcpProto, tp: TcpSock, seq: number, ac
 
 function tcpEstablished(tcp: TcpProto, tp: TcpSock): void {
   tp.state = TCP_ESTABLISHED;
-  tp.cwnd = TCP_INIT_CWND * tp.mss;
+  tcpInitCongestion(tp);
   tp.quickAcks = TCP_MAX_QUICKACKS;
   tp.retransStamp = tcp.sched.now();
   tcp.stats.currEstab++;

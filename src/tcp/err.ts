@@ -95,9 +95,6 @@ function tcpSyncMss(tp: TcpSock, pmtu: number): void {
   let mss = mssForPmtu(pmtu, isV4(tp.raddr), tp.mssClamp);
   if (tp.tsOk) mss = Math.max(mss - TCPOLEN_TSTAMP_ALIGNED, TCP_MIN_SND_MSS);
   if (mss >= tp.mss) return;
-  // cwnd counts segments in Linux: keep the count, in bytes of the new MSS
-  const old = tp.mss;
-  tp.cwnd = Math.max(Math.floor(tp.cwnd / old), 1) * mss;
-  if (tp.ssthresh < 0x7fffffff) tp.ssthresh = Math.max(Math.floor(tp.ssthresh / old), 2) * mss;
+  // cwnd and ssthresh count segments (sock.ts): they keep their values at the new MSS
   tp.mss = mss;
 }

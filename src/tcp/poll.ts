@@ -24,13 +24,27 @@ export function tcpPoll(tp: TcpSock): number {
     if (!sndShut) {
       // sk_stream_is_writeable: free space at least half of what is queued, and memory
       const queued = tp.sendBuf.bytes;
-      if (tp.sndBuf - queued >= queued >> 1 && !tp.memWait) mask |= POLLOUT | POLLWRNORM;
+      if (tp.sndBuf - queued >= queued >> 1 && !tp.memWait && tcpNotsentBelowLowat(tp, 1)) mask |= POLLOUT | POLLWRNORM;
     } else {
       mask |= POLLOUT | POLLWRNORM;
     }
   }
   if (tp.error !== 0) mask |= POLLERR;
   return mask;
+}
+
+/** the socket's TCP_NOTSENT_LOWAT, or the sysctl tcp_notsent_lowat (Linux tcp_notsent_lowat) */
+export function tcpNotsentLowat(tp: TcpSock): number {
+  return tp.notsentLowat > 0 ? tp.notsentLowat : tp.proto.sysctl.tcp_notsent_lowat;
+}
+
+/**
+ * Linux tcp_stream_memory_free: unsent bytes (write_seq − snd_nxt), doubled when `wake` is 1
+ * (poll asks for room to spare), are below the not-sent low-water mark
+ */
+export function tcpNotsentBelowLowat(tp: TcpSock, wake: 0 | 1): boolean {
+  const unsent = Math.max(tp.unsent, 0);
+  return unsent * (wake + 1) < tcpNotsentLowat(tp);
 }
 
 /**

@@ -18,6 +18,7 @@
  * freed before `rcv` returns. Local ports belong to `ports` (bound sockets, TIME_WAIT included,
  * until `done`).
  */
+import { CongestionConfig } from './cong/registry.js';
 import { InetAddr, PortTable, isLinkLocal, isUnspecified, isV4, type Addr } from '../inet/index.js';
 import type { IcmpErr, IpLayer, RxMeta, Transport } from '../net/index.js';
 import { PAGE_SIZE, type MemSpace } from '../mem/index.js';
@@ -30,6 +31,7 @@ import { TcpOptions, TcpView } from '../wire/tcp.js';
 import {
   EPHEMERAL_HIGH, EPHEMERAL_LOW, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_TIMEOUT,
   TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_LAST_ACK, TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIMEOUT_INIT,
+  TCP_RMEM_DEFAULT, TCP_WMEM_DEFAULT,
 } from './constants.js';
 import { tcpDone, tcpInitConnection, tcpListenStop, tcpPurgeRcv, tcpUnreadData } from './conn.js';
 import { TcpDemux } from './demux.js';
@@ -46,6 +48,7 @@ import { TcpSock } from './sock.js';
 import { IsnSecrets } from './isn.js';
 import { SynCookies } from './syncookies.js';
 import { tcpOnTimer } from './timer/index.js';
+import { tcpNotsentBelowLowat } from './poll.js';
 
 /** Linux `Tcp` MIB counters (camelCase) */
 export interface TcpMib {
@@ -109,19 +112,38 @@ export interface TcpBindFlags {
   v6only?: boolean;
 }
 
-/** the net.ipv4.tcp_* settings TCP reads (Linux defaults) */
+/**
+ * The net.ipv4.tcp_* settings TCP honours, by their Linux names (the packetdrill interpreter sets
+ * them by name, so a key exists only when the stack acts on it). Defaults are Linux's except the
+ * buffers: without receive-buffer autotuning the default buffer is the maximum (6 MiB receive,
+ * 4 MiB send), where Linux starts at 128 KiB / 16 KiB and grows.
+ */
 export interface TcpSysctl {
-  /** tcp_timestamps: offer / accept RFC 7323 timestamps */
-  timestamps: boolean;
-  /** tcp_sack: offer / accept SACK */
-  sack: boolean;
-  /** tcp_dsack: report duplicates with DSACK blocks */
-  dsack: boolean;
-  /** tcp_window_scaling: offer / accept window scaling */
-  windowScaling: boolean;
-  /** tcp_syncookies: 0 off, 1 cookies when a SYN queue overflows (default), 2 always */
-  syncookies: number;
+  /** offer / accept RFC 7323 timestamps */
+  tcp_timestamps: boolean;
+  /** offer / accept SACK */
+  tcp_sack: boolean;
+  /** report duplicates with DSACK blocks */
+  tcp_dsack: boolean;
+  /** offer / accept window scaling */
+  tcp_window_scaling: boolean;
+  /** 0 off, 1 cookies when a SYN queue overflows (default), 2 always */
+  tcp_syncookies: number;
+  /**
+   * [min, default, max] receive buffer, bytes: a new socket's buffer is `default`; the window
+   * scale covers max(`max`, core rmem_max) as Linux tcp_select_initial_window
+   */
+  tcp_rmem: number[];
+  /** [min, default, max] send buffer, bytes: a new socket's buffer is `default` */
+  tcp_wmem: number[];
+  /** bytes of not-yet-sent data above which a socket is not writable (TCP_NOTSENT_LOWAT default) */
+  tcp_notsent_lowat: number;
+  /** 3 or 4: tail loss probes (RFC 8985 §7, Linux default 3); other values: none */
+  tcp_early_retrans: number;
 }
+
+/** net.core.rmem_max (Linux default): the window scale covers at least this much */
+export const SYSCTL_RMEM_MAX = 212992;
 
 /** host pages a send never takes (headers, ACKs, retransmissions need them) */
 const TCP_MEM_RESERVE_PAGES = 32;
@@ -136,7 +158,13 @@ export class TcpProto implements Transport {
     sackBlocksIn: 0, dsacksIn: 0, sackDiscard: 0,
   };
   /** net.ipv4.tcp_* settings (change before connections open) */
-  readonly sysctl: TcpSysctl = { timestamps: true, sack: true, dsack: true, windowScaling: true, syncookies: 1 };
+  readonly sysctl: TcpSysctl = {
+    tcp_timestamps: true, tcp_sack: true, tcp_dsack: true, tcp_window_scaling: true, tcp_syncookies: 1,
+    tcp_rmem: [4096, TCP_RMEM_DEFAULT, TCP_RMEM_DEFAULT], tcp_wmem: [4096, TCP_WMEM_DEFAULT, TCP_WMEM_DEFAULT],
+    tcp_notsent_lowat: 0xffffffff, tcp_early_retrans: 3,
+  };
+  /** congestion control: net.ipv4.tcp_congestion_control and the allowed list (cong/registry.ts) */
+  readonly congestion = new CongestionConfig();
   /** RFC 6528 ISN and timestamp-offset secrets (isn.ts) and the SYN cookie secrets (syncookies.ts) */
   readonly isnSecrets: IsnSecrets;
   readonly synCookies: SynCookies;
@@ -181,7 +209,13 @@ export class TcpProto implements Transport {
 
   /** a new unconnected socket of AF_INET (4) or AF_INET6 (6); `owner` is the SO_REUSEPORT key */
   socket(family: 4 | 6 = 4, owner = 0): TcpSock {
-    return new TcpSock(this, family, owner);
+    const tp = new TcpSock(this, family, owner);
+    // a new socket's buffers are the sysctl defaults (Linux tcp_init_sock)
+    const r = this.sysctl.tcp_rmem[1];
+    const w = this.sysctl.tcp_wmem[1];
+    if (r !== undefined && r > 0) tp.rcvBuf = r;
+    if (w !== undefined && w > 0) tp.sndBuf = w;
+    return tp;
   }
 
   /** binds a local address/port (port 0 picks an ephemeral one); 0 or -errno */
@@ -295,6 +329,8 @@ export class TcpProto implements Transport {
     }
     const space = tp.sendSpace;
     if (space <= 0) return -ERRNO.EAGAIN;
+    // sk_stream_memory_free: no more while the unsent bytes reach TCP_NOTSENT_LOWAT
+    if (!tcpNotsentBelowLowat(tp, 0)) return -ERRNO.EAGAIN;
     let want = Math.min(space, len);
     // keep a reserve of host pages for headers, ACKs and retransmissions (Linux keeps sends
     // under tcp_wmem / sk_wmem_schedule): a send buffer that ate the last page would deadlock
@@ -311,6 +347,8 @@ export class TcpProto implements Transport {
       this.memWait.remove(tp);
     }
     if (n === 0) return -ERRNO.EAGAIN;
+    // tcp_push: the end of a write is a push point unless more follows (MSG_MORE)
+    if (!more) tp.pushSeq = tp.sendBuf.endSeq;
     this.push(tp, more);
     return n;
   }
@@ -418,9 +456,7 @@ export class TcpProto implements Transport {
     tp.srtt = tp.rttvar = 0;
     tp.rto = TCP_TIMEOUT_INIT;
     tp.rttTime = -1;
-    tp.dupAcks = 0;
-    tp.inRecovery = false;
-    tp.ssthresh = 0x7fffffff;
+    tp.resetCongestion();
     tp.softError = 0;
     if (tp.portHeld && !tp.bindPortLock) {
       tp.portHeld = false;

@@ -38,6 +38,20 @@ export class CmsgWriter {
     this.len = 0;
   }
 
+  /** `put_cmsg` of one int (e.g. TCP_CM_INQ); false when it does not fit (left out) */
+  putIntCmsg(level: number, type: number, value: number): boolean {
+    if (this.cap - this.len < CMSG_LEN(4)) return false;
+    const dv = this.dv;
+    const o = this.len;
+    dv.setUint32(o, CMSG_LEN(4), true);
+    dv.setUint32(o + 4, 0, true);
+    dv.setInt32(o + 8, level, true);
+    dv.setInt32(o + 12, type, true);
+    dv.setInt32(o + CMSG_HDR_LEN, value | 0, true);
+    this.len = Math.min(o + CMSG_SPACE(4), this.cap);
+    return true;
+  }
+
   /** `put_cmsg_notrunc` of a `struct dmabuf_cmsg`: false (ETOOSMALL) when it does not fit */
   putDmabufCmsg(type: number, fragOffset: number, fragSize: number, token: number, dmabufId: number): boolean {
     if (this.cap - this.len < CMSG_LEN(DMABUF_CMSG_LEN)) return false;

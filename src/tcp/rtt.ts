@@ -17,6 +17,7 @@ export function tcpRttSample(tcp: TcpProto, tp: TcpSock): void {
 
 /** one RTT measurement `r` (µs): RFC 6298 §2 smoothing, then the RTO */
 export function tcpRttUpdate(tp: TcpSock, r: number): void {
+  if (r < tp.minRttUs) tp.minRttUs = r;
   if (tp.srtt === 0) {
     tp.srtt = r;
     tp.rttvar = r >> 1;

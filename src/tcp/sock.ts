@@ -9,12 +9,16 @@ import type { Route } from '../net/index.js';
 import type { SkBuff } from '../skb/index.js';
 import { Timer, type TimerTarget } from '../time/index.js';
 import {
-  TCP_CLOSE, TCP_DEFAULT_MSS, TCP_LISTEN, TCP_INIT_CWND, TCP_RMEM_DEFAULT, TCP_STATE_NAMES, TCP_TIMEOUT_INIT, TCP_WMEM_DEFAULT,
+  TCP_CLOSE, TCP_DEFAULT_MSS, TCP_LISTEN, TCP_INIT_CWND, TCP_RMEM_DEFAULT, TCP_RTO_MIN, TCP_STATE_NAMES, TCP_TIMEOUT_INIT, TCP_WMEM_DEFAULT,
 } from './constants.js';
 import type { TcpProto } from './proto.js';
 import { RtxQueue } from './output/rtx-queue.js';
 import { SendBuffer } from './send-buffer.js';
 import { TokenTable } from './token-table.js';
+import {
+  CaState, CwndUsage, TCP_INFINITE_SSTHRESH, tcpIsCwndLimited, type CongestionHolder, type CongestionOps, type CwndValidateSock,
+} from './cong/index.js';
+import type { PrrSock } from './recovery/prr.js';
 
 /** what the socket layer wants to hear about (all optional work; called synchronously) */
 export interface TcpSockOwner {
@@ -54,7 +58,7 @@ export interface TcpSockStats {
 /** a network device, as the route hands it to transports */
 type NetDevice = Route['dev'];
 
-export class TcpSock implements TimerTarget, PortUser {
+export class TcpSock implements TimerTarget, PortUser, PrrSock, CwndValidateSock, CongestionHolder {
   state = TCP_CLOSE;
   /** local address (IPv4 v4-mapped; InetAddr.ANY4 / ANY6 until bound or connected) */
   laddr: InetAddr;
@@ -142,17 +146,44 @@ export class TcpSock implements TimerTarget, PortUser {
   /** sequence number of our FIN (valid once queued) */
   finSndSeq = 0;
 
-  // congestion control (bytes)
-  cwnd = TCP_INIT_CWND * TCP_DEFAULT_MSS;
-  ssthresh = 0x7fffffff;
-  cwndCnt = 0;
+  // congestion control, in SEGMENTS as Linux (CongSock / PrrSock / CwndValidateSock)
+  /** the socket's algorithm instance (Linux icsk_ca_ops + icsk_ca_priv) */
+  caOps: CongestionOps;
+  /** the application chose the algorithm (TCP_CONGESTION; Linux icsk_ca_setsockopt) */
+  caSetsockopt = false;
+  /** Linux icsk_ca_state; changed only through tcpSetCaState (input/fast-recovery.ts) */
+  caState: CaState = CaState.Open;
+  sndCwnd = TCP_INIT_CWND;
+  sndSsthresh = TCP_INFINITE_SSTHRESH;
+  sndCwndCnt = 0;
+  /** Linux snd_cwnd_clamp (~0) */
+  readonly sndCwndClamp = 0xffffffff;
+  /** segments delivered (ACKed or SACKed) so far (Linux tp->delivered) */
+  delivered = 0;
+  /** time of the last new-data transmission, ms (Linux lsndtime) */
+  lsndtimeMs = 0;
+  /** how much of cwnd the last flights used (cong/cwnd.ts) */
+  readonly cwndUsage = new CwndUsage();
+  // PRR / undo (recovery/prr.ts)
+  priorCwnd = 0;
+  prrDelivered = 0;
+  /** data segments sent when the reduction started (prrOut counts from there) */
+  private prrOutBase = 0;
+  highSeq = 0;
+  tlpHighSeq = 0;
+  priorSsthresh = 0;
+  // tail loss probe (timer/tlp.ts, recovery/tlp.ts TlpSock)
+  /** rtoTimer is armed for a loss probe, not the RTO (Linux ICSK_TIME_LOSS_PROBE) */
+  tlpPending = false;
+  /** the outstanding probe was a retransmission (Linux tlp_retrans) */
+  tlpRetrans = false;
+  readonly fastopenPending = false;
+  /** lowest RTT sample, µs (Linux tcp_min_rtt, not windowed here); 0xffffffff before one */
+  minRttUs = 0xffffffff;
   dupAcks = 0;
-  inRecovery = false;
   recover = 0;
   /** RTO recovery: everything up to this sequence was presumed lost */
   lossHigh = 0;
-  /** in RTO recovery (Linux TCP_CA_Loss) until snd_una reaches lossHigh */
-  inLoss = false;
   /** sent segments not yet acknowledged, with the SACK scoreboard (output/rtx-queue.ts) */
   readonly rtx = new RtxQueue();
   /** without SACK: duplicate ACKs of this recovery, as bytes that left the network (Linux tcp_add_reno_sack) */
@@ -257,6 +288,7 @@ export class TcpSock implements TimerTarget, PortUser {
     this.rtoTimer = new Timer(this, TIMER_RTO);
     this.delackTimer = new Timer(this, TIMER_DELACK);
     this.twTimer = new Timer(this, TIMER_TIMEWAIT);
+    this.caOps = proto.congestion.assign();
   }
 
   /** PortUser: TCP LISTEN */
@@ -271,6 +303,112 @@ export class TcpSock implements TimerTarget, PortUser {
 
   get stateName(): string {
     return TCP_STATE_NAMES[this.state] ?? '?';
+  }
+
+  /** in fast recovery (Linux TCP_CA_Recovery) */
+  get inRecovery(): boolean {
+    return this.caState === CaState.Recovery;
+  }
+
+  /** in RTO recovery (Linux TCP_CA_Loss) until snd_una reaches lossHigh */
+  get inLoss(): boolean {
+    return this.caState === CaState.Loss;
+  }
+
+  /** cwnd in bytes: the view the transmit paths compare with the byte-counted pipe */
+  get cwnd(): number {
+    return this.sndCwnd * this.mss;
+  }
+
+  /** segments sent since the cwnd reduction started (Linux prr_out), from the data-segment count */
+  get prrOut(): number {
+    return this.stats.dataSegsOut - this.prrOutBase;
+  }
+
+  set prrOut(v: number) {
+    this.prrOutBase = this.stats.dataSegsOut - v;
+  }
+
+  /** Linux tcp_packets_in_flight, segments: the byte pipe in MSS, rounded up */
+  get packetsInFlight(): number {
+    const p = this.pipe;
+    return p > 0 ? Math.ceil(p / this.mss) : 0;
+  }
+
+  /** Linux packets_out: records in the retransmit queue */
+  get packetsOut(): number {
+    return this.rtx.count;
+  }
+
+  get isCwndLimited(): boolean {
+    return tcpIsCwndLimited(this, this.cwndUsage);
+  }
+
+  /** Linux srtt_us (µs << 3) */
+  get srttUs(): number {
+    return this.srtt * 8;
+  }
+
+  get nowUs(): number {
+    return this.proto.sched.now();
+  }
+
+  get nowMs(): number {
+    return Math.floor(this.proto.sched.now() / 1000) >>> 0;
+  }
+
+  get rtoMs(): number {
+    return Math.floor(this.rto / 1000);
+  }
+
+  /** net.ipv4.tcp_early_retrans (3: TLP on, Linux's default) */
+  get earlyRetrans(): number {
+    return this.proto.sysctl.tcp_early_retrans;
+  }
+
+  get rtoMinUs(): number {
+    return TCP_RTO_MIN;
+  }
+
+  get rtoUs(): number {
+    return this.rto;
+  }
+
+  /** µs until the armed retransmission timer fires (0 when not armed) */
+  get rtoDeltaUs(): number {
+    const d = this.rtoTimer.deadline;
+    return d < 0 ? 0 : d - this.proto.sched.now();
+  }
+
+  get initCwnd(): number {
+    return TCP_INIT_CWND;
+  }
+
+  get sndBufAvailable(): boolean {
+    return !this.memWait && this.sendSpace > 0;
+  }
+
+  /** CongestionHolder: Linux tcp_reinit_congestion_control */
+  replaceCongestion(ops: CongestionOps): void {
+    this.caOps = ops;
+    if (this.state !== TCP_CLOSE && this.state !== TCP_LISTEN) ops.init(this);
+  }
+
+  /** congestion state of a fresh connection (connect, or reuse after disconnect) */
+  resetCongestion(): void {
+    this.caState = CaState.Open;
+    this.sndCwnd = TCP_INIT_CWND;
+    this.sndSsthresh = TCP_INFINITE_SSTHRESH;
+    this.sndCwndCnt = 0;
+    this.dupAcks = 0;
+    this.renoSacked = 0;
+    this.priorCwnd = this.prrDelivered = this.priorSsthresh = 0;
+    this.highSeq = this.tlpHighSeq = 0;
+    this.tlpPending = this.tlpRetrans = false;
+    this.minRttUs = 0xffffffff;
+    const u = this.cwndUsage;
+    u.isCwndLimited = false;
+    u.maxPacketsOut = u.cwndUsageSeq = u.sndCwndUsed = u.sndCwndStamp = 0;
   }
 
   /** bytes sent and not yet acknowledged */
@@ -305,4 +443,24 @@ export class TcpSock implements TimerTarget, PortUser {
   onTimer(timer: Timer): void {
     this.proto.onTimer(this, timer.kind);
   }
+
+  // ---- socket options set through the syscall layer (helper tcpconf) ----
+  /** SO_RCVBUF was set: the window scale and clamp follow the buffer (Linux SOCK_RCVBUF_LOCK) */
+  rcvBufLocked = false;
+  /** TCP_NOTSENT_LOWAT, bytes; 0 = the sysctl tcp_notsent_lowat (as Linux) */
+  notsentLowat = 0;
+  /**
+   * TCP_USER_TIMEOUT, µs (0 = off): with data outstanding, the RTO timer gives up once
+   * now − retransStamp ≥ userTimeout (Linux tcp_write_timeout / retransmits_timed_out)
+   */
+  userTimeout = 0;
+  /** TCP_KEEPIDLE / TCP_KEEPINTVL, µs, and TCP_KEEPCNT (0 = the Linux defaults 7200 s, 75 s, 9) */
+  keepIdle = 0;
+  keepIntvl = 0;
+  keepCnt = 0;
+  /**
+   * Linux pushed_seq: the end of the last write not sent with MSG_MORE (tcp_mark_push); a
+   * segment ending there carries PSH
+   */
+  pushSeq = 0;
 }

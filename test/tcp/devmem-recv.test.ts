@@ -50,7 +50,7 @@ interface Conn {
 
 async function setup(opts: { timestamps?: boolean } = {}): Promise<Conn> {
   const p = makePair();
-  if (opts.timestamps === false) p.a.kernel.tcp.sysctl.timestamps = p.b.kernel.tcp.sysctl.timestamps = false;
+  if (opts.timestamps === false) p.a.kernel.tcp.sysctl.tcp_timestamps = p.b.kernel.tcp.sysctl.tcp_timestamps = false;
   const { dmabuf, id } = await bindDevmem(p, 1 << 20);
   const ls = listen(p);
   const cs = p.a.socket(C.AF_INET, C.SOCK_STREAM);

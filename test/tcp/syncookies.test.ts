@@ -19,7 +19,7 @@ const S = InetAddr.parse('10.0.0.2');
 const C6 = InetAddr.parse('2001:db8::7');
 const S6 = InetAddr.parse('fd00::2');
 const MIN = TCP_SYNCOOKIE_PERIOD;
-const ON = { timestamps: true, sack: true, windowScaling: true };
+const ON = { tcp_timestamps: true, tcp_sack: true, tcp_window_scaling: true };
 
 describe('SYN cookie constants as Linux', () => {
   it('tables, age, period', () => {
@@ -165,9 +165,9 @@ describe('cookie timestamps (cookie_init_timestamp / cookie_timestamp_decode)', 
     assert.equal(cookieTimestampDecode(false, 0, out, ON), true);
     assert.deepEqual({ ...out }, { sawTstamp: false, sackOk: false, wscaleOk: false, sndWscale: 0, ecnOk: false });
     const ts = cookieInitTimestamp(10_000, 3, true, false);
-    assert.equal(cookieTimestampDecode(true, ts, out, { ...ON, timestamps: false }), false);
-    assert.equal(cookieTimestampDecode(true, ts, out, { ...ON, sack: false }), false);
-    assert.equal(cookieTimestampDecode(true, ts, out, { ...ON, windowScaling: false }), false);
+    assert.equal(cookieTimestampDecode(true, ts, out, { ...ON, tcp_timestamps: false }), false);
+    assert.equal(cookieTimestampDecode(true, ts, out, { ...ON, tcp_sack: false }), false);
+    assert.equal(cookieTimestampDecode(true, ts, out, { ...ON, tcp_window_scaling: false }), false);
   });
 });
 

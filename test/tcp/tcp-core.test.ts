@@ -284,6 +284,8 @@ describe('retransmit queue and SACK scoreboard (sender)', () => {
 
   it('an RTO retransmits the head only, then the rest by cwnd; every byte arrives', () => {
     const { net, a, c, s } = setup();
+    // pins the RTO itself: no tail loss probe before it
+    a.tcp.sysctl.tcp_early_retrans = 0;
     const data = pattern(20 * 1448, 2);
     let blackout = true;
     net.drop = (w) => blackout && w.from === 'b';

@@ -128,6 +128,8 @@ describe('TCP review', () => {
 
   it('a retransmission carrying already-received data plus the FIN delivers the FIN', async () => {
     const p = makePair();
+    // pins the RTO path: no tail loss probe (it would resend the lone FIN first)
+    p.a.kernel.tcp.sysctl.tcp_early_retrans = 0;
     const { cs, conn } = await connected(p);
     let ackDropped = 0;
     let finDropped = 0;

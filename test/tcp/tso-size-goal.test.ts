@@ -22,7 +22,7 @@ function tsoTransfer(family: 4 | 6, gsoMaxSize: number, maxFrags: number, size =
   const a = net.addHost('a', [aAddr], { maxFrags });
   const b = net.addHost('b', [bAddr]);
   // the Linux figures below are for segments without the timestamp option (MSS 1460)
-  a.tcp.sysctl.timestamps = b.tcp.sysctl.timestamps = false;
+  a.tcp.sysctl.tcp_timestamps = b.tcp.sysctl.tcp_timestamps = false;
   const dev = a.ip.dev as unknown as { tso: boolean; gsoMaxSize: number };
   dev.tso = true;
   dev.gsoMaxSize = gsoMaxSize;

@@ -18,9 +18,29 @@ import {
   POLLHUP, POLLIN, POLLRDHUP, POLLRDNORM, SHUT_RD, SHUT_RDWR, SHUT_WR, SIOCINQ, SIOCOUTQ,
   SIOCOUTQNSD, SOCK_STREAM, SOL_IP, SOL_SOCKET, SOL_TCP, SO_DEVMEM_DMABUF, SO_DEVMEM_DONTNEED, SO_DEVMEM_LINEAR,
   SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_PEEK_OFF, SO_RCVBUF, SO_RCVLOWAT, SO_SNDBUF, SO_ZEROCOPY, TCP_CORK, TCP_INFO,
-  TCP_MAXSEG, TCP_NODELAY, IPV6_V6ONLY, SOL_IPV6, SO_REUSEADDR, SO_REUSEPORT,
+  TCP_MAXSEG, TCP_NODELAY, IPV6_V6ONLY, TCP_QUICKACK, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, SOL_IPV6, SO_REUSEADDR, SO_REUSEPORT,
 } from '../../uapi/index.js';
 import type { MsgHdr } from './msghdr.js';
+
+/** Linux option numbers the uapi module does not list yet */
+const TCP_USER_TIMEOUT = 18;
+const TCP_NOTSENT_LOWAT = 25;
+const TCP_INQ = 36;
+const TCP_CM_INQ = TCP_INQ;
+const IP_MTU_DISCOVER = 10;
+const IPV6_MTU_DISCOVER = 23;
+const IP_PMTUDISC_WANT = 1;
+/** IP_PMTUDISC_DONT … IP_PMTUDISC_OMIT */
+const IP_PMTUDISC_MAX = 5;
+/** Linux MAX_TCP_KEEPIDLE / MAX_TCP_KEEPINTVL (s), MAX_TCP_KEEPCNT */
+const MAX_TCP_KEEPIDLE = 32767;
+const MAX_TCP_KEEPCNT = 127;
+/** Linux defaults: tcp_keepalive_time 7200 s, tcp_keepalive_intvl 75 s, tcp_keepalive_probes 9 */
+const TCP_KEEPALIVE_TIME_DEFAULT = 7200_000_000;
+const TCP_KEEPALIVE_INTVL_DEFAULT = 75_000_000;
+const TCP_KEEPALIVE_PROBES_DEFAULT = 9;
+/** quick ACKs TCP_QUICKACK grants (Linux TCP_MAX_QUICKACKS) */
+const TCP_MAX_QUICKACKS_OPT = 16;
 import {
   RCV_SHUTDOWN, SEND_SHUTDOWN, SHUTDOWN_MASK, SS_CONNECTED, SS_CONNECTING, SS_DISCONNECTING, SS_UNCONNECTED,
   SockFile, WAKE_ALL, WAKE_IN, WAKE_OUT, type SockOptVal,
@@ -57,6 +77,10 @@ export interface TcpInfo {
   retransSegs: number;
   bytesSent: number;
   bytesRetrans: number;
+  /** Linux icsk_ca_state (TCP_CA_Open 0 … TCP_CA_Loss 4) */
+  caState: number;
+  /** the MSS we advertised (tcpi_advmss) */
+  advmss: number;
   /** 1 while a send waits for host memory (sk_stream_wait_memory) */
   memWait: number;
 }
@@ -67,6 +91,11 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
   private lingerSecs = 0;
   private tos = 0;
   private ttl = -1;
+  /** TCP_INQ: recvmsg adds a TCP_CM_INQ cmsg (bytes left to read) */
+  private inq = false;
+  /** IP_MTU_DISCOVER / IPV6_MTU_DISCOVER mode (IP_PMTUDISC_*; Linux default WANT = 1) */
+  private mtuDiscover = IP_PMTUDISC_WANT;
+  private mtuDiscover6 = IP_PMTUDISC_WANT;
 
   constructor(readonly tcp: TcpProto, family: number, tp?: TcpSock) {
     super(family, SOCK_STREAM, IPPROTO_TCP);
@@ -335,6 +364,12 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
     } else {
       return -ERRNO.EAGAIN;
     }
+    // TCP_INQ: bytes left to read once the call is over (Linux tcp_inq_hint: 1 after a FIN)
+    if (this.inq && ret >= 0) {
+      let inq = Math.max(tp.readableBytes, 0);
+      if (inq === 0 && tp.finReceived) inq = 1;
+      st.control.putIntCmsg(SOL_TCP, TCP_CM_INQ, inq);
+    }
     msg.controlLen = st.control.len;
     msg.iovUsed = st.iovUsed;
     return ret;
@@ -393,6 +428,7 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
           return 0;
         case SO_RCVBUF:
           tp.rcvBuf = Math.max(2304, Math.min(v, 64 << 20) * 2); // Linux doubles the value
+          tp.rcvBufLocked = true;
           return 0;
         case SO_SNDBUF:
           tp.sndBuf = Math.max(4608, Math.min(v, 64 << 20) * 2);
@@ -438,6 +474,40 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
           if (v < 88 || v > 65535 - 40) return -ERRNO.EINVAL;
           tp.userMss = v;
           return 0;
+        case TCP_INQ:
+          if (v < 0 || v > 1) return -ERRNO.EINVAL;
+          this.inq = v === 1;
+          return 0;
+        case TCP_NOTSENT_LOWAT:
+          // 0 = the sysctl; a bigger mark may make the socket writable now
+          tp.notsentLowat = v >>> 0;
+          this.wq.wake(WAKE_OUT);
+          return 0;
+        case TCP_USER_TIMEOUT:
+          if (v < 0) return -ERRNO.EINVAL;
+          tp.userTimeout = v * 1000;
+          return 0;
+        case TCP_QUICKACK:
+          // on: leave delayed-ACK mode, ACK what is pending now (Linux do_tcp_setsockopt)
+          if (v !== 0) {
+            tp.quickAcks = Math.max(tp.quickAcks, TCP_MAX_QUICKACKS_OPT);
+            if (tp.ackPending && (tp.state === TCP_ESTABLISHED || tp.state === TCP_CLOSE_WAIT)) this.tcp.sendAck(tp);
+          } else {
+            tp.quickAcks = 0;
+          }
+          return 0;
+        case TCP_KEEPIDLE:
+          if (v < 1 || v > MAX_TCP_KEEPIDLE) return -ERRNO.EINVAL;
+          tp.keepIdle = v * 1_000_000;
+          return 0;
+        case TCP_KEEPINTVL:
+          if (v < 1 || v > MAX_TCP_KEEPIDLE) return -ERRNO.EINVAL;
+          tp.keepIntvl = v * 1_000_000;
+          return 0;
+        case TCP_KEEPCNT:
+          if (v < 1 || v > MAX_TCP_KEEPCNT) return -ERRNO.EINVAL;
+          tp.keepCnt = v;
+          return 0;
       }
       return -ERRNO.ENOPROTOOPT;
     }
@@ -450,11 +520,20 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
           if (v !== -1 && (v < 1 || v > 255)) return -ERRNO.EINVAL;
           this.ttl = v;
           return 0;
+        case IP_MTU_DISCOVER:
+          if (v < 0 || v > IP_PMTUDISC_MAX) return -ERRNO.EINVAL;
+          this.mtuDiscover = v;
+          return 0;
       }
       return -ERRNO.ENOPROTOOPT;
     }
     if (level === SOL_IPV6 && name === IPV6_V6ONLY) {
       tp.v6only = v !== 0;
+      return 0;
+    }
+    if (level === SOL_IPV6 && name === IPV6_MTU_DISCOVER) {
+      if (v < 0 || v > IP_PMTUDISC_MAX) return -ERRNO.EINVAL;
+      this.mtuDiscover6 = v;
       return 0;
     }
     return -ERRNO.ENOPROTOOPT;
@@ -514,6 +593,27 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
           out.data = this.info();
           out.value = 0;
           return 0;
+        case TCP_INQ:
+          out.value = this.inq ? 1 : 0;
+          return 0;
+        case TCP_NOTSENT_LOWAT:
+          out.value = tp.notsentLowat;
+          return 0;
+        case TCP_USER_TIMEOUT:
+          out.value = Math.floor(tp.userTimeout / 1000);
+          return 0;
+        case TCP_QUICKACK:
+          out.value = tp.quickAcks > 0 ? 1 : 0;
+          return 0;
+        case TCP_KEEPIDLE:
+          out.value = Math.floor((tp.keepIdle || TCP_KEEPALIVE_TIME_DEFAULT) / 1_000_000);
+          return 0;
+        case TCP_KEEPINTVL:
+          out.value = Math.floor((tp.keepIntvl || TCP_KEEPALIVE_INTVL_DEFAULT) / 1_000_000);
+          return 0;
+        case TCP_KEEPCNT:
+          out.value = tp.keepCnt || TCP_KEEPALIVE_PROBES_DEFAULT;
+          return 0;
       }
       return -ERRNO.ENOPROTOOPT;
     }
@@ -525,7 +625,14 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
         case IP_TTL:
           out.value = this.ttl < 0 ? 64 : this.ttl;
           return 0;
+        case IP_MTU_DISCOVER:
+          out.value = this.mtuDiscover;
+          return 0;
       }
+    }
+    if (level === SOL_IPV6 && name === IPV6_MTU_DISCOVER) {
+      out.value = this.mtuDiscover6;
+      return 0;
     }
     return -ERRNO.ENOPROTOOPT;
   }
@@ -535,13 +642,13 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
     const tp = this.tp;
     return {
       state: tp.stateName, rto: tp.rto, rtt: tp.srtt, rttvar: tp.rttvar, sndMss: tp.mss, rcvMss: tp.rcvMss,
-      sndCwnd: Math.floor(tp.cwnd / Math.max(tp.mss, 1)), sndSsthresh: tp.ssthresh, totalRetrans: tp.stats.retransSegs,
+      sndCwnd: tp.sndCwnd, sndSsthresh: tp.sndSsthresh, totalRetrans: tp.stats.retransSegs,
       bytesAcked: tp.stats.bytesAcked, bytesReceived: tp.stats.bytesReceived, segsIn: tp.stats.segsIn,
       segsOut: tp.stats.segsOut, devmemTokens: tp.tokens.size, devmemTokensHighWater: tp.tokens.highWater,
       rcvQueued: Math.max(0, tp.readableBytes), sndQueued: tp.sendBuf.bytes, timeouts: tp.stats.timeouts,
       fastRetrans: tp.stats.fastRetrans, dupSegsIn: tp.stats.dupSegsIn, dataSegsOut: tp.stats.dataSegsOut,
       dataSegsIn: tp.stats.dataSegsIn, retransSegs: tp.stats.retransSegs, bytesSent: tp.stats.bytesSent,
-      bytesRetrans: tp.stats.bytesRetrans, memWait: tp.memWait ? 1 : 0,
+      bytesRetrans: tp.stats.bytesRetrans, memWait: tp.memWait ? 1 : 0, caState: tp.caState, advmss: tp.advMss,
     };
   }
 

@@ -1,8 +1,8 @@
 /**
  * ACK processing (Linux tcp_ack): ts_recent, the SACK scoreboard (sack.ts), the send window
  * update (RFC 9293 SND.WL1/WL2 rule), snd_una advance (retransmit-queue records and send
- * buffer pages released, RTT sample, backoff reset, congestion control, the retransmit timer
- * re-armed or stopped), duplicate ACK counting, recovery (fast-recovery.ts), then
+ * buffer pages released, RTT sample, backoff reset, the retransmit timer re-armed or stopped),
+ * the segments it delivered handed to congestion control and recovery (fast-recovery.ts), then
  * retransmitting lost records and sending what the new window allows.
  */
 import { seqGt, seqLe, seqLt } from '../../wire/seq.js';
@@ -13,7 +13,8 @@ import { tcpWriteXmit } from '../output/xmit.js';
 import type { TcpProto } from '../proto.js';
 import { tcpComputeRto, tcpRttUpdate } from '../rtt.js';
 import type { TcpSock } from '../sock.js';
-import { tcpMaybeEnterRecovery, tcpRecoveryAck, tcpRecoveryDupAck } from './fast-recovery.js';
+import { tcpScheduleLossProbe, tcpTlpAck } from '../timer/tlp.js';
+import { tcpCongAck, tcpMaybeEnterRecovery } from './fast-recovery.js';
 import { tcpSacktag } from './sack.js';
 
 /** the ACK was processed */
@@ -45,6 +46,7 @@ export function tcpAck(tcp: TcpProto, tp: TcpSock, ack: number, win: number, seq
   }
   // an acceptable ACK answers the zero-window probes (Linux tcp_ack: icsk_probes_out = 0)
   tp.probesOut = 0;
+  const priorInFlight = tp.packetsInFlight;
   const sacked = tp.sackOk && o.sackCount > 0 ? tcpSacktag(tcp, tp, o, ack) : 0;
   const sndWnd = win << tp.sndWscale;
   // window update (RFC 9293: SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))
@@ -56,6 +58,8 @@ export function tcpAck(tcp: TcpProto, tp: TcpSock, ack: number, win: number, seq
     tp.sndWl2 = ack;
     if (sndWnd > tp.maxWindow) tp.maxWindow = sndWnd;
   }
+  // bytes newly delivered (ACKed and not SACKed before, or newly SACKed), for PRR and congAvoid
+  let deliveredBytes = sacked;
   if (seqGt(ack, tp.sndUna)) {
     const acked = (ack - tp.sndUna) | 0;
     const sched = tcp.sched;
@@ -63,9 +67,15 @@ export function tcpAck(tcp: TcpProto, tp: TcpSock, ack: number, win: number, seq
     if (seqGt(ack, tp.sndNxt)) tp.sndNxt = ack;
     // RTT (Linux tcp_clean_rtx_queue / tcp_ack_update_rtt): the oldest newly acknowledged
     // record never retransmitted (Karn), else the echoed timestamp (RFC 7323 §4)
-    const sentUs = tp.rtx.ackTo(ack);
-    if (sentUs >= 0) tcpRttUpdate(tp, Math.max(now - sentUs, 1));
-    else if (sawTs && tsEcr !== 0) tcpRttUpdate(tp, Math.max(((tcpTsVal(tcp, tp) - tsEcr) | 0) * 1000, 1));
+    const q = tp.rtx;
+    const countBefore = q.count;
+    const sackedBefore = q.sackedOut;
+    const sentUs = q.ackTo(ack);
+    deliveredBytes += acked - (sackedBefore - q.sackedOut);
+    let rttUs = -1;
+    if (sentUs >= 0) rttUs = Math.max(now - sentUs, 1);
+    else if (sawTs && tsEcr !== 0) rttUs = Math.max(((tcpTsVal(tcp, tp) - tsEcr) | 0) * 1000, 1);
+    if (rttUs >= 0) tcpRttUpdate(tp, rttUs);
     tp.sendBuf.ackTo(seqGt(ack, tp.sendBuf.endSeq) ? tp.sendBuf.endSeq : ack);
     if (tcp.memWait.size !== 0) tcp.memWait.wake();
     tp.sndUna = ack;
@@ -75,16 +85,27 @@ export function tcpAck(tcp: TcpProto, tp: TcpSock, ack: number, win: number, seq
       tp.backoff = 0;
       tcpComputeRto(tp);
     }
-    tcpRecoveryAck(tcp, tp, ack, acked);
+    tcpCongAck(tp, ack, acked, segs(tp, deliveredBytes), countBefore - q.count, rttUs, priorInFlight, false);
+    tp.tlpPending = false;
     if (tp.inFlight > 0) sched.arm(tp.rtoTimer, now + tp.rto);
     else sched.cancel(tp.rtoTimer);
     if (tp.sockOwner && tp.sendSpace > 0) tp.sockOwner.tcpWritable(tp);
   } else if (ack === tp.sndUna && dataLen === 0 && !(flags & (TCP_SYN | TCP_FIN)) && !windowChanged && tp.inFlight > 0) {
     tp.stats.dupAcksIn++;
-    tcpRecoveryDupAck(tp);
+    tcpCongAck(tp, ack, 0, segs(tp, deliveredBytes), 0, -1, priorInFlight, true);
+  } else if (deliveredBytes > 0) {
+    tcpCongAck(tp, ack, 0, segs(tp, deliveredBytes), 0, -1, priorInFlight, false);
   }
-  if (tp.inFlight > 0 && (sacked > 0 || tp.dupAcks >= 3)) tcpMaybeEnterRecovery(tcp, tp);
+  if (tp.inFlight > 0 && (sacked > 0 || tp.dupAcks >= 3)) tcpMaybeEnterRecovery(tcp, tp, segs(tp, deliveredBytes));
   if (tp.rtx.lostOut > 0) tcpXmitRetransmitQueue(tcp, tp, false);
+  tcpTlpAck(tp, ack);
+  // tcp_set_xmit_timer: a probe instead of the RTO when TLP applies (after an ACK of new data)
+  if (deliveredBytes > 0 && tp.inFlight > 0) tcpScheduleLossProbe(tcp, tp, true);
   tcpWriteXmit(tcp, tp, tp.cork);
   return ACK_OK;
+}
+
+/** bytes → segments of the current MSS, rounded up */
+function segs(tp: TcpSock, bytes: number): number {
+  return bytes > 0 ? Math.ceil(bytes / tp.mss) : 0;
 }

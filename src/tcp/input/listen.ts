@@ -61,6 +61,12 @@ export function tcpListenRcv(
   child.nodelay = lp.nodelay;
   child.rcvBuf = lp.rcvBuf;
   child.sndBuf = lp.sndBuf;
+  child.rcvBufLocked = lp.rcvBufLocked;
+  child.notsentLowat = lp.notsentLowat;
+  child.userTimeout = lp.userTimeout;
+  child.keepIdle = lp.keepIdle;
+  child.keepIntvl = lp.keepIntvl;
+  child.keepCnt = lp.keepCnt;
   child.userMss = lp.userMss;
   child.parent = lp;
   tcpInitConnection(tcp, child, rt);

@@ -70,7 +70,7 @@ export function tcpSackRemove(tp: TcpSock): void {
 
 /** a duplicate [seq, end) arrived: report it in a DSACK block on the next ACK (tcp_dsack_set) */
 export function tcpDsackSet(tcp: TcpProto, tp: TcpSock, seq: number, end: number): void {
-  if (!tp.sackOk || !tcp.sysctl.dsack || seq === end) return;
+  if (!tp.sackOk || !tcp.sysctl.tcp_dsack || seq === end) return;
   tp.dsack = true;
   tp.dsackStart = seq;
   tp.dsackEnd = end;

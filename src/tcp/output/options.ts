@@ -20,9 +20,9 @@ export function tcpSynOptions(tcp: TcpProto, tp: TcpSock, o: TcpOptions, synAck:
   o.reset();
   o.mss = tp.advMss;
   const sys = tcp.sysctl;
-  if (synAck ? tp.wscaleOk : sys.windowScaling) o.wscale = tp.rcvWscale;
-  if (synAck ? tp.sackOk : sys.sack) o.sackPermitted = true;
-  if (synAck ? tp.tsOk : sys.timestamps) {
+  if (synAck ? tp.wscaleOk : sys.tcp_window_scaling) o.wscale = tp.rcvWscale;
+  if (synAck ? tp.sackOk : sys.tcp_sack) o.sackPermitted = true;
+  if (synAck ? tp.tsOk : sys.tcp_timestamps) {
     o.hasTimestamp = true;
     o.tsVal = tcpTsVal(tcp, tp);
     o.tsEcr = synAck ? tp.tsRecent : 0;

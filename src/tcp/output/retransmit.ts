@@ -18,7 +18,6 @@ export function tcpRetransmitRecord(tcp: TcpProto, tp: TcpSock, r: TxRecord): vo
   if (dataLen > mss) tp.rtx.split(r, mss);
   else if (dataLen < mss) tp.rtx.collapse(r, mss);
   const len = r.len - (r.fin ? 1 : 0);
-  const last = r.next === null;
   tp.stats.retransSegs++;
   tp.stats.bytesRetrans += len;
   tcp.stats.retransSegs++;
@@ -27,7 +26,8 @@ export function tcpRetransmitRecord(tcp: TcpProto, tp: TcpSock, r: TxRecord): vo
     tp.stats.fastRetrans++;
     tcp.stats.fastRetrans++;
   }
-  tcpSendData(tcp, tp, r.seq, len, TCP_ACK | (len > 0 && last ? TCP_PSH : 0) | (r.fin ? TCP_FIN : 0));
+  // PSH as the original: on a record that ends a write (Linux keeps it on the skb's tail part)
+  tcpSendData(tcp, tp, r.seq, len, TCP_ACK | (len > 0 && r.psh ? TCP_PSH : 0) | (r.fin ? TCP_FIN : 0));
   tp.rtx.markRetrans(r, tcp.sched.now());
 }
 

@@ -23,6 +23,8 @@ export class TxRecord {
   sacked = 0;
   /** the record carries our FIN (its last sequence number) */
   fin = false;
+  /** the record ends a write (Linux tcp_mark_push): its retransmissions carry PSH */
+  psh = false;
   next: TxRecord | null = null;
 
   /** sequence space it covers */
@@ -46,13 +48,14 @@ export class RtxQueue {
   private free: TxRecord | null = null;
 
   /** appends a record for [seq, end) sent at `now` */
-  push(seq: number, end: number, now: number, fin: boolean): void {
+  push(seq: number, end: number, now: number, fin: boolean, psh = false): void {
     const r = this.take();
     r.seq = seq;
     r.endSeq = end;
     r.xmitUs = now;
     r.sacked = 0;
     r.fin = fin;
+    r.psh = psh;
     r.next = null;
     if (this.tail === null) this.head = r;
     else this.tail.next = r;
@@ -153,9 +156,11 @@ export class RtxQueue {
     rest.xmitUs = r.xmitUs;
     rest.sacked = r.sacked;
     rest.fin = r.fin;
+    rest.psh = r.psh;
     rest.next = r.next;
     r.endSeq = rest.seq;
     r.fin = false;
+    r.psh = false;
     r.next = rest;
     if (this.tail === r) this.tail = rest;
     this.count++;
@@ -175,6 +180,7 @@ export class RtxQueue {
       if (r.len + n.len - (n.fin ? 1 : 0) > mss) return;
       r.endSeq = n.endSeq;
       r.fin = n.fin;
+      r.psh = n.psh;
       r.sacked |= n.sacked & TCPCB_EVER_RETRANS;
       r.next = n.next;
       if (this.tail === n) this.tail = r;

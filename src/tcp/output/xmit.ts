@@ -15,6 +15,7 @@ import {
   MAX_TCP_HEADER, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LAST_ACK, TCP_MAX_WINDOW, TCP_RTO_MIN,
 } from '../constants.js';
 import { TCP_HDR4, TCP_HDR6 } from '../icmp-err.js';
+import { tcpCaXmitDone, tcpCaXmitStart } from '../input/fast-recovery.js';
 import type { TcpProto } from '../proto.js';
 import type { TcpSock } from '../sock.js';
 import { tcpBuildAndSend } from './builder.js';
@@ -72,6 +73,7 @@ export function tcpWriteXmit(tcp: TcpProto, tp: TcpSock, hold: boolean): void {
   // with TSO one skb carries many MSS (tcp_xmit_size_goal)
   const dev = tp.routeDev;
   const maxLen = dev !== null && dev.tso ? tcpSizeGoal(tcp, tp, dev.gsoMaxSize) : mss;
+  const segsBefore = tcpCaXmitStart(tp);
   for (;;) {
     const unsent = tp.unsent;
     if (unsent <= 0) break;
@@ -92,8 +94,9 @@ export function tcpWriteXmit(tcp: TcpProto, tp: TcpSock, hold: boolean): void {
     }
     const last = len === unsent;
     const withFin = last && tp.finQueued && !tp.finSent;
-    tcpSendNew(tcp, tp, len, TCP_ACK | (last ? TCP_PSH : 0), withFin);
+    tcpSendNew(tcp, tp, len, TCP_ACK | tcpPshFlag(tp, tp.sndNxt, len), withFin);
   }
+  tcpCaXmitDone(tp, segsBefore);
   // data waits but nothing is in flight (window too small or zero): the probe timer
   // (Linux tcp_check_probe_timer) makes sure the connection does not stall
   // (held MSG_MORE / cork data too: Linux sends it when the probe timer fires)
@@ -104,6 +107,16 @@ export function tcpWriteXmit(tcp: TcpProto, tp: TcpSock, hold: boolean): void {
   if (tp.finQueued && !tp.finSent && tp.unsent <= 0 && tp.sndNxt === tp.finSndSeq) {
     tcpSendNew(tcp, tp, 0, TCP_ACK, true);
   }
+}
+
+/**
+ * PSH for a new-data segment [seq, seq+len): Linux puts it on the segment that ends a write
+ * (tcp_mark_push at the end of sendmsg) and on every multi-segment (GSO) packet, to flush the
+ * receiver's GRO (__tcp_transmit_skb); a lone MSS from inside a write goes without.
+ */
+export function tcpPshFlag(tp: TcpSock, seq: number, len: number): number {
+  if (len <= 0) return 0;
+  return len > tp.mss || ((seq + len) >>> 0) === tp.pushSeq ? TCP_PSH : 0;
 }
 
 /**
@@ -125,7 +138,7 @@ export function tcpSendNew(tcp: TcpProto, tp: TcpSock, len: number, flags: numbe
     at = (at + mss) >>> 0;
     left -= mss;
   }
-  q.push(at, (at + left + (withFin ? 1 : 0)) >>> 0, now, withFin);
+  q.push(at, (at + left + (withFin ? 1 : 0)) >>> 0, now, withFin, len > 0 && ((seq + len) >>> 0) === tp.pushSeq);
   tp.sndNxt = (seq + len + (withFin ? 1 : 0)) >>> 0;
   if (withFin) tp.finSent = true;
   if (seqGt(tp.sndNxt, tp.sndMax)) tp.sndMax = tp.sndNxt;
