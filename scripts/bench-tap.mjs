@@ -8,6 +8,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout } from 'node:timers';
 import { constants as C, Network } from '../dist/src/index.js';
 import { TapLink } from '../dist/src/link/tap/index.js';
 import { StubPeer, ipv4 } from '../dist/test/link/tap-helpers.js';
