@@ -1,7 +1,8 @@
 /**
  * The CI gate: runs the interpreter over the shared packetdrill scripts in each mode and fails
- * when fewer scripts pass than `conformance-baseline.json` records. Without the scripts the gate
- * fails under CI (`CI` set) and otherwise reports why it did not run.
+ * when fewer scripts pass than `conformance-baseline.json` records. Without the scripts (a clone
+ * that has no ../shared/packetdrill beside it) the gate is skipped with the reason, or fails when
+ * DEVMEM_REQUIRE_PACKETDRILL is set.
  */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,8 +24,12 @@ it('conformance: packetdrill passes do not fall below the committed baseline', (
   const base = JSON.parse(readFileSync(resolve(ROOT, 'conformance-baseline.json'), 'utf8')) as Baseline;
   for (const m of MODES) assert.equal(typeof base.passes[m], 'number', `baseline for ${m}`);
   if (!existsSync(DIR)) {
-    if (process.env.CI) assert.fail(`packetdrill scripts not found at ${DIR}: the conformance gate cannot run (set PACKETDRILL_DIR)`);
-    t.diagnostic(`skipped: packetdrill scripts not found at ${DIR} (set PACKETDRILL_DIR); only the parser/runner unit tests ran`);
+    // the scripts are GPL-2.0 data kept beside the project, never inside it: a checkout without
+    // them (a clone elsewhere) cannot run the gate; say so loudly, and make it mandatory with
+    // DEVMEM_REQUIRE_PACKETDRILL=1
+    const why = `packetdrill scripts not found at ${DIR} (set PACKETDRILL_DIR): the conformance gate did not run`;
+    if (process.env.DEVMEM_REQUIRE_PACKETDRILL) assert.fail(why);
+    t.skip(why);
     return;
   }
   const below: string[] = [];

@@ -169,8 +169,9 @@ export function setLocalBypass(ifname: string, on: boolean): number | null {
 }
 
 // a command-line tool when run directly; `node --test dist/test/` also runs this file (with no
-// arguments, under NODE_TEST_CONTEXT): then it is only a module
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.env.NODE_TEST_CONTEXT === undefined) {
+// arguments, under NODE_TEST_CONTEXT): then it is only a module. Tests spawn it with arguments
+// (and inherit NODE_TEST_CONTEXT), so arguments always mean the command
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && (process.argv.length > 2 || process.env.NODE_TEST_CONTEXT === undefined)) {
   const [cmd, ifname, val] = process.argv.slice(2);
   if (cmd !== 'localbypass' || !ifname || (val !== undefined && val !== '0' && val !== '1')) {
     console.error('usage: node rtnl.js localbypass IFNAME [0|1]');
