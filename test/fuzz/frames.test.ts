@@ -500,11 +500,11 @@ it('the frame builders emit valid checksums before mutation', () => {
   p.net.close();
 });
 
-it('IPv4: mutated frames built from Reprs reach ARP, IPv4 (options, fragments), ICMP, UDP and TCP (listener, established); the stack survives, keeps its connection and goes quiet', { todo: 'open defect: with the reworked TCP (timestamps, SACK scoreboard, retransmit queue) one seeded batch of forged segments on an established connection leaves the follow-up transfer without progress for 30 s of virtual time; the test runs and reports it until the stall is fixed' }, async (t) => {
+it('IPv4: mutated frames built from Reprs reach ARP, IPv4 (options, fragments), ICMP, UDP and TCP (listener, established); the stack survives, keeps its connection and goes quiet', { todo: 'open defect: a forged segment at rcv_nxt with an acceptable ACK and a far-future TS value moves ts_recent (RFC 7323 accepts it as Linux does), after which PAWS drops every real segment of the peer: both sides retransmit their head with growing backoff and the follow-up transfer stalls; the test runs and reports it until the stack refuses such a TSval (e.g. by its TSecr) or recovers' }, async (t) => {
   await fuzz(V4, t, SEED);
 });
 
-it('IPv6: mutated frames built from Reprs reach NDP, IPv6 (extension headers, fragments), ICMPv6, UDP and TCP (listener, established); the stack survives, keeps its connection and goes quiet', { todo: 'open defect: with the reworked TCP (timestamps, SACK scoreboard, retransmit queue) one seeded batch of forged segments on an established connection leaves the follow-up transfer without progress for 30 s of virtual time; the test runs and reports it until the stall is fixed' }, async (t) => {
+it('IPv6: mutated frames built from Reprs reach NDP, IPv6 (extension headers, fragments), ICMPv6, UDP and TCP (listener, established); the stack survives, keeps its connection and goes quiet', { todo: 'open defect: a forged segment at rcv_nxt with an acceptable ACK and a far-future TS value moves ts_recent (RFC 7323 accepts it as Linux does), after which PAWS drops every real segment of the peer: both sides retransmit their head with growing backoff and the follow-up transfer stalls; the test runs and reports it until the stack refuses such a TSval (e.g. by its TSecr) or recovers' }, async (t) => {
   await fuzz(V6, t, SEED + 6);
 });
 
