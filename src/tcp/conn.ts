@@ -6,7 +6,7 @@
  * listener. Passive opens start in input/listen.ts, active ones in TcpProto.userConnect; both
  * come through `tcpInitConnection`, which chooses the ISN.
  */
-import { isV4 } from '../inet/index.js';
+import { InetAddr, isV4, type Addr } from '../inet/index.js';
 import type { Route } from '../net/index.js';
 import { skbFree, type SkBuff } from '../skb/index.js';
 import type { TcpOptions } from '../wire/tcp.js';
@@ -21,7 +21,7 @@ import { secureTcpSeq, secureTcpTsOff } from './isn.js';
 import { tcpSendActiveReset } from './output/control.js';
 import { SYSCTL_RMEM_MAX, type TcpProto } from './proto.js';
 import { tcpRttSample } from './rtt.js';
-import type { TcpSock } from './sock.js';
+import { TcpSock } from './sock.js';
 
 /** Linux tcp_connect_init / tcp_openreq_init: MSS, window scale and ISN for route `rt` */
 export function tcpInitConnection(tcp: TcpProto, tp: TcpSock, rt: Route): void {
@@ -222,4 +222,33 @@ export function tcpPurgeRcv(tp: TcpSock): void {
   }
   tp.rcvHead = tp.rcvTail = null;
   tp.rcvQueueBytes = 0;
+}
+
+/**
+ * A child of listener `lp` for the 4-tuple (`dst` local, `src`:`sport` remote): the listener's
+ * socket options carried over (as Linux's sk_clone_lock / inet_csk_clone_lock copy them), the
+ * connection initialised on route `rt`. Shared by the SYN path and the SYN-cookie ACK path.
+ */
+export function tcpCreateChild(tcp: TcpProto, lp: TcpSock, src: Addr, dst: Addr, sport: number, oif: number, rt: Route): TcpSock {
+  const child = new TcpSock(tcp, lp.sockFamily, lp.owner);
+  child.laddr = InetAddr.from(dst);
+  child.raddr = InetAddr.from(src);
+  child.rport = sport;
+  child.oif = oif;
+  child.v6only = lp.v6only;
+  child.reuseAddr = lp.reuseAddr;
+  child.reusePort = lp.reusePort;
+  child.nodelay = lp.nodelay;
+  child.rcvBuf = lp.rcvBuf;
+  child.sndBuf = lp.sndBuf;
+  child.rcvBufLocked = lp.rcvBufLocked;
+  child.notsentLowat = lp.notsentLowat;
+  child.userTimeout = lp.userTimeout;
+  child.keepIdle = lp.keepIdle;
+  child.keepIntvl = lp.keepIntvl;
+  child.keepCnt = lp.keepCnt;
+  child.userMss = lp.userMss;
+  child.parent = lp;
+  tcpInitConnection(tcp, child, rt);
+  return child;
 }

@@ -9,12 +9,12 @@
  * tcp_clear_options). Counters: SyncookiesSent / SyncookiesRecv / SyncookiesFailed.
  * Allocation-free except for the child socket itself.
  */
-import { InetAddr, isLinkLocal, isV4 } from '../../inet/index.js';
+import { isLinkLocal, isV4 } from '../../inet/index.js';
 import type { Route, RxMeta } from '../../net/index.js';
 import type { SkBuff } from '../../skb/index.js';
 import { TCP_ACK, TCP_SYN, TcpOptions } from '../../wire/tcp.js';
 import { MAX_TCP_HEADER, TCP_DEFAULT_MSS, TCP_MAX_WINDOW, TCP_SYN_RECV } from '../constants.js';
-import { tcpApplySynOptions, tcpInitConnection, tcpSelectInitialWscale } from '../conn.js';
+import { tcpApplySynOptions, tcpCreateChild, tcpSelectInitialWscale } from '../conn.js';
 import { TCP_HDR4, TCP_HDR6 } from '../icmp-err.js';
 import { secureTcpTsOff } from '../isn.js';
 import { tcpBuildAndSend } from '../output/builder.js';
@@ -116,26 +116,7 @@ export function tcpCookieCheck(
     tcp.stats.listenDrops++;
     return true;
   }
-  const child = new TcpSock(tcp, lp.sockFamily, lp.owner);
-  child.laddr = InetAddr.from(dst);
-  child.raddr = InetAddr.from(src);
-  child.rport = sport;
-  child.oif = oif;
-  child.v6only = lp.v6only;
-  child.reuseAddr = lp.reuseAddr;
-  child.reusePort = lp.reusePort;
-  child.nodelay = lp.nodelay;
-  child.rcvBuf = lp.rcvBuf;
-  child.sndBuf = lp.sndBuf;
-  child.rcvBufLocked = lp.rcvBufLocked;
-  child.notsentLowat = lp.notsentLowat;
-  child.userTimeout = lp.userTimeout;
-  child.keepIdle = lp.keepIdle;
-  child.keepIntvl = lp.keepIntvl;
-  child.keepCnt = lp.keepCnt;
-  child.userMss = lp.userMss;
-  child.parent = lp;
-  tcpInitConnection(tcp, child, rt);
+  const child = tcpCreateChild(tcp, lp, src, dst, sport, oif, rt);
   // the SYN the cookie stands for: its MSS, and what the timestamp carried
   const o = childOpts;
   o.reset();

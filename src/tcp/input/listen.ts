@@ -5,13 +5,13 @@
  * for that child before the handshake completes go through `tcpCheckReq`. The ISN is chosen in
  * conn.ts (`tcpChooseIsn`, called by `tcpInitConnection`).
  */
-import { InetAddr, isLinkLocal, isMulticast as isMulticastAddr, isUnspecified, isV4 } from '../../inet/index.js';
+import { isLinkLocal, isMulticast as isMulticastAddr, isUnspecified, isV4 } from '../../inet/index.js';
 import type { RxMeta } from '../../net/index.js';
 import { skbFree, type SkBuff } from '../../skb/index.js';
 import { seqGt, seqLt } from '../../wire/seq.js';
 import { TCP_ACK, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
 import { TCP_MAX_WINDOW, TCP_SYN_RECV } from '../constants.js';
-import { tcpApplySynOptions, tcpDone, tcpInitConnection } from '../conn.js';
+import { tcpApplySynOptions, tcpCreateChild, tcpDone } from '../conn.js';
 import { tcpSendAck, tcpSendResetFor, tcpSendResetForSeg, tcpSendSyn } from '../output/control.js';
 import type { TcpProto } from '../proto.js';
 import { segOowRateLimited } from '../ratelimit.js';
@@ -50,26 +50,7 @@ export function tcpListenRcv(
     return skbFree(skb);
   }
   // an AF_INET6 listener accepts IPv4 (v4-mapped) children unless v6only (demux checked it)
-  const child = new TcpSock(tcp, lp.sockFamily, lp.owner);
-  child.laddr = InetAddr.from(dst);
-  child.raddr = InetAddr.from(src);
-  child.rport = sport;
-  child.oif = oif;
-  child.v6only = lp.v6only;
-  child.reuseAddr = lp.reuseAddr;
-  child.reusePort = lp.reusePort;
-  child.nodelay = lp.nodelay;
-  child.rcvBuf = lp.rcvBuf;
-  child.sndBuf = lp.sndBuf;
-  child.rcvBufLocked = lp.rcvBufLocked;
-  child.notsentLowat = lp.notsentLowat;
-  child.userTimeout = lp.userTimeout;
-  child.keepIdle = lp.keepIdle;
-  child.keepIntvl = lp.keepIntvl;
-  child.keepCnt = lp.keepCnt;
-  child.userMss = lp.userMss;
-  child.parent = lp;
-  tcpInitConnection(tcp, child, rt);
+  const child = tcpCreateChild(tcp, lp, src, dst, sport, oif, rt);
   tcpApplySynOptions(tcp, child, tcp.opts);
   child.irs = seq;
   child.rcvNxt = (seq + 1) >>> 0;
@@ -141,3 +122,4 @@ export function tcpCheckReq(
   }
   return true;
 }
+
