@@ -4,7 +4,7 @@
  * bytes: its payload stays in the send buffer, and a retransmission attaches frags for
  * [seq, endSeq) again (re-references the pages; no copy). Flags are Linux's TCPCB_* bits
  * (recovery/rack.ts): SACKED_ACKED, SACKED_RETRANS, LOST, EVER_RETRANS. The counters are in
- * bytes (our cwnd is in bytes): `sackedOut`, `lostOut`, `retransOut` of the records in the queue.
+ * bytes (the transmit paths compare them with the byte view of cwnd, `tp.cwnd` = sndCwnd × mss): `sackedOut`, `lostOut`, `retransOut` of the records in the queue.
  * Records come from a per-queue free list: sending and acknowledging do not allocate once the
  * queue reached its largest size.
  */
