@@ -5,3 +5,4 @@
  */
 export * from './skbuff.js';
 export * from './ops.js';
+export * from './ubuf.js';

@@ -11,6 +11,7 @@ import { ERRNO } from '../uapi/index.js';
 import { NETMEM_NONE, netmemIsNetIov, type NetmemRef } from '../mem/index.js';
 import { csumBlockAdd, csumPartial } from '../wire/checksum.js';
 import { CHECKSUM_NONE, type SkBuff } from './skbuff.js';
+import { skbZcopyClear } from './ubuf.js';
 
 /** counters of refused accesses (the kernel WARNs); tests read them */
 export const skbWarnings = { unreadableCopy: 0, unreadableChecksum: 0, mixedFrag: 0 };
@@ -22,6 +23,7 @@ export const skbWarnings = { unreadableCopy: 0, unreadableChecksum: 0, mixedFrag
 export function skbFree(skb: SkBuff): void {
   if (skb.freed) throw new Error('skb double free');
   if (skb.fragList !== null) freeFragList(skb);
+  if (skb.uarg !== null) skbZcopyClear(skb);
   const mem = skb.mem;
   if (skb.headRef !== NETMEM_NONE) mem.put(skb.headRef, true);
   for (let i = 0; i < skb.nrFrags; i++) mem.put(skb.fragRef[i]!, true);

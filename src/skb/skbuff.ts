@@ -18,6 +18,7 @@
  * function's comment says it borrows.
  */
 import { NETMEM_NONE, type MemSpace, type NetmemRef } from '../mem/index.js';
+import type { UbufInfo } from './ubuf.js';
 
 /** default frag capacity of an skb (Linux MAX_SKB_FRAGS with 4 KiB pages) */
 export const MAX_SKB_FRAGS = 17;
@@ -83,6 +84,9 @@ export class SkBuff {
   seq = 0;
   endSeq = 0;
   tcpFlags = 0;
+
+  /** transmit completion this skb holds a reference on (Linux skb_shinfo()->destructor_arg); see ubuf.ts */
+  uarg: UbufInfo | null = null;
 
   /** list link (queues own their skbs through this) */
   next: SkBuff | null = null;
