@@ -48,8 +48,8 @@ export function tcpInitConnection(tcp: TcpProto, tp: TcpSock, rt: Route): void {
   tp.sndUna = tp.iss;
   tp.sndNxt = tp.iss;
   tp.sndMax = tp.iss;
-  tp.sendBuf.reset((tp.iss + 1) >>> 0);
-  tp.pushSeq = (tp.iss + 1) >>> 0;
+  tp.sendBuf.reset((tp.iss + 1) | 0);
+  tp.pushSeq = (tp.iss + 1) | 0;
   tp.rtx.clear();
   tp.resetCongestion();
   tp.probesOut = 0;
@@ -77,7 +77,7 @@ export function tcpSelectInitialWscale(tcp: TcpProto, rcvBuf: number, locked: bo
  * (The TSval offset is `tcpChooseTsOffset`.)
  */
 export function tcpChooseIsn(tcp: TcpProto, tp: TcpSock): number {
-  return secureTcpSeq(tcp.isnSecrets, tp.laddr, tp.raddr, tp.lport, tp.rport, tcp.sched.now());
+  return secureTcpSeq(tcp.isnSecrets, tp.laddr, tp.raddr, tp.lport, tp.rport, tcp.sched.now()) | 0;
 }
 
 /**
@@ -85,7 +85,7 @@ export function tcpChooseIsn(tcp: TcpProto, tp: TcpSock): number {
  * that a SYN-cookie connection rebuilt from its ACK finds the offset its SYN-ACK used.
  */
 export function tcpChooseTsOffset(tcp: TcpProto, tp: TcpSock): number {
-  return secureTcpTsOff(tcp.isnSecrets, tp.laddr, tp.raddr, tcp.sysctl.tcp_timestamps);
+  return secureTcpTsOff(tcp.isnSecrets, tp.laddr, tp.raddr, tcp.sysctl.tcp_timestamps) | 0;
 }
 
 /**

@@ -29,7 +29,7 @@ export function tcpErr(tcp: TcpProto, e: IcmpErr): boolean {
   const o = e.l4Off;
   const sport = dv.getUint16(o);
   const dport = dv.getUint16(o + 2);
-  const seq = dv.getUint32(o + 4);
+  const seq = dv.getInt32(o + 4);
   const tp = tcp.demux.lookupEstablished(e.src, sport, e.dst, dport);
   if (tp === null) {
     tcp.stats.icmpNoSock++;

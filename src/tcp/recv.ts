@@ -124,7 +124,7 @@ export function tcpRecvmsg(tp: TcpSock, iov: Uint8Array | null, len: number, fla
   const devmem = (flags & MSG_SOCK_DEVMEM) !== 0;
   // MSG_PEEK starts at copied_seq + the peek offset (SO_PEEK_OFF, which already includes what
   // earlier passes of this call peeked) or, without one, after what this call peeked so far
-  let seq = peek ? (tp.copiedSeq + (tp.peekOff >= 0 ? tp.peekOff : st.copied)) >>> 0 : tp.copiedSeq;
+  let seq = peek ? (tp.copiedSeq + (tp.peekOff >= 0 ? tp.peekOff : st.copied)) | 0 : tp.copiedSeq;
   let covered = 0;
   let skb = tp.rcvHead;
   const mem = tp.proto.mem;
@@ -173,7 +173,7 @@ export function tcpRecvmsg(tp: TcpSock, iov: Uint8Array | null, len: number, fla
       st.lastKind = kind;
     }
     covered += used;
-    seq = (seq + used) >>> 0;
+    seq = (seq + used) | 0;
     if (!peek) {
       tp.copiedSeq = seq;
       if (offset + used >= skb.len) {

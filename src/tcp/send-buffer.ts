@@ -23,13 +23,13 @@ export class SendBuffer {
 
   reset(seq: number): void {
     this.release();
-    this.startSeq = seq >>> 0;
+    this.startSeq = seq | 0;
     this.startOff = 0;
   }
 
   /** sequence number just past the last byte held */
   get endSeq(): number {
-    return (this.startSeq + this.bytes) >>> 0;
+    return (this.startSeq + this.bytes) | 0;
   }
 
   /**
@@ -88,7 +88,7 @@ export class SendBuffer {
     const pos = this.startOff + n;
     let drop = pos >>> PAGE_SHIFT;
     this.bytes -= n;
-    this.startSeq = (this.startSeq + n) >>> 0;
+    this.startSeq = (this.startSeq + n) | 0;
     this.startOff = pos & (PAGE_SIZE - 1);
     if (this.bytes === 0 && this.startOff === 0 && drop < this.count) {
       // the last page is exactly consumed; keep nothing

@@ -122,7 +122,7 @@ export class TcpSock implements TimerTarget, PortUser, PrrSock, CwndValidateSock
    * SACK blocks we report (Linux selective_acks): [start, end) pairs, the most recently changed
    * first; `numSacks` of them are valid
    */
-  readonly selAcks = new Uint32Array(8);
+  readonly selAcks = new Int32Array(8);
   numSacks = 0;
   /** a DSACK block to report on the next ACK (RFC 2883; Linux duplicate_sack), valid when `dsack` */
   dsack = false;
@@ -354,7 +354,7 @@ export class TcpSock implements TimerTarget, PortUser, PrrSock, CwndValidateSock
   }
 
   get nowMs(): number {
-    return Math.floor(this.proto.sched.now() / 1000) >>> 0;
+    return Math.floor(this.proto.sched.now() / 1000) | 0;
   }
 
   get rtoMs(): number {
@@ -432,7 +432,7 @@ export class TcpSock implements TimerTarget, PortUser, PrrSock, CwndValidateSock
 
   /** readable bytes queued (up to a FIN) */
   get readableBytes(): number {
-    return (this.rcvNxt - this.copiedSeq - (this.finReceived && this.rcvNxt === ((this.finSeq + 1) >>> 0) ? 1 : 0)) | 0;
+    return (this.rcvNxt - this.copiedSeq - (this.finReceived && this.rcvNxt === ((this.finSeq + 1) | 0) ? 1 : 0)) | 0;
   }
 
   /** free send-buffer space */

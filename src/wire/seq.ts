@@ -1,12 +1,14 @@
 // TCP sequence-number arithmetic (RFC 793 / RFC 1982 serial arithmetic) on uint32 numbers.
 //
-// Contract: inputs are uint32 values (0..2^32-1) held in plain numbers; results of seqAdd are
-// uint32 (`>>> 0`); seqSub is the signed 32-bit distance. Comparisons are meaningful only for
+// Contract: a sequence number is held as a signed 32-bit integer (`| 0`, the same 32 bits as the
+// wire's uint32) so that V8 keeps it a small integer: a uint32 above 2^31 would be a heap number,
+// boxed on every call and store. Results of seqAdd are int32; seqSub is the signed 32-bit
+// distance; the comparisons accept either representation. Comparisons are meaningful only for
 // values less than 2^31 apart, exactly as in Linux's before()/after(). Pure functions, no state.
 
 /** a + n modulo 2^32 (n may be negative). */
 export function seqAdd(a: number, n: number): number {
-  return (a + n) >>> 0;
+  return (a + n) | 0;
 }
 
 /** Signed distance a - b in sequence space, in [-2^31, 2^31). */

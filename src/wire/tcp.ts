@@ -135,12 +135,13 @@ export class TcpOptions {
   wscale = -1;
   sackPermitted = false;
   hasTimestamp = false;
+  /** TS value and echo reply, as int32 (sequence-space numbers: see wire/seq.ts) */
   tsVal = 0;
   tsEcr = 0;
   /** Number of valid SACK blocks in sackBlocks (0..4). */
   sackCount = 0;
-  /** SACK blocks as [start0, end0, start1, end1, ...]. */
-  readonly sackBlocks = new Uint32Array(8);
+  /** SACK blocks as [start0, end0, start1, end1, ...], int32 like every sequence number */
+  readonly sackBlocks = new Int32Array(8);
 
   reset(): void {
     this.mss = -1;
@@ -157,8 +158,9 @@ function u16At(b: Uint8Array, i: number): number {
   return (b[i] << 8) | b[i + 1];
 }
 
-function u32At(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+/** a big-endian 32-bit field as int32 (sequence-space numbers: see wire/seq.ts) */
+function i32At(b: Uint8Array, i: number): number {
+  return (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
 }
 
 /**
@@ -198,8 +200,8 @@ export function parseTcpOptions(buf: Uint8Array, off: number, len: number, out: 
       case TCPOPT_TIMESTAMP:
         if (olen === TCPOLEN_TIMESTAMP) {
           out.hasTimestamp = true;
-          out.tsVal = u32At(buf, i + 2);
-          out.tsEcr = u32At(buf, i + 6);
+          out.tsVal = i32At(buf, i + 2);
+          out.tsEcr = i32At(buf, i + 6);
         }
         break;
       case TCPOPT_SACK:
@@ -208,8 +210,8 @@ export function parseTcpOptions(buf: Uint8Array, off: number, len: number, out: 
           if (n > TCP_MAX_SACK_BLOCKS) n = TCP_MAX_SACK_BLOCKS;
           const blocks = out.sackBlocks;
           for (let k = 0; k < n; k++) {
-            blocks[2 * k] = u32At(buf, i + 2 + 8 * k);
-            blocks[2 * k + 1] = u32At(buf, i + 6 + 8 * k);
+            blocks[2 * k] = i32At(buf, i + 2 + 8 * k);
+            blocks[2 * k + 1] = i32At(buf, i + 6 + 8 * k);
           }
           out.sackCount = n;
         }

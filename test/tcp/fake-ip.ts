@@ -243,12 +243,12 @@ export function drain(tp: TcpSock, max = 1 << 20): Uint8Array {
   return iov.slice(0, st.copied);
 }
 
-/** TCP segment fields of a logged datagram */
+/** TCP segment fields of a logged datagram; seq and ack in the stack's int32 representation (wire/seq.ts) */
 export function seg(w: Wire): { sport: number; dport: number; seq: number; ack: number; flags: number; len: number; doff: number } {
   const dv = new DataView(w.bytes.buffer);
   const doff = (w.bytes[12]! >> 4) * 4;
   return {
-    sport: dv.getUint16(0), dport: dv.getUint16(2), seq: dv.getUint32(4), ack: dv.getUint32(8), flags: w.bytes[13]!,
+    sport: dv.getUint16(0), dport: dv.getUint16(2), seq: dv.getInt32(4), ack: dv.getInt32(8), flags: w.bytes[13]!,
     len: w.bytes.length - doff, doff,
   };
 }

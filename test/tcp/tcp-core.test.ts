@@ -88,7 +88,7 @@ function inject(net: FakeNet, src: string, dst: string, sport: number, dport: nu
 /** TSval of a logged segment (-1 without the option) */
 function tsval(w: Wire): number {
   const o = opts(w);
-  return o.hasTimestamp ? o.tsVal : -1;
+  return o.hasTimestamp ? o.tsVal >>> 0 : -1;
 }
 
 function opts(w: Wire): TcpOptions {

@@ -280,7 +280,7 @@ describe('TCP answers to invalid segments are rate limited (Linux tcp_invalid_ra
     assert.equal(b.tcp.stats.challengeAck, 1);
     // within the window: an old duplicate ACK, the data counts
     forge(b, A_ADDR, B_ADDR, { sport: ca.lport, seq: cb.rcvNxt, ack: cb.sndUna - maxWin, flags: TCP_ACK, payload: 100 });
-    assert.equal(cb.rcvNxt, (rcvNxt + 100) >>> 0);
+    assert.equal(cb.rcvNxt, (rcvNxt + 100) | 0);
     void a;
   });
 
@@ -382,7 +382,7 @@ describe('the ACK exchanges the limits end (TCP issue 6)', () => {
     const t0 = net.now;
     // in window at rcv_nxt, 400 bytes A never sent
     forge(b, A_ADDR, B_ADDR, { sport: ca.lport, seq: cb.rcvNxt, ack: cb.sndNxt, flags: TCP_ACK, payload: 400 });
-    assert.equal(cb.rcvNxt, (ca.sndNxt + 400) >>> 0);
+    assert.equal(cb.rcvNxt, (ca.sndNxt + 400) | 0);
     wait(net, 1_000_000);
     const frames = net.log.filter((w) => w.t >= t0);
     assert.ok(frames.length <= 2, `${frames.length} segments in the second after`);

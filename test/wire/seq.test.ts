@@ -4,12 +4,16 @@ import fc from 'fast-check';
 import { seqAdd, seqGe, seqGt, seqInRange, seqLe, seqLt, seqMax, seqMin, seqSub } from '../../src/wire/index.js';
 
 const u32 = fc.nat(0xffffffff);
+/** every 32-bit pattern in the int32 representation the stack holds sequence numbers in */
+const i32 = fc.integer({ min: -0x80000000, max: 0x7fffffff });
 const delta = fc.integer({ min: 1, max: 0x7fffffff });
 
 describe('seq', () => {
-  it('wraps around 2^32', () => {
+  it('wraps around 2^32, results in the int32 representation (same bits as the wire uint32)', () => {
     assert.equal(seqAdd(0xffffffff, 1), 0);
-    assert.equal(seqAdd(0, -1), 0xffffffff);
+    assert.equal(seqAdd(0, -1), -1);
+    assert.equal(seqAdd(0, -1) >>> 0, 0xffffffff);
+    assert.equal(seqAdd(0x7fffffff, 1), -0x80000000);
     assert.equal(seqSub(0, 0xffffffff), 1);
     assert.equal(seqSub(0xffffffff, 0), -1);
     assert.ok(seqLt(0xffffffff, 0));
@@ -25,9 +29,9 @@ describe('seq', () => {
   });
 
   it('a < a + d for 0 < d < 2^31 (property)', () => {
-    fc.assert(fc.property(u32, delta, (a, d) => {
+    fc.assert(fc.property(fc.oneof(u32, i32), delta, (a, d) => {
       const b = seqAdd(a, d);
-      assert.ok(b >= 0 && b <= 0xffffffff && Number.isInteger(b));
+      assert.ok(b >= -0x80000000 && b <= 0x7fffffff && Number.isInteger(b));
       assert.equal(seqSub(b, a), d);
       assert.equal(seqSub(a, b), -d);
       assert.ok(seqLt(a, b) && seqLe(a, b) && !seqGt(a, b) && !seqGe(a, b));
@@ -36,6 +40,8 @@ describe('seq', () => {
       assert.equal(seqMin(a, b), a);
       assert.equal(seqMax(b, a), b);
       assert.equal(seqMin(b, a), a);
+      // the two representations of one number compare equal in sequence space
+      assert.equal(seqSub(a | 0, a >>> 0), 0);
     }), { numRuns: 1000 });
   });
 
@@ -43,7 +49,7 @@ describe('seq', () => {
     fc.assert(fc.property(u32, (a) => {
       assert.ok(seqLe(a, a) && seqGe(a, a) && !seqLt(a, a) && !seqGt(a, a));
       assert.equal(seqSub(a, a), 0);
-      assert.equal(seqAdd(a, 0), a);
+      assert.equal(seqAdd(a, 0), a | 0);
     }));
   });
 

@@ -314,7 +314,8 @@ describe('tcp options', () => {
       const sent = sacks.slice(0, 2 * Math.min(4, Math.floor((40 - base - 4) / 8)));
       const wantOpts = opts({
         mss: syn ? g.mss : -1, wscale: syn ? g.wscale : -1, sackPermitted: syn && g.sackPermitted,
-        hasTimestamp: g.hasTimestamp, tsVal: g.hasTimestamp ? g.tsVal : 0, tsEcr: g.hasTimestamp ? g.tsEcr : 0,
+        // TS values parse to the int32 representation of sequence-space numbers (wire/seq.ts)
+        hasTimestamp: g.hasTimestamp, tsVal: g.hasTimestamp ? g.tsVal | 0 : 0, tsEcr: g.hasTimestamp ? g.tsEcr | 0 : 0,
       }, sent);
       assert.deepEqual(plainOpts(p.options), plainOpts(wantOpts));
       assert.deepEqual({ ...p, options: null, payload: Array.from(p.payload) }, { ...r, options: null, payload: Array.from(r.payload) });

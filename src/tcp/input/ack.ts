@@ -31,7 +31,7 @@ export function tcpAck(tcp: TcpProto, tp: TcpSock, ack: number, win: number, seq
   if (seqLt(ack, tp.sndUna)) {
     // bytes never sent are not acknowledged: the window is at most what was acked
     const maxWin = Math.min(tp.maxWindow, tp.stats.bytesAcked);
-    return seqLt(ack, (tp.sndUna - maxWin) >>> 0) ? ACK_TOO_OLD : ACK_OLD;
+    return seqLt(ack, (tp.sndUna - maxWin) | 0) ? ACK_TOO_OLD : ACK_OLD;
   }
   if (seqGt(ack, tp.sndMax)) return ACK_UNSENT;
   // the segment's options (read before anything is sent: sending may parse other segments)

@@ -65,14 +65,14 @@ export function tcpSendCookieSynAck(
     o.sackPermitted = sackOk;
     o.hasTimestamp = true;
     const tsOff = secureTcpTsOff(tcp.isnSecrets, dst, src, sys.tcp_timestamps);
-    o.tsVal = (cookieInitTimestamp(Math.floor(now / 1000), wsOk ? Math.min(peer.wscale, 14) : -1, sackOk, false) + tsOff) >>> 0;
+    o.tsVal = (cookieInitTimestamp(Math.floor(now / 1000), wsOk ? Math.min(peer.wscale, 14) : -1, sackOk, false) + tsOff) | 0;
     o.tsEcr = peer.tsVal;
   }
   const f = tcp.txSeg;
   f.sport = dport;
   f.dport = sport;
   f.seq = cookie;
-  f.ack = (seq + 1) >>> 0;
+  f.ack = (seq + 1) | 0;
   f.flags = TCP_SYN | TCP_ACK;
   f.window = Math.min(lp.rcvBuf >> 1, TCP_MAX_WINDOW);
   f.opts = o;
@@ -105,7 +105,7 @@ export function tcpCookieCheck(
   tcp.stats.syncookiesRecv++;
   const peer = tcp.opts;
   let tsecr = peer.tsEcr;
-  if (peer.hasTimestamp && tsecr !== 0) tsecr = (tsecr - secureTcpTsOff(tcp.isnSecrets, dst, src, sys.tcp_timestamps)) >>> 0;
+  if (peer.hasTimestamp && tsecr !== 0) tsecr = (tsecr - secureTcpTsOff(tcp.isnSecrets, dst, src, sys.tcp_timestamps)) | 0;
   if (!cookieTimestampDecode(peer.hasTimestamp, tsecr, tsDecoded, sys)) return false;
   const v4 = isV4(src);
   const oif = !v4 && isLinkLocal(src) && meta.dev !== null ? meta.dev.ifindex : 0;
@@ -127,14 +127,14 @@ export function tcpCookieCheck(
   o.tsVal = peer.tsVal;
   tcpApplySynOptions(tcp, child, o);
   // our SYN-ACK (the cookie) is sent and its sequence number used
-  const iss = (ack - 1) >>> 0;
+  const iss = (ack - 1) | 0;
   child.iss = iss;
   child.recover = iss;
   child.sndUna = iss;
   child.sndNxt = ack;
   child.sndMax = ack;
   child.sendBuf.reset(ack);
-  child.irs = (seq - 1) >>> 0;
+  child.irs = (seq - 1) | 0;
   child.rcvNxt = seq;
   child.copiedSeq = seq;
   child.rcvWup = seq;

@@ -104,7 +104,7 @@ export function tcpFinRcv(tcp: TcpProto, tp: TcpSock): void {
   if (tp.finReceived) return;
   tp.finReceived = true;
   tp.finSeq = tp.rcvNxt;
-  tp.rcvNxt = (tp.rcvNxt + 1) >>> 0;
+  tp.rcvNxt = (tp.rcvNxt + 1) | 0;
   switch (tp.state) {
     case TCP_SYN_RECV:
     case TCP_ESTABLISHED:

@@ -113,7 +113,7 @@ export function tcpCongAck(
   if (!advanced) return;
   // keep `recover` trailing snd_una: left at the ISS it would fall 2^31 behind after 2 GiB
   // and the serial comparison (snd_una > recover) would turn false
-  if (seqGt(ack, tp.recover)) tp.recover = (ack - 1) >>> 0;
+  if (seqGt(ack, tp.recover)) tp.recover = (ack - 1) | 0;
   // tcp_cong_control outside a reduction (tcp_may_raise_cwnd: data ACKed)
   if (delivered > 0) ca.congAvoid(tp, ack, delivered);
 }

@@ -53,7 +53,7 @@ export function tcpListenRcv(
   const child = tcpCreateChild(tcp, lp, src, dst, sport, oif, rt);
   tcpApplySynOptions(tcp, child, tcp.opts);
   child.irs = seq;
-  child.rcvNxt = (seq + 1) >>> 0;
+  child.rcvNxt = (seq + 1) | 0;
   child.copiedSeq = child.rcvNxt;
   child.rcvWup = child.rcvNxt;
   child.sndWnd = win;
@@ -88,14 +88,14 @@ export function tcpCheckReq(
     else tcpSendSyn(tcp, tp, true);
     return false;
   }
-  if (flg & TCP_ACK && ack !== ((tp.iss + 1) >>> 0)) {
+  if (flg & TCP_ACK && ack !== ((tp.iss + 1) | 0)) {
     tcpSendResetForSeg(tcp, tp, seq, ack, flags, skb.len, skb);
     return false;
   }
   // Linux tcp_in_window over the window our SYN-ACK offered
   const left = tp.rcvNxt;
-  const right = (left + Math.min(tp.rcvWnd, TCP_MAX_WINDOW)) >>> 0;
-  const endSeq = (seq + segLen) >>> 0;
+  const right = (left + Math.min(tp.rcvWnd, TCP_MAX_WINDOW)) | 0;
+  const endSeq = (seq + segLen) | 0;
   if (!(seq === left || (seqGt(endSeq, left) && seqLt(seq, right)) || (seq === right && seq === endSeq))) {
     skbFree(skb);
     if (!(flg & TCP_RST)) {

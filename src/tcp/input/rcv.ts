@@ -42,8 +42,8 @@ export function tcpRcv(tcp: TcpProto, skb: SkBuff, meta: RxMeta): void {
   }
   const sport = dv.getUint16(o);
   const dport = dv.getUint16(o + 2);
-  const seq = dv.getUint32(o + 4);
-  const ack = dv.getUint32(o + 8);
+  const seq = dv.getInt32(o + 4);
+  const ack = dv.getInt32(o + 8);
   const flags = buf[o + 13]!;
   const win = dv.getUint16(o + 14);
   const opts = tcp.opts;
@@ -52,8 +52,8 @@ export function tcpRcv(tcp: TcpProto, skb: SkBuff, meta: RxMeta): void {
     // tcp_parse_aligned_timestamp): NOP NOP TS and nothing else
     opts.reset();
     opts.hasTimestamp = true;
-    opts.tsVal = dv.getUint32(o + 24);
-    opts.tsEcr = dv.getUint32(o + 28);
+    opts.tsVal = dv.getInt32(o + 24);
+    opts.tsEcr = dv.getInt32(o + 28);
   } else if (doff > 20) {
     parseTcpOptions(buf, o + 20, doff - 20, opts);
   } else {
@@ -61,7 +61,7 @@ export function tcpRcv(tcp: TcpProto, skb: SkBuff, meta: RxMeta): void {
   }
   skbPull(skb, doff);
   skb.seq = seq;
-  skb.endSeq = (seq + skb.len) >>> 0;
+  skb.endSeq = (seq + skb.len) | 0;
   skb.tcpFlags = flags;
 
   let tp = tcp.demux.lookupEstablished(dst, dport, src, sport);

@@ -32,7 +32,7 @@ export function tcpSynSentRcv(tcp: TcpProto, tp: TcpSock, skb: SkBuff, seq: numb
   if (!(flags & TCP_SYN)) return skbFree(skb);
   tcpApplySynOptions(tcp, tp, tcp.opts);
   tp.irs = seq;
-  tp.rcvNxt = (seq + 1) >>> 0;
+  tp.rcvNxt = (seq + 1) | 0;
   tp.copiedSeq = tp.rcvNxt;
   tp.rcvWup = tp.rcvNxt;
   tp.sndWl1 = seq;

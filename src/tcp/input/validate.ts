@@ -23,7 +23,7 @@ import { tcpDsackSet } from './sack-blocks.js';
  * was consumed.
  */
 export function tcpValidateIncoming(tcp: TcpProto, tp: TcpSock, skb: SkBuff, seq: number, flags: number, segLen: number): boolean {
-  const endSeq = (seq + segLen) >>> 0;
+  const endSeq = (seq + segLen) | 0;
   // RFC 7323 §5 PAWS: a timestamp older than ts_recent marks an old duplicate (a RST is still
   // looked at; a SYN gets the challenge ACK below)
   if (tp.tsOk && !(flags & (TCP_RST | TCP_SYN))) {
@@ -38,7 +38,7 @@ export function tcpValidateIncoming(tcp: TcpProto, tp: TcpSock, skb: SkBuff, seq
   }
   // Linux tcp_sequence: end_seq not before rcv_wup, seq not past the window
   const wnd = (tp.rcvWup + tp.rcvWnd - tp.rcvNxt) | 0;
-  const inWindow = seqGe(endSeq, tp.rcvWup) && seqLe(seq, (tp.rcvNxt + (wnd > 0 ? wnd : 0)) >>> 0);
+  const inWindow = seqGe(endSeq, tp.rcvWup) && seqLe(seq, (tp.rcvNxt + (wnd > 0 ? wnd : 0)) | 0);
   if (!inWindow) {
     tp.stats.dupSegsIn++;
     skbFree(skb);
@@ -100,7 +100,7 @@ function tcpSendDupAck(tcp: TcpProto, tp: TcpSock, seq: number, endSeq: number):
  */
 function resetCheck(tp: TcpSock, seq: number): boolean {
   const st = tp.state;
-  return seq === ((tp.rcvNxt - 1) >>> 0) && (st === TCP_CLOSE_WAIT || st === TCP_LAST_ACK || st === TCP_CLOSING);
+  return seq === ((tp.rcvNxt - 1) | 0) && (st === TCP_CLOSE_WAIT || st === TCP_LAST_ACK || st === TCP_CLOSING);
 }
 
 /** Linux tcp_reset: the peer reset the connection */

@@ -30,7 +30,7 @@ export function tcpSendAck(tcp: TcpProto, tp: TcpSock): void {
 /** Linux tcp_write_wakeup with a zero window: a bare ACK with seq = snd_una − 1 */
 export function tcpSendProbe(tcp: TcpProto, tp: TcpSock): void {
   const skb = tcp.skbs.alloc(MAX_TCP_HEADER, MAX_TCP_HEADER);
-  if (skb !== null) tcpTransmit(tcp, tp, skb, (tp.sndUna - 1) >>> 0, TCP_ACK, false);
+  if (skb !== null) tcpTransmit(tcp, tp, skb, (tp.sndUna - 1) | 0, TCP_ACK, false);
 }
 
 /** our SYN (active open) or SYN-ACK (passive or simultaneous open); arms the retransmit timer */
@@ -40,7 +40,7 @@ export function tcpSendSyn(tcp: TcpProto, tp: TcpSock, synAck: boolean): void {
   tcpSynOptions(tcp, tp, tcp.txOpts, synAck);
   tcpTransmit(tcp, tp, skb, tp.iss, synAck ? TCP_SYN | TCP_ACK : TCP_SYN, true);
   const sched = tcp.sched;
-  tp.sndNxt = (tp.iss + 1) >>> 0;
+  tp.sndNxt = (tp.iss + 1) | 0;
   if (seqGt(tp.sndNxt, tp.sndMax)) tp.sndMax = tp.sndNxt;
   if (tp.rttTime < 0 && tp.retransmits === 0) {
     tp.rttTime = sched.now();
@@ -79,7 +79,7 @@ export function tcpSendResetFor(
     f.flags = TCP_RST;
   } else {
     f.seq = 0;
-    f.ack = (seq + dataLen + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0)) >>> 0;
+    f.ack = (seq + dataLen + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0)) | 0;
     f.flags = TCP_RST | TCP_ACK;
   }
   f.window = 0;

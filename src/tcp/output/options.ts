@@ -12,7 +12,7 @@ import type { TcpSock } from '../sock.js';
 
 /** our TSval for `tp` now: a 1 kHz clock plus the connection's offset (RFC 7323 §5.4) */
 export function tcpTsVal(tcp: TcpProto, tp: TcpSock): number {
-  return (Math.floor(tcp.sched.now() / 1000) + tp.tsOffset) >>> 0;
+  return (Math.floor(tcp.sched.now() / 1000) + tp.tsOffset) | 0;
 }
 
 /** fills `o` for our SYN (`synAck` false) or SYN-ACK */

@@ -151,7 +151,7 @@ export class RtxQueue {
   /** splits `r` after `len` bytes (a retransmission at a smaller MSS); the rest follows it */
   split(r: TxRecord, len: number): void {
     const rest = this.take();
-    rest.seq = (r.seq + len) >>> 0;
+    rest.seq = (r.seq + len) | 0;
     rest.endSeq = r.endSeq;
     rest.xmitUs = r.xmitUs;
     rest.sacked = r.sacked;

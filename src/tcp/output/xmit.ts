@@ -116,7 +116,7 @@ export function tcpWriteXmit(tcp: TcpProto, tp: TcpSock, hold: boolean): void {
  */
 export function tcpPshFlag(tp: TcpSock, seq: number, len: number): number {
   if (len <= 0) return 0;
-  return len > tp.mss || ((seq + len) >>> 0) === tp.pushSeq ? TCP_PSH : 0;
+  return len > tp.mss || ((seq + len) | 0) === tp.pushSeq ? TCP_PSH : 0;
 }
 
 /**
@@ -134,12 +134,12 @@ export function tcpSendNew(tcp: TcpProto, tp: TcpSock, len: number, flags: numbe
   let at = seq;
   let left = len;
   while (left > mss) {
-    q.push(at, (at + mss) >>> 0, now, false);
-    at = (at + mss) >>> 0;
+    q.push(at, (at + mss) | 0, now, false);
+    at = (at + mss) | 0;
     left -= mss;
   }
-  q.push(at, (at + left + (withFin ? 1 : 0)) >>> 0, now, withFin, len > 0 && ((seq + len) >>> 0) === tp.pushSeq);
-  tp.sndNxt = (seq + len + (withFin ? 1 : 0)) >>> 0;
+  q.push(at, (at + left + (withFin ? 1 : 0)) | 0, now, withFin, len > 0 && ((seq + len) | 0) === tp.pushSeq);
+  tp.sndNxt = (seq + len + (withFin ? 1 : 0)) | 0;
   if (withFin) tp.finSent = true;
   if (seqGt(tp.sndNxt, tp.sndMax)) tp.sndMax = tp.sndNxt;
   if (!tp.rtoTimer.armed) sched.arm(tp.rtoTimer, now + tp.rto);
