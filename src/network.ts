@@ -230,6 +230,19 @@ export class Network {
     });
   }
 
+  /**
+   * Virtual mode: calls `fn(atUs)` on a grid of instants `everyUs` apart (the first `everyUs`
+   * from now), each time the clock moves past a grid point (for the first and the last point the
+   * move passes: nothing happens in between, so the counters read now are those at `atUs`); `fn`
+   * returns the next spacing. Not an event: the run is exactly the run without it (for samplers
+   * that only read). One observer at a time; returns the function that removes it.
+   */
+  observe(everyUs: number, fn: (atUs: number) => number): () => void {
+    const s = this.requireVirtual();
+    s.setObserver(s.now() + everyUs, everyUs, fn);
+    return () => s.setObserver(0, 0, null);
+  }
+
   /** an error thrown by the stack while the driver ran events, if any */
   get error(): unknown {
     return this.pumpError;

@@ -13,6 +13,7 @@ import { DEFAULT_TRANSFER, runTransfer, type TransferResult } from './transfer.j
 import { UsageError, fmtBytes } from './args.js';
 import { formatHelp, parseOptions } from './options/table.js';
 import { DEMO_COMMAND } from './demo/options.js';
+import { demoReport, openReport, shellWord } from './report/index.js';
 
 const USAGE = `usage: devmem <command> [options]
 
@@ -68,11 +69,13 @@ async function demo(argv: string[]): Promise<number> {
     stallUs: v.num('stall-timeout') * 1e6,
     pcap: v.str('pcap'),
   };
+  const report = openReport(v.str('report'));
   const progress = !v.flag('quiet') && process.stderr.isTTY === true;
   const t0 = Date.now();
   let last = 0;
   const r = await runTransfer({
     ...opts,
+    probe: report?.sampler,
     onProgress: progress
       ? (bytes) => {
           const now = Date.now();
@@ -87,6 +90,10 @@ async function demo(argv: string[]): Promise<number> {
   if (progress) process.stderr.write('\r\x1b[K');
   if (v.flag('json')) console.log(JSON.stringify(r));
   else printSummary(r);
+  if (report !== null) {
+    report.write(demoReport(opts, r, report.sampler, ['devmem', 'demo', ...argv].map(shellWord).join(' ')));
+    if (!v.flag('json')) console.log(`  report               ${report.path}`);
+  }
   if (r.failure !== null) {
     console.error(`devmem demo: FAILED: ${r.failure}`);
     return 1;
@@ -104,7 +111,7 @@ function printSummary(r: TransferResult): void {
     `  binding id           ${r.bindingId}`,
     `  device-memory bytes  ${r.dmabufBytes}   linear bytes ${r.linearBytes}`,
     `  tokens               issued ${r.tokensIssued}, returned ${r.tokensReturned}, most held at once ${r.tokensHighWater}`,
-    `  host payload read    ${r.hostPayloadBytesRead} bytes`,
+    `  host payload read    ${r.hostPayloadBytesRead} bytes (${r.hostVisiblePayloadBytes} through the stack: DMA reads, copies)`,
     `  time                 ${r.virtualSeconds.toFixed(4)} s virtual, ${r.wallSeconds.toFixed(2)} s wall`,
     `  goodput              ${r.gbps.toFixed(2)} Gbit/s wall-clock, ${r.virtualGbps.toFixed(2)} Gbit/s virtual`,
     `  TCP                  ${r.packets.dataSegsOut} data segments, ${r.packets.retransSegs} retransmitted (${r.packets.fastRetrans} fast, ${r.packets.timeouts} RTO); wire lost ${r.packets.wireLost} of ${r.packets.wireFrames}`,

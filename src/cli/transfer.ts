@@ -11,7 +11,7 @@
  * page-pool-get, the rx queue's stats, tcpInfo, host.snmp()). The network, and with it the
  * pcap file, is closed before the result is returned, whatever the outcome.
  */
-import { constants as C, DeviceMemory, ErrnoError, NcdevmemPattern, Network, type Socket } from '../index.js';
+import { constants as C, DeviceMemory, ErrnoError, NcdevmemPattern, Network, type Host, type NetDevice, type Socket } from '../index.js';
 import { diagnoseStall, type StallEvidence } from './demo/diagnose.js';
 
 export interface TransferOptions {
@@ -42,6 +42,35 @@ export interface TransferOptions {
   stallUs?: number;
   /** called now and then with bytes received so far */
   onProgress?: (bytes: number, virtualUs: number) => void;
+  /**
+   * an observer of the run (`devmem demo --report`): started once both sockets exist, stopped
+   * when the run ends, before the network closes. Absent: nothing is sampled (no timer, no cost).
+   */
+  probe?: TransferProbe;
+}
+
+/** what a run's observer may read: the run's own objects and the receiver's running totals */
+export interface TransferView {
+  net: Network;
+  a: Host;
+  b: Host;
+  /** host A's device and host B's (B's last rx queue is the devmem one) */
+  devA: NetDevice;
+  devB: NetDevice;
+  /** B's rx queue the flow is steered to */
+  rxq: NetDevice['rxQueues'][number];
+  wire: WireT['stats'];
+  sender: Socket;
+  /** the accepted socket, null until accepted */
+  receiver(): Socket | null;
+  /** device buffers (4 KiB) in the bound dma-buf; 0 in copy mode */
+  dmabufPages: number;
+  progress: Readonly<{ bytes: number; tokensIssued: number; tokensReturned: number }>;
+}
+
+export interface TransferProbe {
+  start(view: TransferView): void;
+  stop(): void;
 }
 
 export interface TransferResult {
@@ -61,7 +90,14 @@ export interface TransferResult {
   tokensReturned: number;
   linearBytes: number;
   dmabufBytes: number;
+  /**
+   * device-memory payload bytes the host could see: every device-to-host transfer (NIC DMA reads
+   * for the wire, linearization, staged copies: `hostVisiblePayloadBytes`) plus the application's
+   * explicit copyToHost. 0 for a receive-only devmem run; anything reading device memory moves it.
+   */
   hostPayloadBytesRead: number;
+  /** the stack's part of it alone (DeviceMemory `stats.hostVisibleBytes`) */
+  hostVisiblePayloadBytes: number;
   virtualSeconds: number;
   wallSeconds: number;
   gbps: number;
@@ -190,6 +226,10 @@ async function transferOn(o: TransferOptions, net: Network, wallStart: bigint, a
     return true;
   })();
   receiver.catch((e: unknown) => finish({ error: e, side: 'receiver' }));
+  o.probe?.start({
+    net, a, b, devA: a.devices().find((d) => d.name === 'eth0')!, devB: eb, rxq: eb.rxQueues[devq]!, wire: wire.stats, sender: cs,
+    receiver: () => conn, dmabufPages: dmabuf !== null ? Math.floor(dmabuf.size / 4096) : 0, progress: out,
+  });
 
   // progress watchdog in virtual time: bytes delivered must move within stallUs
   const stallUs = o.stallUs ?? DEFAULT_STALL_US;
@@ -238,6 +278,7 @@ async function transferOn(o: TransferOptions, net: Network, wallStart: bigint, a
     await Promise.race([sender.catch(() => undefined), net.sleep(stallUs)]);
   }
   ls.close();
+  o.probe?.stop();
 
   const rxq = eb.rxQueues[devq]!;
   const pool = rxq.pool.stats as unknown as Record<string, number>;
@@ -266,7 +307,8 @@ async function transferOn(o: TransferOptions, net: Network, wallStart: bigint, a
     tokensReturned: out.tokensReturned,
     linearBytes: out.linearBytes,
     dmabufBytes: out.dmabufBytes,
-    hostPayloadBytesRead: dmabuf ? dmabuf.stats.hostBytesRead : 0,
+    hostPayloadBytesRead: dmabuf ? dmabuf.stats.hostBytesRead + dmabuf.stats.hostVisibleBytes : 0,
+    hostVisiblePayloadBytes: dmabuf ? dmabuf.stats.hostVisibleBytes : 0,
     virtualSeconds,
     wallSeconds,
     gbps: (out.bytes * 8) / wallSeconds / 1e9,

@@ -19,6 +19,16 @@ export class VirtualScheduler implements Scheduler {
    */
   kick: (() => void) | null = null;
   private kicked = false;
+  /**
+   * A read-only observer of time (the `--report` sampler): `observer(at)` runs when the clock is
+   * about to move past `observeAt`, for the first and the last point of its grid the move passes
+   * (nothing is due in between, so the state at `at` is the state now), and returns the grid's
+   * next spacing. It is not an event: it arms nothing, fires nothing, and moves no clock, so a run
+   * observed is the run unobserved. `observeAt` is Infinity when there is none.
+   */
+  private observeAt = Infinity;
+  private observeEvery = 0;
+  private observer: ((at: Instant) => number) | null = null;
 
   constructor(start: Instant = 0) {
     this.t = start;
@@ -66,6 +76,28 @@ export class VirtualScheduler implements Scheduler {
     return this.heap.size;
   }
 
+  /** installs the observer (see `observeAt`), first called for the grid point `first`; null removes it */
+  setObserver(first: Instant, everyUs: number, fn: ((at: Instant) => number) | null): void {
+    if (fn !== null && !(everyUs > 0)) throw new RangeError(`observer spacing must be > 0, got ${everyUs}`);
+    this.observer = fn;
+    this.observeEvery = everyUs;
+    this.observeAt = fn === null ? Infinity : Math.max(first, this.t);
+  }
+
+  /** the first grid point the move passes and, when it passes more, the last: two calls at most */
+  private observe(to: Instant): void {
+    this.observeOne(this.observeAt);
+    if (this.observer === null || this.observeAt >= to) return;
+    const every = this.observeEvery;
+    this.observeOne(this.observeAt + (Math.ceil((to - this.observeAt) / every) - 1) * every);
+  }
+
+  private observeOne(at: Instant): void {
+    const next = this.observer!(at);
+    if (next > 0) this.observeEvery = next;
+    if (this.observer !== null) this.observeAt = at + this.observeEvery;
+  }
+
   /**
    * Fires the earliest timer, moving time to its deadline. Returns false when none is armed or
    * the earliest is after `limit`.
@@ -74,7 +106,10 @@ export class VirtualScheduler implements Scheduler {
     const top = this.heap.peek();
     if (top === null || top.deadline > limit) return false;
     this.heap.pop();
-    if (top.deadline > this.t) this.t = top.deadline;
+    if (top.deadline > this.t) {
+      if (top.deadline > this.observeAt) this.observe(top.deadline);
+      this.t = top.deadline;
+    }
     top.deadline = -1;
     this.fired++;
     top.target.onTimer(top);
@@ -83,6 +118,9 @@ export class VirtualScheduler implements Scheduler {
 
   /** moves time forward to `t` without firing anything (only if nothing is due before) */
   advanceTo(t: Instant): void {
-    if (t > this.t) this.t = t;
+    if (t > this.t) {
+      if (t > this.observeAt) this.observe(t);
+      this.t = t;
+    }
   }
 }

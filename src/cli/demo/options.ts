@@ -28,6 +28,7 @@ diagnosis on stderr; a transfer that stops moving fails after --stall-timeout); 
     { name: 'period', kind: 'int', arg: 'N', min: 2, max: 256, default: '7', help: 'ncdevmem pattern period, like ncdevmem -v N' },
     { name: 'stall-timeout', kind: 'number', arg: 'S', min: 0.01, max: 3600, default: '30', help: 'fail when no byte was delivered for S virtual seconds' },
     { name: 'pcap', kind: 'string', arg: 'FILE', help: 'write a capture (devmem payload frames headers-only, as tcpdump shows them)' },
+    { name: 'report', kind: 'string', arg: 'FILE', help: 'write a self-contained HTML report of the run (charts over virtual time)' },
     { name: 'json', kind: 'flag', help: 'print one JSON object instead of the summary' },
     { name: 'quiet', kind: 'flag', help: 'no progress line' },
     { name: 'help', short: 'h', kind: 'flag', help: 'this help' },
