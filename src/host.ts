@@ -72,14 +72,14 @@ export class Ethtool {
     return d;
   }
 
-  private check(r: number, op: string): void {
-    if (r < 0) throw new ErrnoError(-r, op);
+  private check(r: number, op: string, d?: NetDevice): void {
+    if (r < 0) throw new ErrnoError(-r, op, d?.extack ? { msg: d.extack } : undefined);
   }
 
   /** `ethtool -G <dev> tcp-data-split on|off|auto hds-thresh N` */
   setRings(name: string, cfg: { tcpDataSplit?: TcpDataSplit; hdsThresh?: number; hdsFixedSplit?: number }): void {
     const d = this.dev(name, 'ethtool -G');
-    this.check(d.setRings(cfg), 'ethtool -G');
+    this.check(d.setRings(cfg), 'ethtool -G', d);
     if (cfg.hdsFixedSplit !== undefined) {
       if (!Number.isInteger(cfg.hdsFixedSplit) || cfg.hdsFixedSplit < 0 || cfg.hdsFixedSplit > d.headerBufSize) fail('EINVAL', 'ethtool -G');
       d.hdsFixedSplit = cfg.hdsFixedSplit;
@@ -94,11 +94,7 @@ export class Ethtool {
   /** `ethtool -L <dev> rx N` */
   setChannels(name: string, cfg: { rx: number }): void {
     const d = this.dev(name, 'ethtool -L');
-    const r = d.setRxQueueCount(cfg.rx);
-    if (r < 0) {
-      const bound = d.rxQueues.findIndex((q, i) => i >= cfg.rx && q.mpProvider !== null);
-      throw new ErrnoError(-r, 'ethtool -L', bound >= 0 ? { msg: `channel count too low for the existing memory provider setting (${bound})` } : undefined);
-    }
+    this.check(d.setRxQueueCount(cfg.rx), 'ethtool -L', d);
   }
 
   getChannels(name: string): { rx: number; tx: number } {

@@ -12,7 +12,7 @@ import { NetDevice, type NetDeviceOptions } from './netdev/index.js';
 import { InetLayer, Ipv4Stack, ProtocolTable, type IpStats, type Ipv4Stats } from './net/index.js';
 import { Ipv6Stack, type Ipv6Stats } from './net/ipv6/index.js';
 import { Netif } from './netif/index.js';
-import { NetlinkSocket, type FdObject, type NetdevKernel } from './netlink/index.js';
+import { NetlinkSocket, netdevUnregister, type FdObject, type NetdevKernel } from './netlink/index.js';
 import type { Rng } from './rand/index.js';
 import { SkbCache } from './skb/index.js';
 import {
@@ -37,7 +37,10 @@ export class Kernel implements NetdevKernel, SyscallHost, SocketHost {
   readonly tcp: TcpProto;
   /** UDP over IPv4 and IPv6 (the syscall layer's SOCK_DGRAM sockets and `dgram` sit on it) */
   readonly udp: UdpProto;
-  readonly bindings = new BindingTable();
+  /** the binding table lives with the memory it maps (`mem.bindings`), where sockets reach it */
+  get bindings(): BindingTable {
+    return this.mem.bindings;
+  }
   /** the fd table: sockets, dma-bufs, netlink sockets, epoll instances (0–2 are stdio) */
   readonly files = new FdTable();
   readonly sys: Syscalls;
@@ -71,6 +74,17 @@ export class Kernel implements NetdevKernel, SyscallHost, SocketHost {
     this.netif.addDevice(dev);
     this.ipv6.addDevice(dev);
     return dev;
+  }
+
+  /**
+   * Netdev unregister (spec §1.5): the device stops, its rx queues' memory providers are
+   * uninstalled and their pools detached, and bindings made for it lose their device. The device
+   * stays in `devices()` with `registered` false; lookups by index no longer find it.
+   */
+  unregisterDevice(name: string): void {
+    const d = this.device(name);
+    if (d === null || !d.registered) fail('ENODEV', 'unregisterDevice');
+    netdevUnregister(this, d);
   }
 
   device(name: string): NetDevice | null {

@@ -3,9 +3,15 @@
  * read it: the stack only ever holds `NetmemRef`s into it. Its bytes are reached in exactly two
  * ways, both counted:
  *  - device operations the application asks the exporter for (fill, validate against the
- *    ncdevmem pattern, digest, copyToHost / writeFromHost) — `copyToHost` is the only one that
- *    moves payload into host memory and it is counted in `stats.hostBytesRead`;
+ *    ncdevmem pattern, digest, copyToHost / writeFromHost) — `copyToHost` is the application's
+ *    explicit read, counted in `stats.hostBytesRead`;
  *  - DMA by a NIC through a `DmaBufAttachment`, which a binding obtains with `attach()`.
+ * The falsifiable "the host never read the payload" figure is `stats.hostVisibleBytes`: every
+ * device-memory byte that left the device by any path other than `copyToHost` — a NIC's DMA read
+ * for the wire, a link's linearization, a device-to-device copy staged in a host buffer. Each of
+ * those lands in host-addressable memory, so a receive-only devmem run must keep it at 0, and
+ * anything in the stack that reads device memory moves it (`DmaBufAttachment.dmaRead` is the
+ * only way out besides `copyToHost`).
  * A `DeviceBackend` interface lets a real accelerator buffer stand behind it later.
  */
 import { createHash } from 'node:crypto';
@@ -42,6 +48,11 @@ export interface DeviceMemoryStats {
   dmaBytesWritten: number;
   /** bytes read by NIC DMA */
   dmaBytesRead: number;
+  /**
+   * device-memory bytes that reached host-addressable memory other than through `copyToHost`
+   * (NIC DMA reads for the wire, linearization, staged copies): 0 when the host never saw payload
+   */
+  hostVisibleBytes: number;
 }
 
 /** one scatterlist entry of the exported buffer */
@@ -63,7 +74,7 @@ export class DeviceMemory {
   readonly sgChunk: number;
   readonly stats: DeviceMemoryStats = {
     hostBytesRead: 0, hostBytesWritten: 0, deviceOpBytes: 0, deviceOps: 0,
-    dmaBytesWritten: 0, dmaBytesRead: 0,
+    dmaBytesWritten: 0, dmaBytesRead: 0, hostVisibleBytes: 0,
   };
   #backend: DeviceBackend;
   /** attachments that still map the buffer */
@@ -179,7 +190,10 @@ export class DmaBufAttachment {
   /** NIC DMA read at dma-buf offset `offset` */
   dmaRead(offset: number, dst: Uint8Array, dstOff: number, len: number): void {
     dst.set(this.#bytes.subarray(offset, offset + len), dstOff);
-    this.#mem.stats.dmaBytesRead += len;
+    const st = this.#mem.stats;
+    st.dmaBytesRead += len;
+    // the destination is host-addressable (a wire frame, a staging buffer): the figure moves
+    st.hostVisibleBytes += len;
   }
 
   detach(): void {

@@ -25,4 +25,7 @@ export class HostPageProvider implements MemoryProvider {
     return 0;
   }
   uninstall(_rxq: object): void {}
+  bufOrder(): number {
+    return 0;
+  }
 }

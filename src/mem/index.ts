@@ -5,12 +5,12 @@
  * is counted; reference counts follow `MemSpace.get/put`.
  */
 export * from './netmem.js';
-export { HostMemory } from './host-memory.js';
+export { HostMemory, UserPages, pinUserPages } from './host-memory.js';
 export { NcdevmemPattern } from './pattern.js';
 export { DeviceMemory, type DeviceBackend, type DeviceMemoryStats, type SgEntry } from './device-memory.js';
 export type { DmaBufAttachment } from './device-memory.js';
-export { NetIovArea, NetIovTable, NET_IOV_DMABUF, NET_IOV_IOURING } from './net-iov.js';
+export { NetIovArea, NetIovTable, NET_IOV_DMABUF, NET_IOV_IOURING, type NetIovOwner } from './net-iov.js';
 export { MemSpace, PageFragCarver } from './mem-space.js';
 export * from './page-pool.js';
 export { HostPageProvider } from './host-provider.js';
-export { BindingTable, ChunkAllocator, DmabufBinding, DmabufDevmemProvider, type DmaDirection } from './dmabuf-binding.js';
+export { BindingError, BindingTable, ChunkAllocator, DmabufBinding, DmabufDevmemProvider, type DmaDirection } from './dmabuf-binding.js';

@@ -5,18 +5,22 @@
  *  - `get(ref)` takes a reference, `put(ref)` drops one;
  *  - a pool-owned netmem whose count reaches zero goes back to its pool (`PagePool.recycle`);
  *  - an ordinary host page whose count reaches zero is freed.
+ *  - a net_iov no pool owns (a TX binding's) holds its binding while referenced (`NetIovOwner`).
  * Host page bytes are reached through `buf/dv/offset`; a net_iov has no host address (the
  * accessors throw for one, like `netmem_address()` returning NULL), so only the NIC model, via
  * the area's DMA attachment, and the exporter touch device bytes.
  */
+import { BindingTable } from './dmabuf-binding.js';
 import { HostMemory } from './host-memory.js';
-import { NetIovTable } from './net-iov.js';
+import { NetIovTable, type NetIovOwner } from './net-iov.js';
 import { NETMEM_NONE, PAGE_SIZE, hostPageRef, netmemIsNetIov, type NetmemRef } from './netmem.js';
 import type { PagePool } from './page-pool.js';
 
 export class MemSpace {
   readonly host: HostMemory;
   readonly niovs = new NetIovTable();
+  /** the host's dmabuf bindings by id (RX and TX share the id space); the socket layer's TX lookups use it */
+  readonly bindings = new BindingTable();
   /** pools by id; index 0 is unused so that 0 means "no pool" */
   private readonly pools: (PagePool | null)[] = [null];
   private readonly freePoolIds: number[] = [];
@@ -56,7 +60,8 @@ export class MemSpace {
   get(ref: NetmemRef): void {
     const i = ref >>> 1;
     if ((ref & 1) !== 0) {
-      this.niovs.ppRef[i]!++;
+      // a net_iov outside any page pool (TX) keeps its binding alive while referenced
+      if (++this.niovs.ppRef[i]! === 1 && this.niovs.pool[i] === 0) this.niovs.area(i).owner?.niovHold();
     } else if (this.host.pool[i] !== 0) {
       this.host.ppRef[i]!++;
     } else {
@@ -69,7 +74,11 @@ export class MemSpace {
     const i = ref >>> 1;
     if ((ref & 1) !== 0) {
       const t = this.niovs;
-      if (--t.ppRef[i]! === 0) this.pools[t.pool[i]!]!.recycle(ref, direct);
+      if (--t.ppRef[i]! === 0) {
+        const p = t.pool[i]!;
+        if (p !== 0) this.pools[p]!.recycle(ref, direct);
+        else t.area(i).owner?.niovRelease();
+      }
       return;
     }
     const h = this.host;
@@ -133,6 +142,14 @@ export class MemSpace {
   niovBindingId(ref: NetmemRef): number {
     return this.niovs.bindingId[ref >>> 1]!;
   }
+  /** the binding a net_iov belongs to (Linux `net_devmem_iov_binding`), null if the area has none */
+  niovOwner(ref: NetmemRef): NetIovOwner | null {
+    return this.niovs.area(ref >>> 1).owner;
+  }
+  /** size in bytes of the net_iov behind `ref` (PAGE_SIZE, or the binding's rx-buf-size) */
+  niovSize(ref: NetmemRef): number {
+    return this.niovs.area(ref >>> 1).niovSize;
+  }
 
   /** NIC DMA into a net_iov at `pageOff` (device-memory write through the area's attachment) */
   dmaToNetIov(ref: NetmemRef, pageOff: number, src: Uint8Array, srcOff: number, len: number): void {
@@ -167,15 +184,18 @@ export class PageFragCarver {
     private readonly source: { alloc(): NetmemRef } | null,
     /** pieces are aligned to this many bytes */
     private readonly align = 64,
+    /** size of one buffer from the source: a page, or a page pool's larger net_iovs (rx-buf-size) */
+    private readonly chunk = PAGE_SIZE,
   ) {}
 
   /**
-   * Reserves up to `len` bytes (never crossing a page) and returns how many were reserved
+   * Reserves up to `len` bytes (never crossing a buffer) and returns how many were reserved
    * (0 when the source is exhausted). With `whole` true, a piece that does not fit in the rest
    * of the current page moves to a fresh page instead of being shortened.
    */
   carve(len: number, whole: boolean): number {
-    if (this.page !== NETMEM_NONE && (this.fill >= PAGE_SIZE || (whole && PAGE_SIZE - this.fill < len))) {
+    const chunk = this.chunk;
+    if (this.page !== NETMEM_NONE && (this.fill >= chunk || (whole && chunk - this.fill < len))) {
       this.mem.put(this.page, true);
       this.page = NETMEM_NONE;
     }
@@ -185,7 +205,7 @@ export class PageFragCarver {
       this.page = p;
       this.fill = 0;
     }
-    const n = Math.min(len, PAGE_SIZE - this.fill);
+    const n = Math.min(len, chunk - this.fill);
     this.ref = this.page;
     this.off = this.fill;
     this.mem.get(this.page);

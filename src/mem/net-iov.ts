@@ -1,12 +1,29 @@
 /**
  * `NetIov` / `NetIovArea`: the "fake pages" of device memory. A `NetIovArea` covers one
- * scatterlist entry of a bound dma-buf; its net_iovs are page-sized and get consecutive global
- * indices, so per-net_iov state lives in typed arrays (struct-of-arrays) indexed by that number:
- * the page-pool fields (`ppRef`, `pool`), the dma-buf offset and the owning area.
- * A net_iov's dma-buf offset is `area.baseVirtual + (index - area.base) * PAGE_SIZE` (spec §3.1).
+ * scatterlist entry of a bound dma-buf; its net_iovs are `1 << niovShift` bytes (a page, or
+ * larger with Linux 7.3 `rx-buf-size`) and get consecutive global indices, so per-net_iov state
+ * lives in typed arrays (struct-of-arrays) indexed by that number: the page-pool fields (`ppRef`,
+ * `pool`), the dma-buf offset and the owning area. A net_iov's dma-buf offset is
+ * `area.baseVirtual + (index - area.base) << niovShift` (spec §3.1). The area's `owner` is the
+ * binding (Linux `dmabuf_genpool_chunk_owner->binding`): the NIC asks it which device a TX frag
+ * belongs to, and a TX net_iov's references keep it alive (`NetIovOwner`).
  */
 import type { DmaBufAttachment } from './device-memory.js';
-import { PAGE_SIZE } from './netmem.js';
+import { PAGE_SHIFT } from './netmem.js';
+
+/**
+ * What a net_iov area belongs to (a dmabuf binding). `niovHold`/`niovRelease` run when a net_iov
+ * that no page pool owns (a TX net_iov) gains its first reference or loses its last one: the
+ * binding stays alive while any of its TX net_iovs is referenced (Linux net_devmem_get_net_iov).
+ */
+export interface NetIovOwner {
+  readonly id: number;
+  readonly direction: 'rx' | 'tx';
+  /** the device the binding is for; null once that device went away */
+  readonly dev: object | null;
+  niovHold(): void;
+  niovRelease(): void;
+}
 
 export const NET_IOV_DMABUF = 0;
 export const NET_IOV_IOURING = 1;
@@ -25,8 +42,17 @@ export class NetIovArea {
     readonly attachment: DmaBufAttachment,
     /** binding id (dmabuf id) the area belongs to */
     readonly bindingId: number,
+    /** log2 of the net_iov size (PAGE_SHIFT unless the binding asked for larger buffers) */
+    readonly niovShift: number = PAGE_SHIFT,
     readonly type: number = NET_IOV_DMABUF,
   ) {}
+
+  /** the binding the area belongs to; set once by the binding that registered it */
+  owner: NetIovOwner | null = null;
+
+  get niovSize(): number {
+    return 2 ** this.niovShift;
+  }
 }
 
 export class NetIovTable {
@@ -44,20 +70,23 @@ export class NetIovTable {
   private freeRanges: { base: number; count: number }[] = [];
 
   /** registers an area of `count` net_iovs and returns it */
-  register(count: number, baseVirtual: number, baseDmaAddr: number, attachment: DmaBufAttachment, bindingId: number): NetIovArea {
+  register(
+    count: number, baseVirtual: number, baseDmaAddr: number, attachment: DmaBufAttachment, bindingId: number, niovShift = PAGE_SHIFT,
+  ): NetIovArea {
     const base = this.reserve(count);
     let id = this.areas.indexOf(null);
     if (id < 0) {
       id = this.areas.length;
       this.areas.push(null);
     }
-    const area = new NetIovArea(id, base, count, baseVirtual, baseDmaAddr, attachment, bindingId);
+    const area = new NetIovArea(id, base, count, baseVirtual, baseDmaAddr, attachment, bindingId, niovShift);
+    const size = area.niovSize;
     this.areas[id] = area;
     for (let i = 0; i < count; i++) {
       this.ppRef[base + i] = 0;
       this.pool[base + i] = 0;
       this.areaOf[base + i] = id;
-      this.dmabufOffset[base + i] = baseVirtual + i * PAGE_SIZE;
+      this.dmabufOffset[base + i] = baseVirtual + i * size;
       this.bindingId[base + i] = bindingId;
     }
     return area;

@@ -11,7 +11,7 @@
  * one returns.
  */
 import type { MemSpace } from './mem-space.js';
-import { NETMEM_NONE, type NetmemRef } from './netmem.js';
+import { NETMEM_NONE, PAGE_SIZE, type NetmemRef } from './netmem.js';
 
 export const PP_FLAG_DMA_MAP = 1 << 0;
 export const PP_FLAG_DMA_SYNC_DEV = 1 << 1;
@@ -36,6 +36,8 @@ export interface MemoryProvider {
   dmabufId(): number;
   /** the rx queue no longer uses this provider */
   uninstall(rxq: object): void;
+  /** page-pool order the provider's buffers need (log2 of buffer size / PAGE_SIZE); 0 for pages */
+  bufOrder(): number;
 }
 
 /** counters with the kernel's page_pool stats names (camelCase) */
@@ -62,6 +64,8 @@ export interface PagePoolParams {
   /** recycle ring capacity (power of two not required) */
   ringSize: number;
   napiId?: number;
+  /** buffers are `PAGE_SIZE << order` bytes (Linux `pp.order`); default 0 */
+  order?: number;
 }
 
 export class PagePool {
@@ -83,6 +87,10 @@ export class PagePool {
   ifindex: number;
   readonly queueIdx: number;
   readonly napiId: number;
+  /** buffer size is `PAGE_SIZE << order` */
+  readonly order: number;
+  /** the provider's `init` result: 0, or a negative errno (the pool must not be used) */
+  initErr = 0;
   private readonly cache = new Int32Array(PP_ALLOC_CACHE_SIZE);
   private cacheCount = 0;
   private readonly ring: Int32Array;
@@ -100,12 +108,19 @@ export class PagePool {
     this.ifindex = params.ifindex;
     this.queueIdx = params.queueIdx;
     this.napiId = params.napiId ?? 0;
+    this.order = params.order ?? 0;
     this.id = mem.registerPool(this);
   }
 
   /** init the provider; returns 0 or a negative errno (the pool is then unusable) */
   init(): number {
-    return this.provider.init(this);
+    this.initErr = this.provider.init(this);
+    return this.initErr;
+  }
+
+  /** bytes per buffer (Linux `PAGE_SIZE << pool->p.order`) */
+  get bufSize(): number {
+    return PAGE_SIZE * 2 ** this.order;
   }
 
   get unreadable(): boolean {
@@ -211,7 +226,7 @@ export class PagePool {
   private maybeFree(): void {
     if (this.freed || this.inflight() !== 0) return;
     this.freed = true;
-    this.provider.destroy(this);
+    if (this.initErr === 0) this.provider.destroy(this);
     this.mem.unregisterPool(this);
     if (this.onFreed) this.onFreed(this);
   }

@@ -3,8 +3,9 @@
  * drives everything after it: the frame is classified (n-tuple rule, else RSS over the 2- or
  * 4-tuple), split (headers → a host buffer from the queue's header pool, payload → the queue's
  * page pool, which may be backed by device memory), checksum-verified, merged by GRO, and handed
- * up as an `SkBuff`. TX: the stack hands over a complete frame; the NIC cuts GSO skbs (TSO),
- * finishes a CHECKSUM_PARTIAL checksum and gives the frame to the link. Queues restart (new page
+ * up as an `SkBuff`. TX (`tx/`, `NicTx`): the stack hands over a complete frame; the NIC
+ * validates unreadable skbs, cuts GSO skbs (TSO), reads device-memory payload by DMA, finishes a
+ * CHECKSUM_PARTIAL checksum and gives the frame to the link. Queues restart (new page
  * pools) when a memory provider is installed or removed, through the queue-management ops.
  *
  * Ownership: `xmit` takes the skb; `receiveFrame` borrows the frame (the NIC copies it, as DMA
@@ -12,17 +13,18 @@
  */
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import { csumBlockAdd, csumFinish, csumFold, csumPartial } from '../wire/checksum.js';
-import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6 } from '../wire/ethernet.js';
+import { ETH_HLEN } from '../wire/ethernet.js';
 import { MutAddr, addrEquals, pseudoHeaderSum } from '../inet/index.js';
 import {
-  HostPageProvider, NETMEM_NONE, PP_FLAG_ALLOW_UNREADABLE_NETMEM, PP_FLAG_DMA_MAP, PP_FLAG_DMA_SYNC_DEV,
+  HostPageProvider, PP_FLAG_ALLOW_UNREADABLE_NETMEM, PP_FLAG_DMA_MAP, PP_FLAG_DMA_SYNC_DEV,
   PageFragCarver, PagePool, netmemIsNetIov, type MemSpace, type MemoryProvider,
 } from '../mem/index.js';
 import {
-  CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkbPieceIter, skbAddFrag, skbChecksum, skbCopyBits, skbFlattenFragList, skbFree,
-  skbPut, skbTryCoalesce, type SkBuff, type SkbCache,
+  CHECKSUM_NONE, CHECKSUM_UNNECESSARY, SkbPieceIter, skbAddFrag, skbChecksum, skbCopyBits, skbFree,
+  skbTryCoalesce, type SkBuff, type SkbCache,
 } from '../skb/index.js';
 import { FlowDissect, flowDissect } from './dissector.js';
+import { NicTx, copySmall } from './tx/nic-tx.js';
 import { Timer, type Scheduler, type TimerTarget } from '../time/index.js';
 import { ERRNO } from '../uapi/index.js';
 import { NtupleTable } from './ntuple.js';
@@ -62,6 +64,13 @@ export interface NetDeviceOptions {
   headerBufSize?: number;
   /** recycle ring entries of each payload page pool; default 1024 */
   ringSize?: number;
+  /**
+   * largest payload page-pool order the driver honours from a queue's memory provider (Linux 7.3
+   * `rx_page_size`, opted into through the queue-management ops); 0 = not supported (a binding
+   * with larger net_iovs is refused EOPNOTSUPP). A provider asking for more gets a pool of this
+   * order, which the provider refuses (E2BIG). Default 9 (2 MiB buffers).
+   */
+  maxRxPageOrder?: number;
 }
 
 export const HDR_BUF_SIZE = 256;
@@ -106,7 +115,7 @@ export class RxQueue {
     const mem = dev.mem;
     this.pool = dev.createPayloadPool(this);
     this.hdrPool = dev.createHeaderPool(this);
-    this.payload = new PageFragCarver(mem, this.pool, 64);
+    this.payload = new PageFragCarver(mem, this.pool, 64, this.pool.bufSize);
     this.header = new PageFragCarver(mem, this.hdrPool, 64);
   }
 }
@@ -126,8 +135,15 @@ export class NetDevice implements TimerTarget {
   mac: number;
   mtu: number;
   up = true;
-  /** device present (not unregistered) */
+  /** device present (Linux `netif_device_present`): false while detached, and after unregister */
   present = true;
+  /** registered with the kernel; false after `unregister()` */
+  registered = true;
+  /**
+   * extack message of the last configuration call this device refused (Linux `NL_SET_ERR_MSG`),
+   * null when it gave none; read right after a negative return
+   */
+  extack: string | null = null;
   readonly rxQueues: RxQueue[] = [];
   readonly txQueues: TxQueue[] = [];
   readonly counters: DeviceCounters = newDeviceCounters();
@@ -163,12 +179,15 @@ export class NetDevice implements TimerTarget {
    * not re-read unchanged payload bytes (`receiveFrame`'s `fragCsum`); it never rides on the skb.
    */
   txFragCsum = -1;
+  /** an XDP program is installed (`attachXdp`); `xdpFrags`: it handles multi-buffer frames */
   xdpAttached = false;
+  xdpFrags = false;
   readonly queueMgmt: boolean;
   readonly honorsMemoryProvider: boolean;
   readonly netmemTx: boolean;
   readonly headerBufSize: number;
   readonly ringSize: number;
+  readonly maxRxPageOrder: number;
   readonly ntuple = new NtupleTable();
   readonly indir = new Int32Array(RSS_INDIR_SIZE);
   rssHasher = new ToeplitzHasher();
@@ -185,9 +204,8 @@ export class NetDevice implements TimerTarget {
   private readonly rxFd = new FlowDissect();
   private rxDepth = 0;
   private readonly rxIter = new SkbPieceIter();
-  private readonly txFd = new FlowDissect();
-  private txDepth = 0;
-  private readonly txIters: SkbPieceIter[] = [];
+  /** the transmit path (validation, TSO, DMA read of device memory, checksum offload) */
+  readonly tx: NicTx = new NicTx(this);
 
   constructor(
     readonly mem: MemSpace,
@@ -207,6 +225,7 @@ export class NetDevice implements TimerTarget {
     this.netmemTx = opts.netmemTx ?? true;
     this.headerBufSize = opts.headerBufSize ?? HDR_BUF_SIZE;
     this.ringSize = opts.ringSize ?? 1024;
+    this.maxRxPageOrder = opts.maxRxPageOrder ?? 9;
     this.groTimer = new Timer(this, 0);
     this.napiBase = nextNapiBase;
     const nrx = opts.rxQueues ?? 1;
@@ -229,6 +248,8 @@ export class NetDevice implements TimerTarget {
       queueIdx: rxq.idx,
       ringSize: this.ringSize,
       napiId: rxq.napiId,
+      // the queue config's rx_page_size, as far as the driver goes
+      order: Math.min(provider.bufOrder(), this.maxRxPageOrder),
     });
     pool.init();
     return pool;
@@ -254,15 +275,17 @@ export class NetDevice implements TimerTarget {
     const pool = this.createPayloadPool(rxq);
     const hdrPool = this.createHeaderPool(rxq);
     this.groFlush(rxq);
-    if (rxq.mpProvider !== null && pool.provider !== rxq.mpProvider) {
+    // the provider refused the pool (E2BIG: order ≠ its net_iov size), or the driver did not adopt it (ENODATA)
+    const err = pool.initErr !== 0 ? pool.initErr : rxq.mpProvider !== null && pool.provider !== rxq.mpProvider ? -ERRNO.ENODATA : 0;
+    if (err !== 0) {
       pool.destroy(this.nowSeconds());
       hdrPool.destroy(this.nowSeconds());
-      return -ERRNO.ENODATA;
+      return err;
     }
     this.retireQueueMem(rxq);
     rxq.pool = pool;
     rxq.hdrPool = hdrPool;
-    rxq.payload = new PageFragCarver(this.mem, pool, 64);
+    rxq.payload = new PageFragCarver(this.mem, pool, 64, pool.bufSize);
     rxq.header = new PageFragCarver(this.mem, hdrPool, 64);
     return 0;
   }
@@ -287,12 +310,22 @@ export class NetDevice implements TimerTarget {
     return this.sched.now() / 1e6;
   }
 
-  /** changes the number of rx queues (ethtool -L); returns 0 or -errno */
+  /** a refusal: the errno, with the kernel's extack message kept in `extack` */
+  private refuse(errno: number, msg: string | null): number {
+    this.extack = msg;
+    return -errno;
+  }
+
+  /**
+   * changes the number of rx queues (ethtool -L); returns 0 or -errno. A count that would drop a
+   * queue with a memory provider is refused (Linux `ethtool_check_max_channel`): EINVAL, extack
+   * naming the smallest allowed count (the highest bound index + 1).
+   */
   setRxQueueCount(n: number): number {
+    this.extack = null;
     if (!Number.isInteger(n) || n < 1 || n > 256) return -ERRNO.EINVAL;
-    for (let i = n; i < this.rxQueues.length; i++) {
-      if (this.rxQueues[i]!.mpProvider !== null) return -ERRNO.EINVAL;
-    }
+    const min = this.minMpChannelCount();
+    if (n < min) return this.refuse(ERRNO.EINVAL, `requested channel counts are too low for existing memory provider setting (${min})`);
     for (const q of this.rxQueues) this.groFlush(q);
     while (this.rxQueues.length > n) this.retireQueueMem(this.rxQueues.pop()!);
     while (this.rxQueues.length < n) this.rxQueues.push(new RxQueue(this, this.rxQueues.length));
@@ -303,6 +336,59 @@ export class NetDevice implements TimerTarget {
   /** true when any rx queue has a memory provider installed */
   hasMemoryProvider(): boolean {
     return this.rxQueues.some((q) => q.mpProvider !== null);
+  }
+
+  /** Linux `dev_get_min_mp_channel_count`: highest rx queue index with a provider + 1, 0 for none */
+  minMpChannelCount(): number {
+    for (let i = this.rxQueues.length - 1; i >= 0; i--) if (this.rxQueues[i]!.mpProvider !== null) return i + 1;
+    return 0;
+  }
+
+  /**
+   * Installs an XDP program (Linux `dev_xdp_install`); `frags`: the program handles multi-buffer
+   * frames (`xdp_has_frags`). Refused with EBUSY while tcp-data-split is on for a single-buffer
+   * program, and while any rx queue has a memory provider (XDP could read or redirect unreadable
+   * payload), each with the kernel's extack. Returns 0 or -errno.
+   */
+  attachXdp(opts: { frags?: boolean } = {}): number {
+    this.extack = null;
+    const frags = opts.frags ?? false;
+    if (this.tcpDataSplit === 'on' && !frags) return this.refuse(ERRNO.EBUSY, 'unable to install XDP to device using tcp-data-split');
+    if (this.minMpChannelCount() > 0) return this.refuse(ERRNO.EBUSY, 'unable to install XDP to device using memory provider');
+    this.xdpAttached = true;
+    this.xdpFrags = frags;
+    return 0;
+  }
+
+  /** removes the XDP program */
+  detachXdp(): void {
+    this.xdpAttached = false;
+    this.xdpFrags = false;
+  }
+
+  /**
+   * Netdev unregister (Linux `unregister_netdevice_many_notify`): the device stops receiving and
+   * sending, every memory provider is uninstalled from its rx queue (the binding forgets the
+   * queue, and its device once no queue is left: `mp_ops->uninstall`), and every queue's page
+   * pools are destroyed: detached, they stay alive while buffers they handed out are in flight
+   * and then drop their binding reference. Bindings made for this device for TX lose it through
+   * their table (`BindingTable.deviceGone`, done by whoever unregisters). Idempotent.
+   */
+  unregister(): void {
+    if (!this.registered) return;
+    this.registered = false;
+    this.present = false;
+    this.up = false;
+    if (this.groTimer.armed) this.sched.cancel(this.groTimer);
+    for (const q of this.rxQueues) {
+      this.groFlush(q);
+      const mp = q.mpProvider;
+      if (mp !== null) {
+        mp.uninstall(q);
+        q.mpProvider = null;
+      }
+      this.retireQueueMem(q);
+    }
   }
 
   // ---- RX ----
@@ -533,11 +619,11 @@ export class NetDevice implements TimerTarget {
    * headers reach here; anything else flushes the train and is delivered on its own, and so is
    * an IPv4 segment whose header checksum is wrong (`ip_fast_csum`: the IP layer must see and
    * drop it). A segment joins when it is the same flow (family, addresses, ports), continues the
-   * sequence, has the same ACK, flags (but PSH; never CWR on a joining segment), window and
+   * sequence, has the same ACK, flags (but PSH and FIN; never CWR on a joining segment), window and
    * options, the same TOS/TTL/DF and an IP ID that increments by one per segment or, with DF,
    * stays fixed (Linux `inet_gro_flush`) for IPv4, or the same traffic class, flow label and hop
    * limit (IPv6), is no longer than the first, shares readability, the frags fit and the merged
-   * datagram stays within 64 KiB; PSH or a short segment closes the train.
+   * datagram stays within 64 KiB; PSH, FIN or a short segment closes the train.
    */
   private groReceive(rxq: RxQueue, skb: SkBuff, fd: FlowDissect, payload: number): void {
     const b = skb.buf;
@@ -568,7 +654,7 @@ export class NetDevice implements TimerTarget {
       if (
         payload > 0 && rxq.groFamily === fd.family && rxq.groPorts === ports && addrEquals(rxq.groSrc, fd.src) &&
         addrEquals(rxq.groDst, fd.dst) && rxq.groNextSeq === seq && rxq.groAck === ack && rxq.groDoff === doff &&
-        (flags & 0x80) === 0 && (flags & ~0x88) === (rxq.groFlags & ~0x88) && payload <= rxq.groMss &&
+        (flags & 0x80) === 0 && (flags & ~0x89) === (rxq.groFlags & ~0x89) && payload <= rxq.groMss &&
         (!v4 || (df === rxq.groDf && this.groIpIdOk(rxq, ipId, df))) &&
         fd.tos === rxq.groTos && fd.ttl === rxq.groTtl && fd.flowLabel === rxq.groFlowLabel &&
         dv.getUint16(th + 14) === held.dv.getUint16(rxq.groTh + 14) &&
@@ -581,8 +667,9 @@ export class NetDevice implements TimerTarget {
         skbFree(skb);
         rxq.groNextSeq = (seq + payload) >>> 0;
         rxq.groSegs++;
-        if (flags & 0x08) held.buf[rxq.groTh + 13] = held.buf[rxq.groTh + 13]! | 0x08;
-        if (payload < rxq.groMss || flags & 0x08) this.groFlush(rxq);
+        // PSH and FIN join the train and close it (tcp_gro_receive ORs them into the held header)
+        if (flags & 0x09) held.buf[rxq.groTh + 13] = held.buf[rxq.groTh + 13]! | (flags & 0x09);
+        if (payload < rxq.groMss || flags & 0x09) this.groFlush(rxq);
         return;
       }
       this.groFlush(rxq);
@@ -651,230 +738,9 @@ export class NetDevice implements TimerTarget {
 
   // ---- TX ----
 
-  /** sends a complete Ethernet frame; takes ownership of `skb` */
+  /** sends a complete Ethernet frame; takes ownership of `skb` (see `NicTx`) */
   xmit(skb: SkBuff, txq = 0): void {
-    const q = this.txQueues[txq] ?? this.txQueues[0]!;
-    if (!this.up || !this.present || this.link === null) {
-      this.counters.txDropped++;
-      skbFree(skb);
-      return;
-    }
-    if (skb.gsoSize > 0 && skb.len > this.mtu + ETH_HLEN && this.tso && !skb.unreadable && !this.linkTakesGso(skb)) {
-      this.txDepth++;
-      try {
-        this.xmitGso(skb, q);
-      } finally {
-        this.txDepth--;
-      }
-      return;
-    }
-    if (skb.fragList !== null && !skbFlattenFragList(skb)) {
-      // no NETIF_F_FRAGLIST: the members must fit the frag slots
-      q.stats.txHwDropErrors++;
-      this.counters.txDropped++;
-      skbFree(skb);
-      return;
-    }
-    this.xmitOne(skb, q);
-  }
-
-  /**
-   * TSO (Linux `skb_segment` done by the NIC): cuts a GSO TCP skb (IPv4 or IPv6, headers in the
-   * head as the dissector finds them) into MSS-sized frames. Each frame gets a copy of the
-   * headers with its IPv4 total length, id and header checksum (IPv4) or payload length (IPv6,
-   * no id), TCP sequence number, flags (CWR only on the first, FIN/PSH only on the last) and
-   * pseudo-header sum, and frag references to its slice of the payload (frags and frag-list
-   * members alike). Takes ownership of `skb`.
-   */
-  private xmitGso(skb: SkBuff, q: TxQueue): void {
-    const headlen = skb.tail - skb.data;
-    const fd = this.txFd;
-    flowDissect(fd, skb.dv, skb.data, headlen, skb.len, true);
-    const hdrLen = fd.split;
-    if (fd.family === 0 || fd.proto !== IPPROTO_TCP || fd.l4 < 0 || fd.isFragment || fd.l4Bad || fd.truncated || hdrLen > headlen) {
-      q.stats.txHwDropErrors++;
-      skbFree(skb);
-      return;
-    }
-    // everything the loop needs, copied out of the shared dissector result
-    const b = skb.buf;
-    const dv = skb.dv;
-    const v4 = fd.family === 4;
-    const l3 = fd.l3;
-    const ihl = fd.ipHlen;
-    const l4 = fd.l4;
-    const l4hdr = hdrLen - l4;
-    const ipFixed = hdrLen - l3 - (v4 ? 0 : 40);
-    const pseudo0 = pseudoHeaderSum(fd.src, fd.dst, IPPROTO_TCP, 0);
-    const mss = skb.gsoSize;
-    const payload = skb.len - hdrLen;
-    const th = skb.data + l4;
-    const seq0 = dv.getUint32(th + 4);
-    const flags0 = b[th + 13]!;
-    const id0 = v4 ? dv.getUint16(skb.data + l3 + 4) : 0;
-    const mem = skb.mem;
-    const it = this.txIter(this.txDepth);
-    it.reset(skb, hdrLen, payload);
-    let pRef = 0;
-    let pOff = 0;
-    let pLeft = 0;
-    q.stats.txHwGsoPackets++;
-    q.stats.txHwGsoBytes += skb.len;
-    for (let off = 0, i = 0; off < payload; off += mss, i++) {
-      const n = payload - off < mss ? payload - off : mss;
-      const seg = this.skbs.alloc(hdrLen, 0);
-      if (seg === null) break;
-      skbPut(seg, hdrLen);
-      copySmall(b, skb.data, seg.buf, seg.data, hdrLen);
-      const sdv = seg.dv;
-      const sip = seg.data + l3;
-      const sth = seg.data + l4;
-      if (v4) {
-        sdv.setUint16(sip + 2, ipFixed + n);
-        sdv.setUint16(sip + 4, (id0 + i) & 0xffff);
-        sdv.setUint16(sip + 10, 0);
-        sdv.setUint16(sip + 10, csumFinish(csumPartial(seg.buf, sdv, sip, ihl, 0)));
-      } else {
-        sdv.setUint16(sip + 4, ipFixed + n);
-      }
-      sdv.setUint32(sth + 4, (seq0 + off) >>> 0);
-      // CWR only on the first frame (tcp_gso_segment), FIN and PSH only on the last
-      let segFlags = i > 0 ? flags0 & ~0x80 : flags0;
-      if (off + n < payload) segFlags &= ~0x09;
-      seg.buf[sth + 13] = segFlags;
-      sdv.setUint16(sth + 16, csumFold(pseudo0 + l4hdr + n));
-      let left = n;
-      let ok = true;
-      while (left > 0) {
-        if (pLeft === 0) {
-          if (!it.next() || it.ref === NETMEM_NONE) {
-            ok = false;
-            break;
-          }
-          pRef = it.ref;
-          pOff = it.pageOff;
-          pLeft = it.len;
-        }
-        const k = pLeft < left ? pLeft : left;
-        mem.get(pRef);
-        if (!skbAddFrag(seg, pRef, pOff, k)) {
-          mem.put(pRef);
-          ok = false;
-          break;
-        }
-        left -= k;
-        pOff += k;
-        pLeft -= k;
-      }
-      if (!ok) {
-        // a piece that cannot be referenced (an external head) or too many pieces for one frame
-        q.stats.txHwDropErrors++;
-        skbFree(seg);
-        break;
-      }
-      seg.protocol = skb.protocol;
-      seg.ifindex = skb.ifindex;
-      seg.ipSummed = CHECKSUM_PARTIAL;
-      seg.csumStart = sth;
-      seg.csumOffset = 16;
-      q.stats.txHwGsoWirePackets++;
-      q.stats.txHwGsoWireBytes += seg.len;
-      this.xmitOne(seg, q);
-    }
-    while (it.next()) { /* finish the walk so the iterator drops its skb */ }
-    skbFree(skb);
-  }
-
-  /** the TSO piece iterator for nesting depth `d` (a synchronous link may transmit from inside a transmit) */
-  private txIter(d: number): SkbPieceIter {
-    while (this.txIters.length <= d) this.txIters.push(new SkbPieceIter());
-    return this.txIters[d]!;
-  }
-
-  /** the link carries this GSO skb unsegmented (virtio-net GSO with a partial checksum, ≤ 64 KiB) */
-  private linkTakesGso(skb: SkBuff): boolean {
-    if (skb.gsoSize === 0 || skb.ipSummed !== CHECKSUM_PARTIAL || !this.txCsumOffload || skb.len > ETH_HLEN + 40 + GRO_MAX_IP_LEN) return false;
-    return skb.protocol === ETH_P_IP ? this.txGsoTcp4 : skb.protocol === ETH_P_IPV6 ? this.txGsoTcp6 : false;
-  }
-
-  private xmitOne(skb: SkBuff, q: TxQueue): void {
-    if (this.link === null) {
-      skbFree(skb);
-      return;
-    }
-    if (skb.len > this.mtu + ETH_HLEN && !this.linkTakesGso(skb)) {
-      q.stats.txHwDropErrors++;
-      this.counters.txDropped++;
-      skbFree(skb);
-      return;
-    }
-    if (skb.unreadable && !this.netmemTx) {
-      // validate_xmit_unreadable_skb: silent drop
-      q.stats.txHwDrops++;
-      skbFree(skb);
-      return;
-    }
-    let fragCsum = -1;
-    if (skb.ipSummed === CHECKSUM_PARTIAL && this.txCsumOffload) {
-      // the link (virtio-net NEEDS_CSUM) completes it
-      q.stats.txNeedsCsum++;
-    } else if (skb.ipSummed === CHECKSUM_PARTIAL) {
-      q.stats.txNeedsCsum++;
-      // sum the linear part and the frags separately, keeping the frag sum with the frame so
-      // that a receiving NIC can verify without re-reading unchanged payload bytes. The stack
-      // seeded the checksum field with the pseudo-header sum of the packet's family.
-      const start = skb.csumStart - skb.data;
-      const headlen = skb.tail - skb.data;
-      let sum = csumPartial(skb.buf, skb.dv, skb.csumStart, headlen - start, 0);
-      if (skb.dataLen > 0 && !skb.unreadable) {
-        const fsum = skbChecksum(skb, headlen, skb.dataLen, 0);
-        fragCsum = fsum;
-        sum = csumBlockAdd(sum, fsum, headlen - start);
-      } else if (skb.dataLen > 0) {
-        // device-memory frags: the NIC reads them over DMA, as it does to send them
-        sum = csumBlockAdd(sum, this.dmaChecksumFrags(skb), headlen - start);
-      }
-      let check = csumFinish(sum);
-      // UDP: a computed 0 goes out as 0xffff (0 means "no checksum", forbidden over IPv6)
-      if (check === 0 && skb.csumOffset === 6) check = 0xffff;
-      skb.dv.setUint16(skb.csumStart + skb.csumOffset, check);
-      skb.ipSummed = CHECKSUM_NONE;
-    } else {
-      q.stats.txCsumNone++;
-    }
-    q.stats.txPackets++;
-    q.stats.txBytes += skb.len;
-    for (let i = 0; i < this.taps.length; i++) this.taps[i]!.tap(skb, 'tx', this);
-    this.txFragCsum = fragCsum;
-    this.link.transmit(skb, this);
-    this.txFragCsum = -1;
-  }
-
-  /** checksum accumulator of all frag bytes of `skb`, reading net_iovs through DMA */
-  private dmaChecksumFrags(skb: SkBuff): number {
-    const mem = skb.mem;
-    let sum = 0;
-    let pos = 0;
-    for (let i = 0; i < skb.nrFrags; i++) {
-      const ref = skb.fragRef[i]!;
-      const len = skb.fragLen[i]!;
-      let part: number;
-      if (netmemIsNetIov(ref)) {
-        part = 0;
-        for (let done = 0; done < len; ) {
-          const n = Math.min(len - done, this.scratch.length);
-          mem.dmaFromNetIov(ref, skb.fragOff[i]! + done, this.scratch, 0, n);
-          part = csumBlockAdd(part, csumPartial(this.scratch, this.scratchDv, 0, n, 0), done);
-          done += n;
-        }
-      } else {
-        const o = mem.offset(ref) + skb.fragOff[i]!;
-        part = csumPartial(mem.buf(ref), mem.dv(ref), o, len, 0);
-      }
-      sum = csumBlockAdd(sum, part, pos);
-      pos += len;
-    }
-    return sum;
+    this.tx.xmit(skb, txq);
   }
 
   /** DMA `n` frame bytes at `frameOff` into net_iov `ref` at `pageOff` (no intermediate host copy) */
@@ -936,12 +802,21 @@ export class NetDevice implements TimerTarget {
 
   // ---- configuration (ethtool) ----
 
-  /** `ethtool -G tcp-data-split / hds-thresh`; refused while a memory provider needs them */
+  /**
+   * `ethtool -G tcp-data-split / hds-thresh` (Linux `ethnl_set_rings`): EINVAL with the kernel's
+   * extack when tcp-data-split would be enabled under a single-buffer XDP program, and while a
+   * memory provider is installed when it would turn tcp-data-split off or hds-thresh non-zero.
+   */
   setRings(cfg: { tcpDataSplit?: TcpDataSplit; hdsThresh?: number }): number {
+    this.extack = null;
     const split = cfg.tcpDataSplit ?? this.tcpDataSplit;
     const thresh = cfg.hdsThresh ?? this.hdsThresh;
     if (!Number.isInteger(thresh) || thresh < 0 || thresh > this.headerBufSize) return -ERRNO.EINVAL;
-    if (this.hasMemoryProvider() && (split !== 'on' || thresh !== 0)) return -ERRNO.EINVAL;
+    if (split === 'on' && this.xdpAttached && !this.xdpFrags) return this.refuse(ERRNO.EINVAL, 'tcp-data-split can not be enabled with single buffer XDP');
+    if (this.minMpChannelCount() > 0) {
+      if (split !== 'on') return this.refuse(ERRNO.EINVAL, "can't disable tcp-data-split while device has memory provider enabled");
+      if (thresh !== 0) return this.refuse(ERRNO.EINVAL, "can't set non-zero hds_thresh while device is memory provider enabled");
+    }
     this.tcpDataSplit = split;
     this.hdsThresh = thresh;
     return 0;
@@ -984,13 +859,4 @@ function readU16(frame: SkBuff, off: number, dv: DataView, scratch: Uint8Array):
   if (off + 2 <= frame.tail - frame.data) return frame.dv.getUint16(frame.data + off);
   skbCopyBits(frame, off, scratch, 0, 2);
   return dv.getUint16(0);
-}
-
-/** copies `n` bytes; a plain loop for header-sized runs (no subarray view allocated per frame) */
-function copySmall(src: Uint8Array, so: number, dst: Uint8Array, d: number, n: number): void {
-  if (n > 256) {
-    dst.set(src.subarray(so, so + n), d);
-    return;
-  }
-  for (let i = 0; i < n; i++) dst[d + i] = src[so + i]!;
 }

@@ -55,8 +55,10 @@ export interface DeviceCounters {
   txDropped: number;
   /** frames the stack above refused (no handler) */
   rxNoHandler: number;
+  /** unreadable skbs dropped by the transmit check (no netmem TX, or frag 0 of another device's binding); also in txDropped */
+  txUnreadableDrops: number;
 }
 
 export function newDeviceCounters(): DeviceCounters {
-  return { rxLengthErrors: 0, rxCrcErrors: 0, rxDropped: 0, txDropped: 0, rxNoHandler: 0 };
+  return { rxLengthErrors: 0, rxCrcErrors: 0, rxDropped: 0, txDropped: 0, rxNoHandler: 0, txUnreadableDrops: 0 };
 }

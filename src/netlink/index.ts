@@ -11,6 +11,9 @@
  *   lookups fail), restarts bound rx queues with ordinary pages and drops the netlink's binding
  *   reference; buffers still in flight keep the binding alive through their (detached) page
  *   pools until the last one returns.
+ * - Netdev unregister (`netdevUnregister`): the device's providers are uninstalled and its pools
+ *   detached, every binding made for it loses its device; the binding itself is freed when its
+ *   netlink socket has closed and the last buffer or TX frag referencing it is gone.
  * - The kernel side runs synchronously inside `send()`; replies are queued for `recv()`.
  * - `NetdevClient` always goes through the byte path (encode → send → recv → decode) and fails
  *   with `ErrnoError` carrying the kernel's errno and extack.
@@ -19,7 +22,7 @@ export type { FdObject, NetdevKernel } from './kernel.js';
 export * from './netdev-spec.js';
 export { NlOpError, type KernelExtack, type NlaPolicy, type NlaPolicySet, type NlaType } from './nlattr.js';
 export { DUMP_DATAGRAM_MAX, GenlRegistry, type GenlFamily, type GenlOp } from './genl.js';
-export { netdevFamily } from './netdev-family.js';
+export { netdevFamily, netdevUnregister } from './netdev-family.js';
 export { NetlinkSocket, type NetlinkSocketOptions, type NetlinkTap } from './socket.js';
 export {
   GenlCtrlClient, NetdevClient, attrPathAt,

@@ -400,7 +400,11 @@ export class NetdevClient {
   // ---- bind ----
 
   /** `bind-rx`: binds a dma-buf to rx queues; the binding lives until the socket closes */
-  async bindRx(req: { ifindex: number; fd: DmabufFd; queues: readonly { id: number; type: QueueType }[] }): Promise<{ id: number }> {
+  async bindRx(req: {
+    ifindex: number; fd: DmabufFd; queues: readonly { id: number; type: QueueType }[];
+    /** Linux 7.3 `rx-buf-size` (the spec's rx-page-size): bytes per net_iov, a power of two ≥ 4096; omitted = a page */
+    rxBufSize?: number;
+  }): Promise<{ id: number }> {
     const r = this.run(NETDEV_CMD.BIND_RX, 'bind-rx', false, DMABUF_SET, (b) => {
       b.putU32(NETDEV_A_DMABUF.IFINDEX, req.ifindex);
       b.putU32(NETDEV_A_DMABUF.FD, fdOf(req.fd));
@@ -410,6 +414,7 @@ export class NetdevClient {
         b.putU32(NETDEV_A_QUEUE.TYPE, queueTypeValue(q.type));
         b.endNest(n);
       }
+      if (req.rxBufSize !== undefined) b.putU32(NETDEV_A_DMABUF.RX_BUF_SIZE, req.rxBufSize >>> 0);
     });
     return { id: Attrs.ofMsg(this.one(r, 'bind-rx')).u32(NETDEV_A_DMABUF.ID) };
   }

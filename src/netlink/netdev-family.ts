@@ -9,7 +9,7 @@
  * mutexes (everything runs synchronously), and no netns (every device is visible).
  */
 import {
-  DmabufBinding, DmabufDevmemProvider, PAGE_SIZE, type PagePool,
+  BindingError, DmabufBinding, DmabufDevmemProvider, PAGE_SHIFT, PAGE_SIZE, type PagePool,
 } from '../mem/index.js';
 import { RxQueue, type NetDevice } from '../netdev/index.js';
 import { ERRNO } from '../uapi/index.js';
@@ -18,7 +18,8 @@ import { GenlReplies, type GenlFamily, type GenlOp, type GenlRequest, type GenlS
 import type { FdObject, NetdevKernel } from './kernel.js';
 import {
   BIND_RX_POLICY, BIND_TX_POLICY, DEV_GET_POLICY, EXTACK_HDS_DISABLED, EXTACK_HDS_THRESH, EXTACK_NO_NETMEM_TX,
-  EXTACK_PP_STATS_BY_IFINDEX, EXTACK_QUEUE_BOUND, EXTACK_RXQ_OUT_OF_RANGE, EXTACK_XDP_ATTACHED, GENL_ADMIN_PERM,
+  EXTACK_PP_STATS_BY_IFINDEX, EXTACK_QUEUE_BOUND, EXTACK_RXQ_OUT_OF_RANGE, EXTACK_RX_BUF_SIZE_UNSUPPORTED, EXTACK_XDP_ATTACHED,
+  GENL_ADMIN_PERM, extackRxBufSize,
   NAPI_GET_DO_POLICY, NAPI_GET_DUMP_POLICY, NAPI_SET_POLICY, NETDEV_A_DEV, NETDEV_A_DMABUF, NETDEV_A_NAPI,
   NETDEV_A_PAGE_POOL, NETDEV_A_PAGE_POOL_STATS, NETDEV_A_QSTATS, NETDEV_A_QUEUE, NETDEV_CMD, NETDEV_FAMILY_ID,
   NETDEV_FAMILY_NAME, NETDEV_FAMILY_VERSION, NETDEV_MCGRP_MGMT, NETDEV_MCGRP_MGMT_ID, NETDEV_MCGRP_PAGE_POOL,
@@ -49,6 +50,15 @@ function required(req: GenlRequest, type: number): NlAttr {
 /** present devices in ifindex order (`for_each_netdev_dump`) */
 function presentDevices(k: NetdevKernel): NetDevice[] {
   return k.devices().filter((d) => d.present).sort((a, b) => a.ifindex - b.ifindex);
+}
+
+/**
+ * `netdev_get_by_index` for the bind ops: a registered device (present or not), else null. The
+ * caller reports a registered device that is not present (`netif_device_present`) as ENODEV with
+ * the ifindex attribute as the bad one, an unknown ifindex as plain ENODEV.
+ */
+function registeredDevice(k: NetdevKernel, ifindex: number): NetDevice | null {
+  return k.devices().find((d) => d.ifindex === ifindex && d.registered) ?? null;
 }
 
 /** a registered device by ifindex (`netdev_get_by_index`) */
@@ -172,7 +182,7 @@ function fillPagePool(b: NlMsgBuilder, lp: ListedPool): void {
   if (pool.napiId > 0) b.putUint(NETDEV_A_PAGE_POOL.NAPI_ID, pool.napiId);
   const inflight = pool.inflight();
   b.putUint(NETDEV_A_PAGE_POOL.INFLIGHT, inflight);
-  b.putUint(NETDEV_A_PAGE_POOL.INFLIGHT_MEM, inflight * PAGE_SIZE);
+  b.putUint(NETDEV_A_PAGE_POOL.INFLIGHT_MEM, inflight * pool.bufSize);
   if (pool.detachTime > 0) b.putUint(NETDEV_A_PAGE_POOL.DETACH_TIME, pool.detachTime);
   const dmabuf = pool.provider.dmabufId();
   if (dmabuf > 0) b.putU32(NETDEV_A_PAGE_POOL.DMABUF, dmabuf);
@@ -420,6 +430,8 @@ function dmaBufGet(k: NetdevKernel, fd: number): Extract<FdObject, { kind: 'dmab
 function openRxq(dev: NetDevice, idx: number, binding: DmabufBinding): void {
   if (!dev.queueMgmt) fail(ERRNO.EOPNOTSUPP);
   if (idx >= dev.rxQueues.length) fail(ERRNO.ERANGE, { msg: EXTACK_RXQ_OUT_OF_RANGE });
+  // 7.3: net_iovs larger than a page need a driver that takes rx_page_size from the queue config
+  if (binding.niovShift !== PAGE_SHIFT && dev.maxRxPageOrder === 0) fail(ERRNO.EOPNOTSUPP, { msg: EXTACK_RX_BUF_SIZE_UNSUPPORTED });
   if (dev.tcpDataSplit !== 'on') fail(ERRNO.EINVAL, { msg: EXTACK_HDS_DISABLED });
   if (dev.hdsThresh !== 0) fail(ERRNO.EINVAL, { msg: EXTACK_HDS_THRESH });
   if (dev.xdpAttached) fail(ERRNO.EEXIST, { msg: EXTACK_XDP_ATTACHED });
@@ -473,8 +485,16 @@ function bindRxDo(k: NetdevKernel, req: GenlRequest, out: GenlReplies): void {
   required(req, NETDEV_A_DMABUF.QUEUES);
   const ifindex = attrU32(req.buf, ifAttr);
   const fd = attrU32(req.buf, fdAttr);
+  // (1b) 7.3 rx-buf-size: a power of two >= PAGE_SIZE, else EINVAL before anything is looked up
+  let niovShift = PAGE_SHIFT;
+  const rbs = req.attrs.tb[NETDEV_A_DMABUF.RX_BUF_SIZE];
+  if (rbs !== undefined) {
+    const v = attrU32(req.buf, rbs);
+    if (v === 0 || (v & (v - 1)) !== 0 || v < PAGE_SIZE) fail(ERRNO.EINVAL, { msg: extackRxBufSize(v) });
+    niovShift = Math.log2(v);
+  }
   // (3) the device: absent → ENODEV; not present → ENODEV on ifindex; (4) no queue-mgmt ops
-  const dev = k.deviceByIndex(ifindex);
+  const dev = registeredDevice(k, ifindex);
   if (dev === null) fail(ERRNO.ENODEV);
   if (!dev.present) fail(ERRNO.ENODEV, badAttr(req, ifAttr));
   if (!dev.queueMgmt) fail(ERRNO.EOPNOTSUPP, badAttr(req, ifAttr));
@@ -497,7 +517,7 @@ function bindRxDo(k: NetdevKernel, req: GenlRequest, out: GenlReplies): void {
   // (6) netdev_nl_get_dma_dev: every queue of a NetDevice shares the NIC's DMA device
   // (7) net_devmem_bind_dmabuf
   const f = dmaBufGet(k, fd);
-  const binding = new DmabufBinding(k.mem, k.bindings, f.dmabuf, dev, dev.name, 'rx');
+  const binding = newBinding(k, f.dmabuf, dev, 'rx', niovShift);
   req.sock.netdevBindings.unshift(binding);
   // (8) per queue, ascending; (9) any failure unbinds the whole binding
   for (const idx of [...wanted].sort((a, b) => a - b)) {
@@ -511,15 +531,36 @@ function bindRxDo(k: NetdevKernel, req: GenlRequest, out: GenlReplies): void {
   out.add((b) => b.putU32(NETDEV_A_DMABUF.ID, binding.id));
 }
 
+/** `net_devmem_bind_dmabuf`: the binding, or the binding's own refusal as an NlOpError with its extack */
+function newBinding(k: NetdevKernel, dmabuf: DmabufBinding['dmabuf'], dev: NetDevice, dir: 'rx' | 'tx', niovShift = PAGE_SHIFT): DmabufBinding {
+  try {
+    return new DmabufBinding(k.mem, k.bindings, dmabuf, dev, dev.name, dir, niovShift);
+  } catch (e) {
+    if (e instanceof BindingError) fail(e.errno, { msg: e.extack });
+    throw e;
+  }
+}
+
 function bindTxDo(k: NetdevKernel, req: GenlRequest, out: GenlReplies): void {
   const ifAttr = required(req, NETDEV_A_DMABUF.IFINDEX);
   const fdAttr = required(req, NETDEV_A_DMABUF.FD);
-  const dev = k.deviceByIndex(attrU32(req.buf, ifAttr));
-  if (dev === null || !dev.present) fail(ERRNO.ENODEV);
+  const dev = registeredDevice(k, attrU32(req.buf, ifAttr));
+  if (dev === null) fail(ERRNO.ENODEV);
+  if (!dev.present) fail(ERRNO.ENODEV, badAttr(req, ifAttr));
   if (!dev.netmemTx) fail(ERRNO.EOPNOTSUPP, { msg: EXTACK_NO_NETMEM_TX });
   const f = dmaBufGet(k, attrU32(req.buf, fdAttr));
-  const binding = new DmabufBinding(k.mem, k.bindings, f.dmabuf, dev, dev.name, 'tx');
+  const binding = newBinding(k, f.dmabuf, dev, 'tx');
   req.sock.netdevBindings.unshift(binding);
   out.add((b) => b.putU32(NETDEV_A_DMABUF.ID, binding.id));
 }
 
+/**
+ * Netdev unregister as the netdev family sees it: the device tears down its queues (providers
+ * uninstalled, pools detached: `NetDevice.unregister`), and every binding made for it loses its
+ * device (TX sends then fail ENODEV, its frags are dropped at transmit). Bindings stay listed
+ * until their netlink socket closes; each is freed when its last reference goes.
+ */
+export function netdevUnregister(k: NetdevKernel, dev: NetDevice): void {
+  dev.unregister();
+  k.bindings.deviceGone(dev);
+}

@@ -128,7 +128,8 @@ export const NETDEV_A_QSTATS = {
 } as const;
 
 /** attribute set `dmabuf` (`NETDEV_A_DMABUF_*`) */
-export const NETDEV_A_DMABUF = { IFINDEX: 1, QUEUES: 2, FD: 3, ID: 4 } as const;
+/** `RX_BUF_SIZE` (5): Linux 7.3 `rx-buf-size` (the spec's "rx-page-size"), bind-rx only */
+export const NETDEV_A_DMABUF = { IFINDEX: 1, QUEUES: 2, FD: 3, ID: 4, RX_BUF_SIZE: 5 } as const;
 
 /** enum `queue-type` */
 export const NETDEV_QUEUE_TYPE_RX = 0;
@@ -157,6 +158,9 @@ export const EXTACK_QUEUE_BOUND = 'designated queue already memory provider boun
 export const EXTACK_NO_NETMEM_TX = 'Driver does not support netmem TX';
 export const EXTACK_NO_DMA = "Device doesn't support DMA";
 export const EXTACK_PP_STATS_BY_IFINDEX = 'selecting by ifindex not supported';
+/** 7.3 `rx-buf-size` (netdev_nl_bind_rx_doit, netif_mp_open_rxq) */
+export const extackRxBufSize = (v: number): string => `rx_buf_size ${v} must be a power of 2 >= page size (4096)`;
+export const EXTACK_RX_BUF_SIZE_UNSUPPORTED = 'device does not support: rx_page_size';
 
 // ---- attribute sets, for names and decoding (client side) ----
 
@@ -300,6 +304,7 @@ export const DMABUF_SET: AttrSetSpec = {
     2: { name: 'queues', kind: 'nest', nested: QUEUE_ID_SET },
     3: { name: 'fd', kind: 'u32' },
     4: { name: 'id', kind: 'u32' },
+    5: { name: 'rx-buf-size', kind: 'u32' },
   },
 };
 
@@ -339,8 +344,8 @@ export const NAPI_GET_DO_POLICY: NlaPolicySet = { maxType: 2, attrs: { 2: U32 } 
 export const NAPI_GET_DUMP_POLICY: NlaPolicySet = { maxType: 1, attrs: { 1: IFINDEX } };
 export const QSTATS_GET_POLICY: NlaPolicySet = { maxType: 4, attrs: { 1: IFINDEX, 4: { type: 'uint', mask: NETDEV_QSTATS_SCOPE_QUEUE } } };
 export const BIND_RX_POLICY: NlaPolicySet = {
-  maxType: 3,
-  attrs: { 1: IFINDEX, 2: { type: 'nested', nested: QUEUE_ID_POLICY }, 3: U32 },
+  maxType: 5,
+  attrs: { 1: IFINDEX, 2: { type: 'nested', nested: QUEUE_ID_POLICY }, 3: U32, 5: U32 },
 };
 export const NAPI_SET_POLICY: NlaPolicySet = {
   maxType: 8,

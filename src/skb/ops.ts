@@ -1,8 +1,8 @@
 /**
  * Every operation that touches an skb's bytes or frags. This is the one place readability is
  * enforced (spec §4.3): copies and checksums stop at unreadable frags, pulls into unreadable
- * frags fail, coalescing refuses to mix readability, and readable and unreadable frags never
- * share an skb's frag slots. Every helper honours the frag list (the members' bytes follow the
+ * frags fail, coalescing refuses to mix readability; a page frag added to an unreadable skb is
+ * treated as unreadable with the rest (Linux allows the mix and never clears the bit). Every helper honours the frag list (the members' bytes follow the
  * parent's frags; each member's frags are checked for readability on their own, as Linux's
  * `skb_copy_bits` recursing into `frag_list` does). Offsets given to these helpers are relative
  * to `skb.data` unless noted. Nothing here allocates.
@@ -408,21 +408,23 @@ function rangeReadable(skb: SkBuff, offset: number, len: number): boolean {
 }
 
 /**
- * Adds a frag, taking over one reference on `ref` (Linux `skb_add_rx_frag_netmem`). Adding a
- * net_iov marks the skb unreadable. Returns false (and takes nothing) when the frag slots are
- * full, or when the skb already holds frags or frag-list members and the frag's readability
- * differs from the skb's (a readable frag never joins an unreadable skb, nor a net_iov a
- * readable one).
+ * Adds a frag, taking over one reference on `ref` (Linux `skb_add_rx_frag_netmem` /
+ * `__skb_fill_netmem_desc`). Adding a net_iov marks the skb unreadable, and nothing clears the
+ * mark but emptying the skb: as in Linux, a page frag may join an unreadable skb (its bytes are
+ * then as unreadable as the rest: every helper refuses the frags of an unreadable skb), and a
+ * net_iov may join an skb holding page frags (which turns unreadable). Returns false (and takes
+ * nothing) when the frag slots are full, or (counted in `skbWarnings.mixedFrag`) when the skb has
+ * frag-list members and the frag's readability differs from its own slots' (this model's frag
+ * list keeps one readability per slot array).
  */
 export function skbAddFrag(skb: SkBuff, ref: NetmemRef, off: number, len: number): boolean {
   if (skb.nrFrags >= skb.fragRef.length) return false;
   const niov = netmemIsNetIov(ref);
-  // an skb without frags or members: a sticky flag describes nothing (no mix is possible)
-  if (skb.nrFrags === 0 && skb.fragList === null) skb.unreadable = false;
-  const mixed = skb.nrFrags > 0
-    ? niov !== skb.unreadable || niov !== netmemIsNetIov(skb.fragRef[0]!)
-    : skb.fragList !== null && niov !== skb.unreadable;
-  if (mixed) {
+  if (skb.fragList === null) {
+    // an skb without frags: a sticky flag describes nothing
+    if (skb.nrFrags === 0) skb.unreadable = false;
+  } else if (skb.nrFrags > 0 ? niov !== netmemIsNetIov(skb.fragRef[0]!) || niov !== skb.unreadable : niov !== skb.unreadable) {
+    // with frag-list members the own slots keep one readability (frag 0 describes them)
     skbWarnings.mixedFrag++;
     return false;
   }

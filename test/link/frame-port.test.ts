@@ -429,7 +429,8 @@ describe('FramePort tx', () => {
       assert.equal(link.sent.length, 1);
       const out = link.sent[0]!.bytes;
       assert.deepEqual(out.subarray(TH + TCP_HLEN), pay, 'the device bytes went out');
-      assert.equal(dm.stats.dmaBytesRead - before, offload ? pay.length : 2 * pay.length, offload ? 'one DMA read: the linearization' : 'checksum + linearization');
+      // the NIC reads the device bytes once at transmit time (the checksum is summed over that read)
+      assert.equal(dm.stats.dmaBytesRead - before, pay.length, 'one DMA read per byte sent');
       assert.equal(dm.stats.hostBytesRead, hostBefore, 'no host read of device memory');
       if (offload) assert.equal(link.sent[0]!.meta!.needsCsum, true);
       else assert.ok(tcpVerifyChecksum(out, new DataView(out.buffer), TH, out.length - TH, IP_A, IP_B));

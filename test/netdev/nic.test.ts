@@ -1149,8 +1149,9 @@ describe('NIC reconfiguration guards while a queue is bound (spec 1.5)', () => {
     assert.deepEqual(e.getRings('eth0'), { tcpDataSplit: 'on', hdsThresh: 0, hdsFixedSplit: 0 }, 'nothing changed');
     // settings that keep split on and thresh 0 are fine
     e.setRings('eth0', { tcpDataSplit: 'on', hdsThresh: 0 });
-    assertErrno(() => e.setChannels('eth0', { rx: DEVQ }), 'EINVAL', /channel count too low/);
-    assertErrno(() => e.setChannels('eth0', { rx: 1 }), 'EINVAL', /channel count too low for the existing memory provider setting \(3\)/);
+    assertErrno(() => e.setChannels('eth0', { rx: DEVQ }), 'EINVAL', /channel counts are too low/);
+    // Linux reports the smallest allowed count: the bound index + 1
+    assertErrno(() => e.setChannels('eth0', { rx: 1 }), 'EINVAL', /^requested channel counts are too low for existing memory provider setting \(4\)$/);
     assert.equal(e.getChannels('eth0').rx, 4);
     assert.ok(r.dev.rxQueues[DEVQ]!.mpProvider !== null, 'still bound');
     // growing keeps the bound queue

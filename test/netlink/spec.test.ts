@@ -19,7 +19,7 @@ describe('netdev uapi', () => {
   });
 
   it('attribute sets', () => {
-    assert.deepEqual(NETDEV_A_DMABUF, { IFINDEX: 1, QUEUES: 2, FD: 3, ID: 4 });
+    assert.deepEqual(NETDEV_A_DMABUF, { IFINDEX: 1, QUEUES: 2, FD: 3, ID: 4, RX_BUF_SIZE: 5 });
     assert.deepEqual(NETDEV_A_QUEUE, { ID: 1, IFINDEX: 2, TYPE: 3, NAPI_ID: 4, DMABUF: 5, IO_URING: 6, XSK: 7 });
     assert.equal(NETDEV_A_PAGE_POOL.DMABUF, 7);
     assert.equal(NETDEV_A_PAGE_POOL.IO_URING, 8);

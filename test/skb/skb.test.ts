@@ -66,14 +66,17 @@ describe('SkBuff', () => {
     skbFree(skb);
   });
 
-  it('never mixes readable and unreadable frags', () => {
+  it('a page frag joins an unreadable skb as Linux allows; the skb stays unreadable and its frags are refused', () => {
     const { mem, skbs, pool } = setup();
     const skb = skbs.alloc(64, 0)!;
     assert.ok(skbAddFrag(skb, pool.alloc(), 0, 100));
     const page = mem.allocPage();
-    assert.equal(skbAddFrag(skb, page, 0, 100), false);
-    mem.put(page);
+    assert.ok(skbAddFrag(skb, page, 0, 100));
+    assert.equal(skb.unreadable, true);
+    assert.equal(skb.len, 200);
+    assert.equal(skbCopyBits(skb, 100, new Uint8Array(100), 0, 100), -14, 'the page bytes are unreadable with the rest');
     skbFree(skb);
+    assert.equal(pool.inflight(), pool.cached, 'the net_iov reference dropped');
   });
 
   it('coalesce refuses different readability and moves frag references otherwise', () => {
