@@ -12,13 +12,14 @@
  * Throughput is reported, never asserted.
  */
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { UsageError, parseSize } from './args.js';
+import { parseCommandArgs } from './options/node-args.js';
 import { floorCopy, nodeNetLoopback } from './bench/baselines.js';
 import { currentLibFile, loadLib, resolveLibFile, type BenchLib } from './bench/lib.js';
 import { RecvShapeError, simTransfer, type RecvMethod } from './bench/sim.js';
+import { txTransfer } from './bench/tx.js';
 import { spread, type Spread } from './bench/stats.js';
 import { realSupport, sweepStale } from './bench/netns.js';
 import { RealBench, realRowName, realRowSpecs, type RealDir, type RealLinkKind } from './bench/real.js';
@@ -31,7 +32,7 @@ const USAGE = `usage: devmem bench [options]
   --real-size N   bytes per real-link transfer (default 256M; --quick: 32M)
   --quick         small transfers, 3 runs (a smoke run)
   --rows LIST     the row groups to run, comma-separated: baselines (floor and Node net),
-                  devmem, copy, ipv6, lossy, real (default: all but real)
+                  devmem, copy, ipv6, lossy, tx, real (default: all but real)
   --real          add the real-link rows (the group 'real'); needs root, iproute2, ethtool,
                   ping, python3 and /dev/net/tun, else one line and exit 2
   --json          one JSON object per row, then one 'meta' object
@@ -50,7 +51,10 @@ node-net-loopback (Node's net over 127.0.0.1: the kernel's TCP), devmem-mtuN and
 (host A → host B over a 100 Gbit/s, 5 µs simulated wire; wall clock of the whole simulation on
 one core), devmem6-mtuN (the same over IPv6), copy-lossP-mtu1500 (lossy: copy mode over a wire
 that loses P % of the frames each way, seeded; with copy-mtu1500 as the 0 % row), retx/MB: the
-sender's retransmitted segments per 10^6 bytes. Ratios: × floor (same MTU), × node net, and for
+sender's retransmitted segments per 10^6 bytes. Transmit rows (group tx, this build only):
+devmem-tx-mtuN (devmem TX: sendmsg from a TX-bound dma-buf, the NIC reads the payload from device
+memory) and zerocopy-mtuN (MSG_ZEROCOPY of host buffers; copy-mtuN is its plain-send twin), both
+received into a host buffer and validated there. Ratios: × floor (same MTU), × node net, and for
 --compare the current build against the base build (lossy base rows only when that build runs
 them). Real rows (--real; always the build this command belongs to, whatever --lib and
 --compare say), in namespaces the run makes and removes: veth-k2k-mtuN (kernel → kernel over
@@ -59,10 +63,14 @@ our listener) or us2k (our sender → a kernel receiver), N 1500 and 9000; Gbit/
 receiver, bytes counted on both ends, × veth (same MTU); ping-LINK-mtu1500: median RTT of 20
 pings from the kernel namespace to us over vxlan / tap, and to the other namespace over veth.`;
 
+const TX_COPIES = {
+  'devmem-tx': '1: device memory → wire frame (NIC DMA read at transmit); wire frame → host page (NIC DMA); host page → app buffer (recv)',
+  zerocopy: '2: app buffer pinned (MSG_ZEROCOPY, no copy at send) → wire frame (NIC); wire frame → host page; host page → app buffer (recv)',
+} as const;
 const SIM_CSUM = 'TX: computed by the simulated NIC per frame; RX: verified by the simulated NIC per frame';
 const NODE_MSS = 65483; // loopback MTU 65536 less IPv4, TCP and timestamp option headers
 const LOSSES = [0.01, 0.05] as const;
-const GROUPS = ['baselines', 'devmem', 'copy', 'ipv6', 'lossy', 'real'] as const;
+const GROUPS = ['baselines', 'devmem', 'copy', 'ipv6', 'lossy', 'tx', 'real'] as const;
 type Group = (typeof GROUPS)[number];
 const PINGS = 20;
 const GOAL_TAP_GBPS = 5;
@@ -191,8 +199,7 @@ function machine(): { nproc: number; cpu: string; node: string; loadavg: number[
 }
 
 export async function runBench(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
+  const { values } = parseCommandArgs('bench', argv, {
     options: {
       size: { type: 'string' },
       runs: { type: 'string' },
@@ -313,6 +320,19 @@ export async function runBench(argv: string[]): Promise<number> {
   const lossRows: RowDef[] = [];
   if (groups.has('lossy')) for (const loss of LOSSES) for (const lib of libs) lossRows.push(simRow(lib, 'copy', 1500, false, loss));
   const v6rows = groups.has('ipv6') ? [simRow(cur, 'devmem', 1500, true), simRow(cur, 'devmem', 65535, true)] : [];
+  // transmit rows (bench/tx.ts): the sender is what differs; this build only
+  if (groups.has('tx')) {
+    for (const [mode, mtu] of [['devmem-tx', 1500], ['devmem-tx', 65535], ['zerocopy', 1500], ['zerocopy', 65535]] as const) {
+      mk({
+        name: `${mode}-mtu${mtu}`, kind: 'sim', lib: 'current', mode, family: 4, mtu, packet: mtu - 40, bytesPerRun: size,
+        copies: TX_COPIES[mode], checksum: SIM_CSUM, loss: 0,
+        run: async (bytes) => {
+          const r = await withTimeout(txTransfer({ mode, mtu, size: bytes }), 60 + bytes / 5e6, `${mode} MTU ${mtu}`);
+          return { bytes: r.bytes, seconds: r.wallSeconds, validated: r.validated, problem: r.problem };
+        },
+      });
+    }
+  }
   let real: RealBench | null = null;
   const realRows: RowDef[] = [];
   if (groups.has('real')) {

@@ -9,11 +9,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
   acceptance, formatLine, formatTotal, linuxResults, runSuite, toJson, toMarkdown, type Mode, type SuiteResult,
 } from '../conformance/index.js';
 import { UsageError } from './args.js';
+import { parseCommandArgs } from './options/node-args.js';
 
 const USAGE = `usage: devmem conformance [DIR] [options]
 
@@ -43,8 +43,7 @@ export function defaultDir(): string {
 }
 
 export function runConformanceCli(argv: string[]): number {
-  const { values, positionals } = parseArgs({
-    args: argv,
+  const { values, positionals } = parseCommandArgs('conformance', argv, {
     options: {
       ipv6: { type: 'boolean', default: false },
       'ipv4-mapped-ipv6': { type: 'boolean', default: false },

@@ -5,7 +5,7 @@
  * Exit status: 0 success; 1 a run that failed (validation, a stall, an error), with a one-line
  * diagnosis on stderr; 2 a mistake on the command line, with one line on stderr.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { runBench } from './bench.js';
 import { runNcdevmem } from './ncdevmem/index.js';
 import { runConformanceCli } from './conformance.js';
@@ -23,9 +23,9 @@ commands:
            returns the tokens (the main job)
   bench    bulk TCP throughput: devmem and copy modes at MTU 1500 and 65535, next to Node's
            own net over the kernel's loopback
-  ncdevmem the kernel selftest's ncdevmem, server side (-l -s -c -p -v -q -t -f): receives
-           into device memory from a simulated peer or a real link; the negative tests
-           when neither -s nor -c is given
+  ncdevmem the kernel selftest's ncdevmem (-l -s -c -p -v -q -t -f -z): with -l receives into
+           device memory, without it sends stdin from device memory (devmem TX), with a
+           simulated peer or over a real link; the negative tests when neither -s nor -c is given
   conformance  packetdrill scripts (../shared/packetdrill or DIR) against the stack in virtual
            time: a line per script and a total (--json, --ipv6, --ipv4-mapped-ipv6)
   help CMD the options of CMD
@@ -69,6 +69,15 @@ async function demo(argv: string[]): Promise<number> {
     stallUs: v.num('stall-timeout') * 1e6,
     pcap: v.str('pcap'),
   };
+  const pcap = v.str('pcap');
+  if (pcap !== undefined) {
+    // a path that cannot be written is a bad value (exit 2), found before the run, as --report's
+    try {
+      closeSync(openSync(pcap, 'w'));
+    } catch (e) {
+      throw new UsageError(`--pcap: cannot write '${pcap}' (${e instanceof Error && 'code' in e ? String((e as { code: unknown }).code) : String(e)})`);
+    }
+  }
   const report = openReport(v.str('report'));
   const progress = !v.flag('quiet') && process.stderr.isTTY === true;
   const t0 = Date.now();
@@ -136,6 +145,7 @@ async function main(argv: string[]): Promise<number> {
     return cmd === undefined ? 2 : 0;
   }
   if (cmd === '--version' || cmd === '-V') {
+    if (rest.length > 0) throw new UsageError(`${cmd} takes no arguments (got '${rest.join(' ')}')`);
     console.log(version());
     return 0;
   }

@@ -13,6 +13,7 @@
  */
 import { constants as C, DeviceMemory, ErrnoError, NcdevmemPattern, Network, type Host, type NetDevice, type Socket } from '../index.js';
 import { diagnoseStall, type StallEvidence } from './demo/diagnose.js';
+import { ProgressWatchdog } from './ncdevmem/watchdog.js';
 
 export interface TransferOptions {
   size: number;
@@ -231,38 +232,27 @@ async function transferOn(o: TransferOptions, net: Network, wallStart: bigint, a
     receiver: () => conn, dmabufPages: dmabuf !== null ? Math.floor(dmabuf.size / 4096) : 0, progress: out,
   });
 
-  // progress watchdog in virtual time: bytes delivered must move within stallUs
+  // progress watchdog in virtual time (the one ncdevmem and the bench use): bytes delivered must
+  // move within stallUs; it reports the frames offered since the last move
   const stallUs = o.stallUs ?? DEFAULT_STALL_US;
-  const tickUs = Math.max(1000, Math.floor(stallUs / 10));
-  let done = false;
-  let lastBytes = -1;
-  let lastMoveUs = net.now;
-  let framesAtMove = 0;
   const frames = (): number => wire.stats.aToB.frames + wire.stats.bToA.frames;
-  void (async () => {
-    while (!done) {
-      await net.sleep(tickUs);
-      if (done) return;
-      if (out.bytes !== lastBytes) {
-        lastBytes = out.bytes;
-        lastMoveUs = net.now;
-        framesAtMove = frames();
-      } else if (net.now - lastMoveUs >= stallUs) {
-        finish({ stalled: true });
-        return;
-      }
-    }
-  })();
+  const watchdog = new ProgressWatchdog(net, stallUs, () => out.bytes, frames);
+  let quietFrames = 0;
+  void watchdog.stalled.then((seen) => {
+    quietFrames = seen.quietActivity;
+    finish({ stalled: true });
+  });
 
   const first = await Promise.race([receiver.then(() => null, () => null), failed]);
-  done = true;
+  watchdog.stop();
   let failure: string | null = null;
   if (first !== null) {
     const ev: StallEvidence = {
       size: o.size, bytes: out.bytes, mode: o.mode, stallUs,
       error: first.error !== undefined ? errText(first.error) : null,
       errorSide: first.side ?? null,
-      quietFrames: frames() - framesAtMove,
+      // only read when the watchdog fired (an error's diagnosis does not use it)
+      quietFrames,
       dmabufPages: dmabuf !== null ? Math.floor(dmabuf.size / 4096) : 0,
     };
     if (conn !== null) {

@@ -17,7 +17,7 @@ import { Network } from '../network.js';
 import type { Host } from '../host.js';
 import { InetAddr } from '../inet/index.js';
 import type { NetDevice, LinkPort } from '../netdev/index.js';
-import { skbCopyBits, skbFree, skbPut, type SkBuff } from '../skb/index.js';
+import { skbCopyBits, skbFree, skbPut, ubufMarkCopied, type SkBuff } from '../skb/index.js';
 import { SockOptVal } from '../socket/sys/index.js';
 import { VirtualScheduler } from '../time/index.js';
 import { AF_INET, AF_INET6, ERRNO, SOCK_STREAM, SOL_TCP, TCP_INFO } from '../uapi/index.js';
@@ -71,8 +71,9 @@ export function modeDefines(mode: Mode): Map<string, string> {
   } else {
     m.set('TFO_COOKIE', '3021b9d889017eeb');
     m.set('CODE', 'host_unreachable');
-    m.set('CMSG_LEVEL_IP', 'SOL_IP');
-    m.set('CMSG_TYPE_RECVERR', 'IP_RECVERR');
+    // the mapped mode's socket is AF_INET6: its error queue answers at SOL_IPV6 (run_all.py)
+    m.set('CMSG_LEVEL_IP', mode === 'ipv4' ? 'SOL_IP' : 'SOL_IPV6');
+    m.set('CMSG_TYPE_RECVERR', mode === 'ipv4' ? 'IP_RECVERR' : 'IPV6_RECVERR');
   }
   return m;
 }
@@ -139,6 +140,8 @@ class Capture implements LinkPort {
   readonly queue: LivePacket[] = [];
   constructor(private readonly sched: VirtualScheduler, private readonly local: Uint8Array, private readonly remote: Uint8Array) {}
   transmit(skb: SkBuff): void {
+    // a tun device copies caller-owned frags (skb_orphan_frags_rx): zero-copy sends report COPIED
+    if (skb.uarg !== null) ubufMarkCopied(skb.uarg);
     const bytes = new Uint8Array(skb.len);
     const ok = skbCopyBits(skb, 0, bytes, 0, skb.len) === 0;
     skbFree(skb);
@@ -250,6 +253,10 @@ class Runner implements SysCtx {
 
   now(): number {
     return this.sched.now();
+  }
+
+  get tstampTolUs(): number {
+    return this.tolUs;
   }
 
   fd(scriptFd: number): number {

@@ -10,16 +10,15 @@
 import { InetAddr } from '../inet/index.js';
 import { MsgHdr, SockOptVal, type EpollEvent, type PollFd, type SockAddr, type Syscalls } from '../socket/sys/index.js';
 import {
-  AF_INET, AF_INET6, AF_UNSPEC, ERRNO, MSG_DONTWAIT, MSG_ERRQUEUE, MSG_ZEROCOPY, O_NONBLOCK, SOCK_NONBLOCK, SOL_SOCKET, SO_LINGER,
+  AF_INET, AF_INET6, AF_UNSPEC, ERRNO, IP_RECVERR, IPV6_RECVERR, MSG_DONTWAIT, MSG_ERRQUEUE, MSG_ZEROCOPY, O_NONBLOCK, SCM_TIMESTAMPING,
+  SOCK_NONBLOCK, SOL_IP, SOL_IPV6, SOL_SOCKET, SO_LINGER,
 } from '../uapi/index.js';
+import { decodeScmTimestamping, decodeSockExtendedErr } from '../socket/sys/errqueue.js';
 import type { Expr, StructField, SyscallEvent } from './ast.js';
 import { ScriptSkip } from './errors.js';
 import { cConstant } from './symbols.js';
 
 export const PENDING = -0x7fff_ffff;
-
-/** Linux MAX_SKB_FRAGS */
-const MAX_SKB_FRAGS = 17;
 
 export interface SysCtx {
   readonly sys: Syscalls;
@@ -30,6 +29,8 @@ export interface SysCtx {
   readonly bindPort: number;
   readonly connectPort: number;
   now(): number;
+  /** how far a timestamp in a cmsg may be from the script's (--tolerance_usecs) */
+  readonly tstampTolUs: number;
   /** the live fd for a script fd */
   fd(scriptFd: number): number;
   /** a call that returns a descriptor: the script number now names `realFd` */
@@ -166,6 +167,12 @@ function iovLen(e: Expr): number {
   return n;
 }
 
+/** the lengths of an iovec list's elements */
+function iovLens(e: Expr): number[] {
+  if (e.t !== 'list') return [];
+  return e.items.map((it) => (it.t === 'struct' && it.fields.length > 0 ? intArg(it.fields[it.fields.length - 1]!.value) : 0));
+}
+
 function nonEmptyIovs(e: Expr): number {
   if (e.t !== 'list') return 0;
   return e.items.filter((it) => it.t === 'struct' && it.fields.length > 0 && intArg(it.fields[it.fields.length - 1]!.value) > 0).length;
@@ -176,10 +183,14 @@ function isNonblock(ctx: SysCtx, fd: number, flags: number): boolean {
   return f === null || (f.flags & O_NONBLOCK) !== 0 || (flags & MSG_DONTWAIT) !== 0;
 }
 
-/** sendmsg/recvmsg on the socket file with a kept MsgHdr: −EAGAIN/−ENOBUFS while blocking → PENDING */
-function sendCall(ctx: SysCtx, fd: number, len: number, flags: number, to: SockAddr | null): Call {
+/**
+ * sendmsg/recvmsg on the socket file with a kept MsgHdr: −EAGAIN/−ENOBUFS while blocking →
+ * PENDING. `vecLens`: send an iovec list of separate zeroed buffers of these lengths.
+ */
+function sendCall(ctx: SysCtx, fd: number, len: number, flags: number, to: SockAddr | null, vecLens: number[] | null = null): Call {
   const msg = new MsgHdr();
-  const data = new Uint8Array(len);
+  const data = new Uint8Array(vecLens === null ? len : 0);
+  const vecs = vecLens === null ? null : vecLens.map((n) => new Uint8Array(n));
   let started = false;
   const nb = isNonblock(ctx, fd, flags);
   return {
@@ -189,7 +200,8 @@ function sendCall(ctx: SysCtx, fd: number, len: number, flags: number, to: SockA
       const s = ctx.sys.sock(fd);
       if (typeof s === 'number') return s;
       if (!started) {
-        msg.setSend(data, 0, len, to);
+        if (vecs === null) msg.setSend(data, 0, len, to);
+        else msg.setSendIovecs(vecs, to);
         started = true;
       }
       const r = s.sendmsg(msg, flags, nb);
@@ -199,18 +211,12 @@ function sendCall(ctx: SysCtx, fd: number, len: number, flags: number, to: SockA
   };
 }
 
-/**
- * Features the host does not have yet, named as skip reasons (the issue lets these scripts be
- * skipped until device-memory TX with completions brings the socket error queue).
- */
-const NO_ERRQUEUE = 'reads of the socket error queue (MSG_ERRQUEUE: zerocopy / timestamping completions) are not implemented';
-
 function recvCall(ctx: SysCtx, fd: number, len: number, flags: number, control: Uint8Array | null, check?: (m: MsgHdr, r: number) => string | null): Call {
-  if (flags & MSG_ERRQUEUE) throw new ScriptSkip(0, NO_ERRQUEUE);
   const msg = new MsgHdr();
   const buf = new Uint8Array(len);
   let started = false;
-  const nb = isNonblock(ctx, fd, flags);
+  // an error-queue read never blocks (EAGAIN when empty, on any socket)
+  const nb = isNonblock(ctx, fd, flags) || (flags & MSG_ERRQUEUE) !== 0;
   return {
     blocking: !nb,
     newFd: false,
@@ -365,13 +371,10 @@ function prepare(ev: SyscallEvent, ctx: SysCtx): Call {
       const iov = field(m, 'msg_iov');
       const len = iov === undefined ? 0 : iovLen(iov.value);
       const flags = intArg(a[2]!);
-      if ((flags & MSG_ZEROCOPY) !== 0 && iov !== undefined && nonEmptyIovs(iov.value) > MAX_SKB_FRAGS) {
-        // zerocopy pins each iovec as its own frag, so more iovecs than an skb has frag slots
-        // split the data into several skbs; the syscall layer's msghdr has one iov
-        throw new ScriptSkip(0, `sendmsg with MSG_ZEROCOPY over more than ${MAX_SKB_FRAGS} iovecs (frag boundaries per iovec are not expressible: the msghdr has one iov)`);
-      }
       const nameF = field(m, 'msg_name');
       const to = nameF !== undefined && nameF.value.t !== 'ellipsis' && nameF.value.t !== 'null' ? sockaddrArg(nameF.value, ctx, false) : null;
+      // zerocopy pins each iovec as its own frags (packetdrill allocates every iov_base apart)
+      if ((flags & MSG_ZEROCOPY) !== 0 && iov !== undefined && nonEmptyIovs(iov.value) > 1) return sendCall(ctx, fd, len, flags, to, iovLens(iov.value));
       return sendCall(ctx, fd, len, flags, to);
     }
     case 'read':
@@ -399,7 +402,7 @@ function prepare(ev: SyscallEvent, ctx: SysCtx): Call {
       const wantCmsgs = ctlF === undefined ? null : cmsgList(ctlF.value);
       return recvCall(ctx, fd, len, flags, control, (msg) => {
         if (wantFlags !== null && msg.msgFlags !== wantFlags) return `msg_flags: expected ${wantFlags}, actual ${msg.msgFlags}`;
-        if (wantCmsgs !== null && control !== null) return checkCmsgs(wantCmsgs, control, msg.controlLen);
+        if (wantCmsgs !== null && control !== null) return checkCmsgs(wantCmsgs, control, msg.controlLen, ctx.tstampTolUs);
         return null;
       });
     }
@@ -460,7 +463,6 @@ function prepare(ev: SyscallEvent, ctx: SysCtx): Call {
       const level = intArg(a[1]!);
       const name = intArg(a[2]!);
       const v = a[3]!;
-      if (level === SOL_SOCKET && name === cConstant('SO_TIMESTAMPING')) throw new ScriptSkip(0, 'SO_TIMESTAMPING (TX timestamps are reported on the socket error queue, not implemented)');
       let val: number | Uint8Array;
       if (v.t === 'list' || v.t === 'int' || v.t === 'sym' || v.t === 'or') val = intArg(v);
       else if (v.t === 'str') val = new TextEncoder().encode(v.v);
@@ -566,8 +568,15 @@ function waitCall(ctx: SysCtx, timeoutMs: number, f: () => number, check: (r: nu
 interface WantCmsg {
   level: number;
   type: number;
+  /** an int payload */
   data: number | null;
+  /** a structured payload: `struct sock_extended_err` fields (ee_*) or `scm_timestamping` (scm_sec/scm_nsec) */
+  fields: Map<string, number> | null;
 }
+
+/** the fields packetdrill knows in structured cmsg data */
+const SOCK_EE_FIELDS = ['ee_errno', 'ee_origin', 'ee_type', 'ee_code', 'ee_info', 'ee_data'];
+const SCM_TS_FIELDS = ['scm_sec', 'scm_nsec'];
 
 function cmsgList(e: Expr): WantCmsg[] {
   if (e.t !== 'list') throw new ArgError(`unsupported msg_control ${describe(e)}`);
@@ -577,28 +586,79 @@ function cmsgList(e: Expr): WantCmsg[] {
     const ty = field(it, 'cmsg_type');
     const d = field(it, 'cmsg_data');
     if (lv === undefined || ty === undefined) throw new ArgError('cmsg without level/type');
-    if (d !== undefined && d.value.t === 'struct') throw new ScriptSkip(0, 'structured cmsg data (timestamping / error queue)');
-    return { level: intArg(lv.value), type: intArg(ty.value), data: d === undefined ? null : intArg(d.value) };
+    const level = intArg(lv.value);
+    const type = intArg(ty.value);
+    if (d !== undefined && d.value.t === 'struct') {
+      const fields = new Map<string, number>();
+      const known = isRecverr(level, type) ? SOCK_EE_FIELDS : level === SOL_SOCKET && type === SCM_TIMESTAMPING ? SCM_TS_FIELDS : null;
+      if (known === null) throw new ArgError(`unsupported structured cmsg data for level ${level} type ${type}`);
+      for (const f of d.value.fields) {
+        if (f.name === null || !known.includes(f.name)) throw new ArgError(`unsupported cmsg_data field ${f.name ?? '?'}`);
+        fields.set(f.name, intArg(f.value));
+      }
+      return { level, type, data: null, fields };
+    }
+    return { level, type, data: d === undefined ? null : intArg(d.value), fields: null };
   });
 }
 
-function checkCmsgs(want: WantCmsg[], control: Uint8Array, len: number): string | null {
+function isRecverr(level: number, type: number): boolean {
+  return (level === SOL_IP && type === IP_RECVERR) || (level === SOL_IPV6 && type === IPV6_RECVERR);
+}
+
+interface GotCmsg {
+  level: number;
+  type: number;
+  data: number | null;
+  bytes: Uint8Array;
+}
+
+/** compares cmsgs; timestamps match within `tolUs` of the script time (packetdrill's tolerance) */
+function checkCmsgs(want: WantCmsg[], control: Uint8Array, len: number, tolUs: number): string | null {
   const dv = new DataView(control.buffer, control.byteOffset, control.byteLength);
-  const got: WantCmsg[] = [];
+  const got: GotCmsg[] = [];
   let off = 0;
   while (off + 16 <= len) {
     const clen = Number(dv.getBigUint64(off, true));
     if (clen < 16 || off + clen > len) break;
     const data = clen >= 20 ? dv.getInt32(off + 16, true) : null;
-    got.push({ level: dv.getInt32(off + 8, true), type: dv.getInt32(off + 12, true), data });
+    got.push({ level: dv.getInt32(off + 8, true), type: dv.getInt32(off + 12, true), data, bytes: control.subarray(off + 16, off + clen) });
     off += (clen + 7) & ~7;
   }
-  const fmt = (c: WantCmsg[]): string => `[${c.map((x) => `{level ${x.level}, type ${x.type}, data ${x.data}}`).join(', ')}]`;
-  if (got.length !== want.length) return `cmsgs: expected ${fmt(want)}, actual ${fmt(got)}`;
+  const fmtW = (x: WantCmsg): string => x.fields !== null ? `{${[...x.fields].map(([k, v]) => `${k}=${v}`).join(',')}}` : String(x.data);
+  const fmtG = (x: GotCmsg): string => {
+    if (isRecverr(x.level, x.type)) {
+      const ee = decodeSockExtendedErr(x.bytes);
+      if (ee !== null) return `{ee_errno=${ee.eeErrno},ee_origin=${ee.origin},ee_type=${ee.type},ee_code=${ee.code},ee_info=${ee.info},ee_data=${ee.data}}`;
+    }
+    if (x.level === SOL_SOCKET && x.type === SCM_TIMESTAMPING) {
+      const ts = decodeScmTimestamping(x.bytes);
+      if (ts !== null) return `{scm_sec=${ts[0]!.sec},scm_nsec=${ts[0]!.nsec}}`;
+    }
+    return String(x.data);
+  };
+  const all = `expected [${want.map((x) => `{level ${x.level}, type ${x.type}, data ${fmtW(x)}}`).join(', ')}], actual [${got.map((x) => `{level ${x.level}, type ${x.type}, data ${fmtG(x)}}`).join(', ')}]`;
+  if (got.length !== want.length) return `cmsgs: ${all}`;
   for (let i = 0; i < want.length; i++) {
     const w = want[i]!;
     const g = got[i]!;
-    if (w.level !== g.level || w.type !== g.type || (w.data !== null && w.data !== g.data)) return `cmsgs: expected ${fmt(want)}, actual ${fmt(got)}`;
+    if (w.level !== g.level || w.type !== g.type) return `cmsgs: ${all}`;
+    if (w.fields === null) {
+      if (w.data !== null && w.data !== g.data) return `cmsgs: ${all}`;
+      continue;
+    }
+    if (isRecverr(w.level, w.type)) {
+      const ee = decodeSockExtendedErr(g.bytes);
+      if (ee === null) return `cmsgs: ${all}`;
+      const actual: Record<string, number> = { ee_errno: ee.eeErrno, ee_origin: ee.origin, ee_type: ee.type, ee_code: ee.code, ee_info: ee.info, ee_data: ee.data };
+      for (const [k, v] of w.fields) if (actual[k] !== v >>> 0 && actual[k] !== v) return `cmsgs: ${k}: ${all}`;
+    } else {
+      const ts = decodeScmTimestamping(g.bytes);
+      if (ts === null) return `cmsgs: ${all}`;
+      const wantUs = (w.fields.get('scm_sec') ?? 0) * 1e6 + (w.fields.get('scm_nsec') ?? 0) / 1000;
+      const gotUs = ts[0]!.sec * 1e6 + ts[0]!.nsec / 1000;
+      if (Math.abs(gotUs - wantUs) > tolUs) return `cmsgs: timestamp off by more than ${tolUs} us: ${all}`;
+    }
   }
   return null;
 }

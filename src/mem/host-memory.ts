@@ -3,8 +3,16 @@
  * Uint8Array and one DataView created once (views are re-bound, never re-created). Per-page
  * metadata lives in typed arrays indexed by page number: `refcnt` for ordinary pages, `ppRef`
  * and `pool` for pages owned by a page pool. Pages are recycled through a LIFO free list.
+ *
+ * User pages (`pinUserPages`, what MSG_ZEROCOPY pins): a caller's Uint8Array made into host pages
+ * without a copy. Its bytes [i*4096, (i+1)*4096) are page i (the last one may be short); the
+ * region takes whole chunk slots of the page-number space (slot k's byte array is the caller's
+ * view of bytes [k MiB, (k+1) MiB)), so `buf/dv/offset` and every skb helper work unchanged. The
+ * pin holds one reference per page; frags take more through `MemSpace.get`; a page whose count
+ * reaches zero is released (never to the free list), and the region's slots are reused once all
+ * its pages are. User pages count in `userPagesPinned`, not in `inUse` or `maxPages`.
  */
-import { PAGE_SHIFT, PAGE_SIZE } from './netmem.js';
+import { hostPageRef, PAGE_SHIFT, PAGE_SIZE, type NetmemRef } from './netmem.js';
 
 const PAGES_PER_CHUNK_SHIFT = 8;
 const PAGES_PER_CHUNK = 1 << PAGES_PER_CHUNK_SHIFT;
@@ -25,6 +33,16 @@ export class HostMemory {
   inUse = 0;
   /** upper bound on pages, to make host memory exhaustion testable (default: 4 GiB) */
   maxPages: number;
+  /** per chunk slot: 1 for a slot of user pages (in use or free for the next region), else 0 */
+  private chunkUser: Int32Array = new Int32Array(0);
+  /** the region holding each user chunk slot */
+  private readonly userRegion: (UserPages | null)[] = [];
+  private readonly freeUserSlots: number[] = [];
+  private userSlots = 0;
+  /** user pages pinned and still referenced */
+  userPagesPinned = 0;
+  /** limit on pinned user pages (Linux RLIMIT_MEMLOCK, mm_account_pinned_pages → ENOBUFS) */
+  maxUserPages = 1 << 20;
 
   constructor(maxBytes = 4 * 1024 * 1024 * 1024) {
     this.maxPages = Math.floor(maxBytes / PAGE_SIZE);
@@ -47,6 +65,10 @@ export class HostMemory {
 
   /** returns a page to the free list; the caller must hold the last reference */
   release(p: number): void {
+    if (this.chunkUser[p >>> PAGES_PER_CHUNK_SHIFT] !== 0) {
+      this.releaseUser(p);
+      return;
+    }
     this.refcnt[p] = 0;
     this.ppRef[p] = 0;
     this.pool[p] = 0;
@@ -68,24 +90,148 @@ export class HostMemory {
 
   private grow(): boolean {
     const old = this.capacity;
-    if (old + PAGES_PER_CHUNK > this.maxPages) return false;
+    if (old - this.userSlots * PAGES_PER_CHUNK + PAGES_PER_CHUNK > this.maxPages) return false;
     const ab = new ArrayBuffer(CHUNK_BYTES);
-    this.bufs.push(new Uint8Array(ab));
-    this.dvs.push(new DataView(ab));
-    const cap = old + PAGES_PER_CHUNK;
+    this.addChunk(new Uint8Array(ab), new DataView(ab));
+    const cap = this.capacity;
+    // push in reverse so that pages are handed out in ascending order
+    for (let p = cap - 1; p >= old; p--) this.free[this.freeCount++] = p;
+    return true;
+  }
+
+  /** appends a chunk slot (its pages are not put on the free list here) */
+  private addChunk(buf: Uint8Array, dv: DataView): void {
+    this.bufs.push(buf);
+    this.dvs.push(dv);
+    const cap = this.capacity + PAGES_PER_CHUNK;
     this.refcnt = growI32(this.refcnt, cap);
     this.ppRef = growI32(this.ppRef, cap);
     this.pool = growI32(this.pool, cap);
     this.free = growI32(this.free, cap);
-    // push in reverse so that pages are handed out in ascending order
-    for (let p = cap - 1; p >= old; p--) this.free[this.freeCount++] = p;
+    this.chunkUser = growI32(this.chunkUser, cap >>> PAGES_PER_CHUNK_SHIFT);
     this.capacity = cap;
-    return true;
+  }
+
+  /** page `p` is a user page (pinned caller memory) */
+  isUserPage(p: number): boolean {
+    return this.chunkUser[p >>> PAGES_PER_CHUNK_SHIFT] !== 0;
+  }
+
+  /** pins `view` as user pages (see the module comment); null when over `maxUserPages` */
+  pinUser(view: Uint8Array): UserPages | null {
+    const pages = (view.length + PAGE_SIZE - 1) >>> PAGE_SHIFT;
+    if (this.userPagesPinned + pages > this.maxUserPages) return null;
+    const nslots = (pages + PAGES_PER_CHUNK - 1) >>> PAGES_PER_CHUNK_SHIFT;
+    const slots = new Int32Array(nslots);
+    const region = new UserPages(this, pages, slots);
+    for (let k = 0; k < nslots; k++) {
+      const start = k * CHUNK_BYTES;
+      const part = view.subarray(start, Math.min(view.length, start + CHUNK_BYTES));
+      const dv = new DataView(part.buffer, part.byteOffset, part.byteLength);
+      let c: number;
+      if (this.freeUserSlots.length > 0) {
+        c = this.freeUserSlots.pop()!;
+        this.bufs[c] = part;
+        this.dvs[c] = dv;
+      } else {
+        c = this.capacity >>> PAGES_PER_CHUNK_SHIFT;
+        this.addChunk(part, dv);
+        this.chunkUser[c] = 1;
+        this.userSlots++;
+      }
+      this.userRegion[c] = region;
+      slots[k] = c;
+    }
+    for (let i = 0; i < pages; i++) {
+      const p = (slots[i >>> PAGES_PER_CHUNK_SHIFT]! << PAGES_PER_CHUNK_SHIFT) | (i & (PAGES_PER_CHUNK - 1));
+      this.refcnt[p] = 1;
+      this.ppRef[p] = 0;
+      this.pool[p] = 0;
+    }
+    this.userPagesPinned += pages;
+    return region;
+  }
+
+  private releaseUser(p: number): void {
+    this.refcnt[p] = 0;
+    this.userPagesPinned--;
+    const c = p >>> PAGES_PER_CHUNK_SHIFT;
+    const region = this.userRegion[c]!;
+    if (--region.live > 0) return;
+    // every page of the region is released: its slots go back for later regions
+    const slots = region.slots;
+    for (let k = 0; k < slots.length; k++) {
+      const s = slots[k]!;
+      this.userRegion[s] = null;
+      this.bufs[s] = EMPTY;
+      this.freeUserSlots.push(s);
+    }
+    const cb = region.onReleased;
+    region.onReleased = null;
+    if (cb !== null) cb();
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A pinned region of a caller's bytes (Linux: the pages `get_user_pages` pinned for one
+ * MSG_ZEROCOPY send). `ref(i)` is page i as a host-page NetmemRef.
+ */
+export class UserPages {
+  /** pages of the region still referenced (by the pin or by frags) */
+  live: number;
+  private pinned = true;
+  /** runs once every page has been released (the caller may reuse its buffer) */
+  onReleased: (() => void) | null = null;
+
+  constructor(
+    private readonly host: HostMemory,
+    /** number of pages: ceil(view.length / 4096) */
+    readonly pages: number,
+    /** @internal chunk slots of the page-number space */
+    readonly slots: Int32Array,
+  ) {
+    this.live = pages;
+  }
+
+  /** page `i` of the region */
+  ref(i: number): NetmemRef {
+    return hostPageRef((this.slots[i >>> PAGES_PER_CHUNK_SHIFT]! << PAGES_PER_CHUNK_SHIFT) | (i & (PAGES_PER_CHUNK - 1)));
+  }
+
+  /** true once every page is released */
+  get released(): boolean {
+    return this.live === 0;
+  }
+
+  /** drops the pin's reference on every page (once); pages frags still hold stay until freed */
+  unpin(): void {
+    if (!this.pinned) return;
+    this.pinned = false;
+    const h = this.host;
+    if (this.pages === 0) {
+      const cb = this.onReleased;
+      this.onReleased = null;
+      if (cb !== null) cb();
+      return;
+    }
+    for (let i = 0; i < this.pages; i++) {
+      const p = this.ref(i) >>> 1;
+      if (--h.refcnt[p]! === 0) h.release(p);
+    }
+  }
+}
+
+/** pins `view` as user pages of `host` (null: over the pinned-page limit → ENOBUFS) */
+export function pinUserPages(host: HostMemory, view: Uint8Array): UserPages | null {
+  return host.pinUser(view);
+}
+
+/** an array of at least `n` entries holding `a`'s (grown geometrically: many small user pins stay linear) */
 function growI32(a: Int32Array, n: number): Int32Array {
-  const b = new Int32Array(n);
+  if (a.length >= n) return a;
+  const b = new Int32Array(Math.max(n, a.length * 2));
   b.set(a);
   return b;
 }

@@ -10,4 +10,5 @@
 export * from './sys/index.js';
 export * from './api/socket.js';
 export * from './api/devmem-chunks.js';
+export * from './api/devmem-send.js';
 export * from './api/streams.js';

@@ -55,6 +55,8 @@ export const TCP_KEEPINTVL = 5;
 export const TCP_KEEPCNT = 6;
 export const TCP_INFO = 11;
 export const TCP_QUICKACK = 12;
+/** setsockopt / getsockopt: the congestion-control algorithm by name (Linux TCP_CONGESTION) */
+export const TCP_CONGESTION = 13;
 
 // recvmsg / sendmsg flags
 export const MSG_OOB = 0x1;
@@ -151,3 +153,6 @@ export const EPOLL_CTL_MOD = 3;
 export const SOCKADDR_IN_LEN = 16;
 export const SOCKADDR_IN6_LEN = 28;
 export const SIN6_LEN_RFC2133 = 24;
+
+// the socket error queue, SO_TIMESTAMPING (errqueue.ts)
+export * from './errqueue.js';

@@ -1022,8 +1022,21 @@ describe('NIC software GRO', () => {
     r.net.close();
   });
 
-  it('SYN, FIN and RST segments are never merged; a pure ACK closes the train', () => {
-    for (const flag of [TCP_SYN, TCP_FIN, TCP_RST]) {
+  it('SYN and RST segments are never merged, a FIN continuing the train joins and closes it (tcp_gro_receive); a pure ACK closes the train', () => {
+    {
+      const r = rig({ rxQueues: 1 });
+      inject(r, tcpFrame(r.dev.mac, { seq: 1000, payload: bytesOf(1000, 1) }));
+      inject(r, tcpFrame(r.dev.mac, { seq: 2000, payload: bytesOf(1000, 2) }));
+      inject(r, tcpFrame(r.dev.mac, { seq: 3000, payload: bytesOf(1000, 3), flags: TCP_ACK | TCP_FIN }));
+      inject(r, tcpFrame(r.dev.mac, { seq: 4000, payload: bytesOf(1000, 4), flags: TCP_ACK | TCP_FIN }));
+      r.net.runUntilIdle();
+      // the FIN joined (flag ORed into the merged header, train flushed); a FIN never starts one
+      assert.deepEqual(r.cap.got.map((g) => [g.len - 54, g.gsoSize]), [[3000, 1000], [1000, 0]]);
+      assert.equal(tcpFlags(r.cap.got[0]!), TCP_ACK | TCP_FIN);
+      assert.equal(tcpFlags(r.cap.got[1]!), TCP_ACK | TCP_FIN);
+      r.net.close();
+    }
+    for (const flag of [TCP_SYN, TCP_RST]) {
       const r = rig({ rxQueues: 1 });
       inject(r, tcpFrame(r.dev.mac, { seq: 1000, payload: bytesOf(1000, 1) }));
       inject(r, tcpFrame(r.dev.mac, { seq: 2000, payload: bytesOf(1000, 2) }));

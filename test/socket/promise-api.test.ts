@@ -157,6 +157,9 @@ describe('no promise outlives close', () => {
     const r = cs.recv(100); // conn never sends
     const acc = ls.accept();
     cs.setsockopt(C.SOL_SOCKET, C.SO_SNDBUF, 4096); // conn never reads: the send blocks
+    // (a write fills its skb up to the size goal past a small SO_SNDBUF, as Linux: the peer's
+    // closed window is what stops the 1 MiB)
+    conn.setsockopt(C.SOL_SOCKET, C.SO_RCVBUF, 4096);
     const s = cs.send(pattern(1 << 20));
     await p.net.sleep(1000);
     conn.close();

@@ -80,6 +80,8 @@ export interface LibNetwork {
   addHost(name: string): LibHost;
   connect(a: LibDevice, b: LibDevice, opts: { gbps: number; delayUs: number; loss: number }): { stats: { aToB: LibWireDirStats; bToA?: LibWireDirStats } };
   readonly now: number;
+  /** resolves after `us` of network time (the stall watchdog's clock; absent: no watchdog) */
+  sleep?(us: number): Promise<void>;
   close(): void;
 }
 

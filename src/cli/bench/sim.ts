@@ -7,8 +7,13 @@
  * SO_DEVMEM_DONTNEED in coalesced ranges); copy mode receives into a host buffer and validates
  * there. `loss` makes the wire lose frames (seeded: the same frames every run) for the lossy
  * rows, which also report the sender's retransmitted segments. The figure is the wall clock of
- * the whole run: setup, both hosts, wire, teardown.
+ * the whole run: setup, both hosts, wire, teardown. A run that stops making progress (no byte
+ * received for 30 s of virtual time) ends within seconds of wall time as a failed sample whose
+ * problem is the demo's one-line diagnosis (`../ncdevmem/watchdog.ts`, `../demo/diagnose.ts`).
  */
+import type { Host, NetDevice, NetlinkSocket, Socket } from '../../index.js';
+import { diagnoseStall } from '../demo/diagnose.js';
+import { DEFAULT_STALL_US, ProgressWatchdog, StallError, StallRace, type WatchClock } from '../ncdevmem/watchdog.js';
 import type { BenchLib, LibDeviceMemory, LibHost, LibNetwork, LibPattern, LibSocket } from './lib.js';
 
 /** how the receiver calls recvmsg; one method for every build in an invocation */
@@ -24,13 +29,21 @@ export interface SimOptions {
   loss?: number;
   /** called every 8 MiB received (heap sampling) */
   onProgress?: (bytes: number) => void;
+  /**
+   * a run whose receiver got no byte for this long (µs of virtual time; default 30 s) ends at once
+   * with `problem` = "stalled: " and the demo's diagnosis (a build without `Network.sleep` has no
+   * watchdog: the caller's wall-clock timeout stands)
+   */
+  stallUs?: number;
+  /** device memory bound in devmem mode (default 64 MiB; tests shrink it to force a stall) */
+  dmabufSize?: number;
 }
 
 export interface SimResult {
   bytes: number;
   wallSeconds: number;
   validated: boolean;
-  /** error text when not validated */
+  /** error text when not validated ("stalled: …" with the diagnosis when the watchdog ended the run) */
   problem: string;
   /** Ethernet frames A → B on the wire (data, plus the handshake and FIN) */
   wireFrames: number;
@@ -122,7 +135,7 @@ async function transfer(lib: BenchLib, net: LibNetwork, o: SimOptions, t0: bigin
     b.ethtool.setRings('eth0', { tcpDataSplit: 'on', hdsThresh: 0 });
     b.ethtool.setRss('eth0', { equal: devq });
     b.ethtool.addNtupleRule('eth0', { flowType: o.ipv6 ? 'tcp6' : 'tcp4', dstIp: addrB, dstPort: PORT, action: devq });
-    dmabuf = b.allocDeviceMemory(DMABUF_SIZE);
+    dmabuf = b.allocDeviceMemory(o.dmabufSize ?? DMABUF_SIZE);
     bindingId = (await nl.netdev.bindRx({ ifindex: eb.ifindex, fd: dmabuf.fd, queues: [{ id: devq, type: 'rx' }] })).id;
   }
   const fam = o.ipv6 ? C.AF_INET6 : C.AF_INET;
@@ -151,13 +164,27 @@ async function transfer(lib: BenchLib, net: LibNetwork, o: SimOptions, t0: bigin
     sender.catch(reject);
   });
 
-  const conn = await Promise.race([ls.accept(), senderFailed]);
-  const got = await Promise.race([
-    o.mode === 'devmem' ? receiveDevmem(lib, conn, dmabuf!, bindingId, o) : receiveCopy(lib, conn, o),
-    senderFailed,
-  ]);
-  conn.close();
-  await sender;
+  // the receiver's totals, shared with the watchdog (read once per tick, never per packet)
+  const got: Received = { bytes: 0, mismatches: 0, steeringErrors: 0, tokensIssued: 0, tokensReturned: 0 };
+  let conn: LibSocket | null = null;
+  const watch = watchTransfer(net, o, got, () => ({ a, b, nl, bindingId, conn, cs, rxq: devq, dev: eb, wire: wire.stats, dmabuf }));
+  let stalled: string | null = null;
+  try {
+    const c = await race(watch, Promise.race([ls.accept(), senderFailed]));
+    conn = c;
+    await race(watch, Promise.race([
+      o.mode === 'devmem' ? receiveDevmem(lib, c, dmabuf!, bindingId, o, got) : receiveCopy(lib, c, o, got),
+      senderFailed,
+    ]));
+  } catch (e) {
+    if (!(e instanceof StallError)) throw e;
+    stalled = e.message;
+  } finally {
+    watch?.stop();
+  }
+  (conn as LibSocket | null)?.close();
+  // a stalled sender is left behind: closing the network settles it
+  if (stalled === null) await sender;
   ls.close();
   const wireFrames = wire.stats.aToB.frames;
   const lostFrames = (wire.stats.aToB.lost ?? 0) + (wire.stats.bToA?.lost ?? 0);
@@ -167,7 +194,8 @@ async function transfer(lib: BenchLib, net: LibNetwork, o: SimOptions, t0: bigin
   net.close();
   const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
   let problem = '';
-  if (got.bytes !== o.size) problem = `received ${got.bytes} of ${o.size} bytes`;
+  if (stalled !== null) problem = `stalled: ${stalled}`;
+  else if (got.bytes !== o.size) problem = `received ${got.bytes} of ${o.size} bytes`;
   else if (got.mismatches !== 0) problem = `${got.mismatches} bytes differ from the pattern`;
   else if (got.steeringErrors !== 0) problem = `${got.steeringErrors} receives off the devmem queue`;
   else if (got.tokensIssued !== got.tokensReturned) problem = `${got.tokensIssued - got.tokensReturned} tokens not returned`;
@@ -191,7 +219,7 @@ interface Received {
 }
 
 /** the ncdevmem server loop: walk the control buffer as C does, validate on the device, DONTNEED */
-async function receiveDevmem(lib: BenchLib, conn: LibSocket, dmabuf: LibDeviceMemory, bindingId: number, o: SimOptions): Promise<Received> {
+async function receiveDevmem(lib: BenchLib, conn: LibSocket, dmabuf: LibDeviceMemory, bindingId: number, o: SimOptions, out: Received): Promise<Received> {
   const C = lib.constants;
   const iov = new Uint8Array(IOV_LEN);
   const control = new Uint8Array(CONTROL_LEN);
@@ -199,7 +227,6 @@ async function receiveDevmem(lib: BenchLib, conn: LibSocket, dmabuf: LibDeviceMe
   const pattern: LibPattern = new lib.NcdevmemPattern(PERIOD);
   const dontneed = new Uint8Array(8 * C.MAX_DONTNEED_TOKENS);
   const ddv = new DataView(dontneed.buffer);
-  const out: Received = { bytes: 0, mismatches: 0, steeringErrors: 0, tokensIssued: 0, tokensReturned: 0 };
   const got: Got = { n: 0, controlLen: 0, iovUsed: 0 };
   const giveBack = (ranges: number): void => {
     const r = conn.setsockopt(C.SOL_SOCKET, C.SO_DEVMEM_DONTNEED, dontneed.subarray(0, ranges * 8));
@@ -277,10 +304,9 @@ async function receiveDevmem(lib: BenchLib, conn: LibSocket, dmabuf: LibDeviceMe
 }
 
 /** plain receive into a host buffer, validated there */
-async function receiveCopy(lib: BenchLib, conn: LibSocket, o: SimOptions): Promise<Received> {
+async function receiveCopy(lib: BenchLib, conn: LibSocket, o: SimOptions, out: Received): Promise<Received> {
   const iov = new Uint8Array(IOV_LEN);
   const pattern = new lib.NcdevmemPattern(PERIOD);
-  const out: Received = { bytes: 0, mismatches: 0, steeringErrors: 0, tokensIssued: 0, tokensReturned: 0 };
   const got: Got = { n: 0, controlLen: 0, iovUsed: 0 };
   let nextProgress = 0;
   for (;;) {
@@ -299,4 +325,50 @@ async function receiveCopy(lib: BenchLib, conn: LibSocket, o: SimOptions): Promi
     }
   }
   return out;
+}
+
+/** what the diagnosis reads, once the watchdog fired */
+interface RunObjects {
+  a: LibHost;
+  b: LibHost;
+  nl: unknown;
+  bindingId: number;
+  conn: LibSocket | null;
+  cs: LibSocket;
+  rxq: number;
+  dev: unknown;
+  wire: { aToB: { frames: number; lost?: number }; bToA?: { frames: number; lost?: number } };
+  dmabuf: LibDeviceMemory | null;
+}
+
+/**
+ * The run's watchdog (null for a build whose Network has no `sleep`): no byte received for
+ * `o.stallUs` of virtual time ends the run with the demo's diagnosis. The build's objects are read
+ * through the current build's types; a build without some counter gets the plain stall line.
+ */
+function watchTransfer(net: LibNetwork, o: SimOptions, got: Received, objects: () => RunObjects): StallRace | null {
+  if (typeof net.sleep !== 'function') return null;
+  const framesOf = (r: RunObjects): number => r.wire.aToB.frames + (r.wire.bToA?.frames ?? 0);
+  const wd = new ProgressWatchdog(net as WatchClock, o.stallUs ?? DEFAULT_STALL_US, () => got.bytes, () => framesOf(objects()));
+  return new StallRace(wd, (seen) => {
+    const r = objects();
+    const dev = r.dev as NetDevice;
+    const lost = (d: { lost?: number } | undefined): number => d?.lost ?? 0;
+    return diagnoseStall({
+      size: o.size, bytes: got.bytes, mode: o.mode, stallUs: seen.stallUs, error: null, errorSide: null,
+      quietFrames: seen.quietActivity, dmabufPages: r.dmabuf !== null ? Math.floor((o.dmabufSize ?? DMABUF_SIZE) / 4096) : 0,
+    }, {
+      a: r.a as unknown as Host, b: r.b as unknown as Host, nl: r.nl as NetlinkSocket, bindingId: r.bindingId,
+      conn: r.conn as unknown as Socket | null, cs: r.cs as unknown as Socket, rxq: dev.rxQueues[r.rxq]!,
+      wire: {
+        aToB: { frames: r.wire.aToB.frames, lost: lost(r.wire.aToB) },
+        bToA: { frames: r.wire.bToA?.frames ?? 0, lost: lost(r.wire.bToA) },
+      },
+    });
+  });
+}
+
+/** p, or the watchdog's StallError first */
+function race<T>(watch: StallRace | null, p: Promise<T>): Promise<T> {
+  return watch === null ? p : watch.race(p);
 }

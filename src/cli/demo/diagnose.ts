@@ -24,18 +24,23 @@ export interface StallEvidence {
 interface WireDir {
   frames: number;
   lost: number;
+  /** frames delivered with a bad FCS (dropped by the receiving NIC) */
+  corrupted?: number;
 }
 
 /** the run's objects the diagnosis reads counters from */
 export interface StallSources {
-  a: Host;
+  /** the sending host (null: the sender is not ours, a peer on a real link) */
+  a: Host | null;
   b: Host;
   nl: NetlinkSocket;
   bindingId: number;
   conn: Socket | null;
-  cs: Socket;
+  /** the sending socket (null with `a` null) */
+  cs: Socket | null;
   rxq: NetDevice['rxQueues'][number];
-  wire: { readonly aToB: WireDir; readonly bToA: WireDir };
+  /** the simulated wire's counters (null on a real link) */
+  wire: { readonly aToB: WireDir; readonly bToA: WireDir } | null;
 }
 
 function tokensHeld(conn: Socket | null): { tokens: number; queued: number } {
@@ -63,12 +68,14 @@ async function devmemInflight(s: StallSources): Promise<number> {
 export async function diagnoseStall(ev: StallEvidence, s: StallSources): Promise<string> {
   const parts: string[] = [];
   const secs = (ev.stallUs / 1e6).toFixed(ev.stallUs % 1e6 === 0 ? 0 : 1);
+  // size 0: the amount is not known (a real peer sends what it sends)
+  const ofSize = ev.size > 0 ? ` of ${ev.size}` : '';
   if (ev.error !== null) {
-    parts.push(`${ev.errorSide ?? 'a socket'} failed with ${ev.error} after ${ev.bytes} of ${ev.size} bytes`);
+    parts.push(`${ev.errorSide ?? 'a socket'} failed with ${ev.error} after ${ev.bytes}${ofSize} bytes`);
   } else {
-    parts.push(`no progress for ${secs} s (virtual): ${ev.bytes} of ${ev.size} bytes delivered`);
+    parts.push(`no progress for ${secs} s (${s.wire !== null ? 'virtual' : 'real time'}): ${ev.bytes}${ofSize} bytes delivered`);
   }
-  const tcp = s.a.snmp().tcp;
+  const tcp = s.a !== null ? s.a.snmp().tcp : { timeouts: 0, retransSegs: 0 };
   if (ev.errorSide === 'sender' && tcp.timeouts > 0) {
     // Linux reports ETIMEDOUT, or the last soft error (EHOSTUNREACH from a failed neighbour)
     parts.push(`retransmissions given up after ${tcp.timeouts} timeouts`);
@@ -91,8 +98,9 @@ export async function diagnoseStall(ev: StallEvidence, s: StallSources): Promise
   } else if (rxAllocFail > 0) {
     parts.push(`rx-alloc-fail ${rxAllocFail}`);
   }
+  if (s.a === null) return parts.join('; ');
   let backoff = '';
-  if (ev.error === null && tcp.timeouts > 0) {
+  if (ev.error === null && tcp.timeouts > 0 && s.cs !== null) {
     try {
       const ti = s.cs.tcpInfo();
       backoff = ` (backing off: RTO now ${(ti.rto / 1e6).toFixed(1)} s, ${ti.state})`;
@@ -100,7 +108,14 @@ export async function diagnoseStall(ev: StallEvidence, s: StallSources): Promise
       // the sending socket is gone: no backoff to report
     }
   }
-  parts.push(`sender: ${tcp.retransSegs} segments retransmitted, ${tcp.timeouts} timeouts${backoff}; wire lost ${s.wire.aToB.lost + s.wire.bToA.lost} of ${s.wire.aToB.frames + s.wire.bToA.frames} frames (both directions)`);
-  if (ev.error === null && ev.quietFrames === 0) parts.push('the network went quiet (no frame sent since the last delivered byte)');
+  const w = s.wire;
+  const lost = w !== null ? `; wire lost ${w.aToB.lost + w.bToA.lost} of ${w.aToB.frames + w.bToA.frames} frames (both directions)` : '';
+  parts.push(`sender: ${tcp.retransSegs} segments retransmitted, ${tcp.timeouts} timeouts${backoff}${lost}`);
+  const corrupted = w !== null ? (w.aToB.corrupted ?? 0) + (w.bToA.corrupted ?? 0) : 0;
+  if (corrupted > 0) parts.push(`wire corrupted ${corrupted} frames (bad FCS, dropped by the NIC)`);
+  // a segment larger than the path MTU never reaches the wire (IP FragFails: DF set)
+  const fragFails = s.a.snmp().ip.fragFails;
+  if (fragFails > 0) parts.push(`sender's IP dropped ${fragFails} packets larger than the MTU (FragFails)`);
+  if (ev.error === null && ev.quietFrames === 0 && w !== null) parts.push('the network went quiet (no frame sent since the last delivered byte)');
   return parts.join('; ');
 }

@@ -1,5 +1,5 @@
 /**
- * Command line of `devmem ncdevmem`: the kernel selftest's getopt string "ls:c:p:v:q:t:f:z:"
+ * Command line of `devmem ncdevmem`: the kernel selftest's getopt string "ls:c:p:v:q:t:f:z:b:"
  * (short options cluster as getopt allows: `-lp 5201`, `-p5201`; the last of a repeated option
  * wins), plus long options for real links (`--link`, `--addr`) and for the simulated peer that
  * stands in for the kernel's `socat` when no link is given. Every mistake throws `UsageError`
@@ -30,12 +30,18 @@ export interface NcdevmemOptions {
   ifname: string | null;
   /** -z: client TX chunk size (accepted and unused in server mode, as in ncdevmem) */
   maxChunk: number;
+  /** -b: server rx-buf-size (Linux 7.3 "rx-page-size", bytes per net_iov); 0 = not given */
+  rxBufSize: number;
   /** --link SPEC (repeatable) */
   links: string[];
   /** --addr CIDR (repeatable) */
   addrs: string[];
-  /** the simulated peer (used without --link) */
-  sim: { bytes: number; fault: SimFault; mtu: number; period: number };
+  /** the simulated peer (used without --link); loss: --sim-loss, the wire's loss probability */
+  sim: { bytes: number; fault: SimFault; mtu: number; period: number; loss: number };
+  /** --stall-timeout: no-progress time (µs of network time) before the server fails with a diagnosis */
+  stallUs: number;
+  /** --dmabuf-size: bytes of the server's dma-buf (ncdevmem: 16000 pages) */
+  dmabufSize: number;
   /** --queues: rx queues of the NIC model (simulated or on a link) */
   queues: number;
   /** --seed; null = not given (1 in the simulation, a cryptographic source on a real link) */
@@ -47,16 +53,20 @@ export interface NcdevmemOptions {
   help: boolean;
 }
 
-/** getopt "ls:c:p:v:q:t:f:z:" */
-const SHORT_WITH_ARG = new Set(['s', 'c', 'p', 'v', 'q', 't', 'f', 'z']);
-const LONG_WITH_ARG = new Set(['link', 'addr', 'sim-bytes', 'sim-fault', 'queues', 'sim-mtu', 'sim-period', 'seed']);
+/** getopt "ls:c:p:v:q:t:f:z:b:" */
+const SHORT_WITH_ARG = new Set(['s', 'c', 'p', 'v', 'q', 't', 'f', 'z', 'b']);
+const LONG_WITH_ARG = new Set([
+  'link', 'addr', 'sim-bytes', 'sim-fault', 'queues', 'sim-mtu', 'sim-period', 'seed', 'sim-loss', 'stall-timeout', 'dmabuf-size',
+]);
 const LONG_FLAGS = new Set(['help', 'json']);
 
 export function defaultOptions(): NcdevmemOptions {
   return {
     listen: false, serverIp: null, clientIp: null, port: null, validation: 0, numQueues: -1, startQueue: -1, ifname: null,
-    maxChunk: 0, links: [], addrs: [],
-    sim: { bytes: 1024, fault: 'none', mtu: 1500, period: 0 },
+    maxChunk: 0, rxBufSize: 0, links: [], addrs: [],
+    sim: { bytes: 1024, fault: 'none', mtu: 1500, period: 0, loss: 0 },
+    stallUs: 30_000_000,
+    dmabufSize: 16000 * 4096,
     queues: 4,
     seed: null,
     json: false,
@@ -149,6 +159,11 @@ function applyShort(o: NcdevmemOptions, c: string, v: string): void {
     case 'z':
       o.maxChunk = parseNumber(v, '-z', 1, 1 << 30, true);
       return;
+    case 'b':
+      // whether the NIC takes it (a power of two >= the page size, the driver's limit) is the
+      // kernel's answer at bind time, as with the tool
+      o.rxBufSize = parseNumber(v, '-b', 1, 0x7fffffff, true);
+      return;
   }
 }
 
@@ -185,6 +200,19 @@ function applyLong(o: NcdevmemOptions, name: string, v: string): void {
     case 'seed':
       o.seed = parseNumber(v, '--seed', 0, 0xffffffff, true);
       return;
+    case 'sim-loss':
+      o.sim.loss = parseNumber(v, '--sim-loss', 0, 1, false);
+      return;
+    case 'stall-timeout':
+      o.stallUs = Math.round(parseNumber(v, '--stall-timeout', 0.01, 3600, false) * 1e6);
+      return;
+    case 'dmabuf-size': {
+      const n = parseSize(v, '--dmabuf-size');
+      if (n % 4096 !== 0) throw new UsageError(`--dmabuf-size: expected a multiple of 4K, got '${v}'`);
+      if (n > 2 ** 32) throw new UsageError(`--dmabuf-size: expected a size in 4K..4G, got '${v}'`);
+      o.dmabufSize = n;
+      return;
+    }
   }
 }
 

@@ -15,7 +15,11 @@ export interface NcdevmemEnv {
    * its faults here: another tenant's rule or binding).
    */
   prepare(startQueue: number, numQueues: number): Promise<void>;
-  /** called once the server listens: the simulated peer starts connecting (a real peer is already on its way) */
+  /**
+   * Server role: called once ncdevmem listens; the simulated peer starts connecting (a real peer
+   * is already on its way). Client role: called before ncdevmem connects; the simulated peer
+   * starts listening (a real one, `socat -U - TCP-LISTEN:PORT`, already does).
+   */
   peerStart(): void;
   /**
    * Settles with a message if the peer gives up before it connected (a simulated peer that
@@ -37,4 +41,9 @@ export interface EnvPlan {
   port: number;
   /** pattern period the simulated peer sends (-v, else 7 like `yes $(printf '\x01…\x06')`) */
   period: number;
+  /**
+   * which side ncdevmem plays: the server (-l, the peer sends), the client (devmem TX, the peer
+   * listens and prints what it receives) or the negative tests (no peer); default: server
+   */
+  role?: 'server' | 'client' | 'negative';
 }

@@ -1,9 +1,11 @@
 /**
  * `devmem ncdevmem`: the kernel selftest tool (tools/testing/selftests/drivers/net/hw/ncdevmem.c)
- * with its flags and its output, server side. `-l -s ADDR -p PORT [-c ADDR] [-v N] [-t Q -q N]
- * -f IF` sets up the NIC and receives into device memory; with neither -s nor -c it runs the
- * built-in negative tests. Without `--link` the interface lives on a simulated host whose peer
- * sends the ncdevmem pattern (sim.ts); with it, on a real link (link-env.ts). Exit status: 0 success, 1 a failed run (the tool's
+ * with its flags and its output. `-l -s ADDR -p PORT [-c ADDR] [-v N] [-t Q -q N] -f IF` sets up
+ * the NIC and receives into device memory (server.ts); without -l, `-s ADDR -p PORT [-c ADDR]
+ * [-z N] -f IF` sends each input line from device memory (devmem TX, client.ts); with neither -s
+ * nor -c it runs the built-in negative tests. Without `--link` the interface lives on a simulated host whose peer
+ * sends the ncdevmem pattern, or listens and prints what it receives (sim.ts); with it, on a real
+ * link (link-env.ts). Exit status: 0 success, 1 a failed run (the tool's
  * `error(1, …)` cases), 2 a command-line mistake (one line on stderr, nothing else printed).
  */
 import { InetAddr } from '../../index.js';
@@ -14,44 +16,61 @@ import { Log, processSink, type NcdevmemSink } from './log.js';
 import { runDevmemTests } from './negative.js';
 import { rxqNum } from './nic.js';
 import { doServer, type ServerResult } from './server.js';
+import { doClient, type ClientResult } from './client.js';
 import { LinkEnv } from './link-env.js';
 import { SimEnv } from './sim.js';
 
 export const NCDEVMEM_USAGE = `usage: devmem ncdevmem -f IFNAME [-l] [-s SERVER_IP] [-c CLIENT_IP] [-p PORT]
                        [-v N] [-q NUM_QUEUES] [-t START_QUEUE] [options]
 
-The kernel's ncdevmem selftest tool, server side. With -l it enables header split, takes the
-devmem queues out of RSS, steers the flow to them with an n-tuple rule, binds a dma-buf to them
-(netlink bind-rx), accepts one connection and receives with MSG_SOCK_DEVMEM, returning every
-token with SO_DEVMEM_DONTNEED. With neither -s nor -c it runs the built-in negative tests.
+The kernel's ncdevmem selftest tool. With -l it enables header split, takes the devmem queues
+out of RSS, steers the flow to them with an n-tuple rule, binds a dma-buf to them (netlink
+bind-rx), accepts one connection and receives with MSG_SOCK_DEVMEM, returning every token with
+SO_DEVMEM_DONTNEED. Without -l it is the client (devmem TX): it binds a dma-buf for TX (netlink
+bind-tx), connects to SERVER_IP:PORT and sends each line of stdin from device memory with
+sendmsg(MSG_ZEROCOPY) and an SCM_DEVMEM_DMABUF cmsg, waiting for each send's completion on the
+error queue. With neither -s nor -c it runs the built-in negative tests.
 
-  -l               server (listen) mode (the client side, devmem TX, is not implemented yet)
-  -s SERVER_IP     address to listen on (IPv4 is used as ::ffff:a.b.c.d on an IPv6 socket)
-  -c CLIENT_IP     the client's address: a 5-tuple rule (src-ip, src-port = PORT)
-  -p PORT          port to listen on
+  -l               server (listen) mode; without it, the client (devmem TX)
+  -s SERVER_IP     server: address to listen on; client: address to connect to (IPv4 is used
+                   as ::ffff:a.b.c.d on an IPv6 socket)
+  -c CLIENT_IP     the client's address: server: a 5-tuple rule (src-ip, src-port = PORT);
+                   client: bind() to CLIENT_IP:PORT before connecting
+  -p PORT          port to listen on / connect to
   -v N             validate the received bytes against the pattern 1, 2, …, N-1, '\\n' (on the
                    device); without -v the bytes are copied out and printed
   -q NUM_QUEUES    number of rx queues to bind
   -t START_QUEUE   first rx queue to bind (default without -t/-q: the last queue; negative
                    tests: the upper half of the queues)
   -f IFNAME        interface (required)
-  -z BYTES         client TX chunk size (accepted, unused by the server)
+  -z BYTES         client: split each line into iovecs of at most BYTES (offsets 0, BYTES,
+                   2*BYTES, …; at most 1024 of them); without -z one iovec per line
+  -b BYTES         server: rx buffer size (Linux 7.3 rx-page-size, netlink bind-rx
+                   rx-buf-size): net_iovs of BYTES, a power of two >= 4096 the NIC must
+                   accept; the dma-buf is rounded up to a multiple of it
 
 real links:
   --link SPEC      attach IFNAME to a real link: vxlan:local=IP:PORT,remote=IP:PORT,vni=N or
                    tap:NAME[,queues=N]
   --addr CIDR      address for IFNAME on the link (repeatable, v4 and v6)
 
-simulated peer (without --link; it sends like devmem.py's socat: from CLIENT_IP and PORT
-when -c is given, else from its own address and an ephemeral port):
+simulated peer (without --link). Server: it sends like devmem.py's socat, from CLIENT_IP and
+PORT when -c is given, else from its own address and an ephemeral port. Client: it listens on
+SERVER_IP:PORT like 'socat -U - TCP-LISTEN:PORT' and prints what it receives on stdout:
   --sim-bytes N    bytes the peer sends, K/M/G suffixes (default 1K, as devmem.py check_rx)
   --sim-fault F    none | wrong-queue (another tenant's rule steers the flow to queue 0) |
                    wrong-dmabuf (another tenant's dma-buf is bound to the queue it lands on)
   --sim-period N   pattern period the peer sends (default: -v's, else 7)
   --sim-mtu N      link MTU (default 1500)
+  --sim-loss P     probability the wire loses a frame, each direction (0..1, default 0)
 
 both:
   --queues N       rx queues of our NIC model (default 4)
+  --dmabuf-size N  server: device memory to bind, a multiple of 4K up to 4G (default 16000
+                   pages, 62.5 MiB, as the tool)
+  --stall-timeout S  server: fail with a one-line diagnosis from the stack's counters when no
+                   byte arrived for S seconds (0.01..3600, default 30; virtual time in the
+                   simulation, real time on a link); the C tool waits forever
   --seed N         seed of every random choice (default 1 in the simulation; on a real
                    link a cryptographic source unless given)
   --json           print one JSON object on stdout at the end (the tool's stdout output,
@@ -61,20 +80,19 @@ both:
 exit status: 0 ok, 1 the run failed, 2 a mistake on the command line`;
 
 /** checks the combinations ncdevmem's main() checks, before anything is printed */
-function plan(o: NcdevmemOptions): EnvPlan & { mode: 'negative' | 'server' } {
+function plan(o: NcdevmemOptions): EnvPlan & { mode: 'negative' | 'server' | 'client' } {
   if (o.ifname === null) throw new UsageError('ncdevmem: Missing -f argument');
   if (o.addrs.length > 0 && o.links.length === 0) throw new UsageError('--addr: needs --link (the simulated host gets -s)');
   if (o.links.length > 0 && o.simGiven.length > 0) throw new UsageError(`--${o.simGiven[0]}: only for the simulated peer, not with --link`);
   const period = o.sim.period > 0 ? o.sim.period : o.validation > 0 ? o.validation : 7;
   if (o.serverIp === null && o.clientIp === null) {
     if ((o.startQueue < 0) !== (o.numQueues < 0)) throw new UsageError('ncdevmem: Both -t and -q are required');
-    return { mode: 'negative', ifname: o.ifname, server: null, client: null, port: 0, period };
+    return { mode: 'negative', role: 'negative', ifname: o.ifname, server: null, client: null, port: 0, period };
   }
   if (o.startQueue < 0 && o.numQueues >= 0) throw new UsageError('ncdevmem: Missing -t argument');
   if (o.numQueues < 0 && o.startQueue >= 0) throw new UsageError('ncdevmem: Missing -q argument');
   if (o.serverIp === null) throw new UsageError('ncdevmem: Missing -s argument');
   if (o.port === null) throw new UsageError('ncdevmem: Missing -p argument');
-  if (!o.listen) throw new UsageError('ncdevmem: the client side (devmem TX) is not implemented yet; run the server with -l');
   const s = InetAddr.parse(o.serverIp);
   const sText = s.toString();
   if (o.links.length === 0 && !isUnicast(s)) {
@@ -85,11 +103,14 @@ function plan(o: NcdevmemOptions): EnvPlan & { mode: 'negative' | 'server' } {
     const c = InetAddr.parse(o.clientIp);
     if (c.family !== s.family) throw new UsageError('-c: not the same IP version as -s');
     if (o.links.length === 0 && (!isUnicast(c) || c.equals(s))) {
-      throw new UsageError(`-c: the simulated peer needs a unicast address other than -s, got '${o.clientIp}'`);
+      throw new UsageError(`-c: the simulated hosts need a unicast address other than -s, got '${o.clientIp}'`);
     }
     cText = c.toString();
   }
-  return { mode: 'server', ifname: o.ifname, server: { family: s.family, addr: sText }, client: cText, port: o.port, period };
+  const mode = o.listen ? 'server' : 'client';
+  const serverOnly = o.simGiven.filter((g) => g !== 'sim-mtu' && g !== 'sim-loss');
+  if (mode === 'client' && serverOnly.length > 0) throw new UsageError(`--${serverOnly[0]}: only for the server (-l); the client's peer just listens`);
+  return { mode, role: mode, ifname: o.ifname, server: { family: s.family, addr: sText }, client: cText, port: o.port, period };
 }
 
 /**
@@ -118,9 +139,10 @@ export async function runNcdevmem(argv: readonly string[], sink: NcdevmemSink = 
   };
   if (sink === processSink) process.once('beforeExit', stallGuard);
   let code: number;
-  const facts: RunFacts = { startQueue: o.startQueue, numQueues: o.numQueues, server: null };
+  const facts: RunFacts = { startQueue: o.startQueue, numQueues: o.numQueues, server: null, client: null };
+  const input = p.mode === 'client' && sink.stdin !== undefined ? await sink.stdin() : new Uint8Array(0);
   try {
-    code = await execute(env, o, p, log, facts);
+    code = await execute(env, o, p, log, facts, input);
   } catch (e) {
     code = fatal(log, e instanceof Error ? e.message : String(e));
   } finally {
@@ -133,7 +155,8 @@ export async function runNcdevmem(argv: readonly string[], sink: NcdevmemSink = 
   }
   // the peer failing makes a short stream look like a clean close: not a success
   if (code === 0 && env.peerError !== null) code = 1;
-  if (o.json) sink.stdout(`${JSON.stringify(jsonSummary(p.mode, code, o, facts, env.peerError))}\n`);
+  const received = env instanceof SimEnv && p.mode === 'client' ? env.received : null;
+  if (o.json) sink.stdout(`${JSON.stringify(jsonSummary(p.mode, code, o, facts, env.peerError, received))}\n`);
   return code;
 }
 
@@ -142,11 +165,24 @@ interface RunFacts {
   startQueue: number;
   numQueues: number;
   server: ServerResult | null;
+  client: ClientResult | null;
 }
 
 /** the --json object */
-function jsonSummary(mode: 'negative' | 'server', exitCode: number, o: NcdevmemOptions, f: RunFacts, peerError: string | null): Record<string, unknown> {
+function jsonSummary(
+  mode: 'negative' | 'server' | 'client', exitCode: number, o: NcdevmemOptions, f: RunFacts, peerError: string | null, received: Uint8Array | null,
+): Record<string, unknown> {
   const base = { mode, exitCode, ifname: o.ifname, startQueue: f.startQueue, numQueues: f.numQueues };
+  const c = f.client;
+  if (mode === 'client') {
+    if (c === null) return base;
+    return {
+      ...base, bindingId: c.bindingId, lines: c.lines, bytes: c.bytes, iovecs: c.iovecs, maxChunk: o.maxChunk,
+      completions: c.completions, hostVisibleBytes: c.hostVisibleBytes,
+      // the simulated listener's output (what socat would print); null on a real link
+      peerReceived: received === null ? null : Buffer.from(received).toString('latin1'), peerError,
+    };
+  }
   const r = f.server;
   if (mode === 'negative' || r === null) return base;
   return {
@@ -168,7 +204,7 @@ function jsonSummary(mode: 'negative' | 'server', exitCode: number, o: NcdevmemO
 }
 
 /** main() of the tool once the command line is accepted: queue defaults, then the mode */
-async function execute(env: NcdevmemEnv, o: NcdevmemOptions, p: ReturnType<typeof plan>, log: Log, facts: RunFacts): Promise<number> {
+async function execute(env: NcdevmemEnv, o: NcdevmemOptions, p: ReturnType<typeof plan>, log: Log, facts: RunFacts, input: Uint8Array): Promise<number> {
   const dev = env.host.device(p.ifname);
   log.err(`using ifindex=${dev === null ? 0 : dev.ifindex}`);
   const nrx = rxqNum(env.host, p.ifname);
@@ -195,9 +231,19 @@ async function execute(env: NcdevmemEnv, o: NcdevmemOptions, p: ReturnType<typeo
   facts.startQueue = start;
   facts.numQueues = num;
   await env.prepare(start, num);
+  if (p.mode === 'client') {
+    const c = await doClient(env, {
+      serverIp: p.server!.addr, family: p.server!.family, clientIp: p.client, port: p.port, maxChunk: o.maxChunk,
+    }, input, log);
+    facts.client = c;
+    return c.exitCode;
+  }
   const r = await doServer(env, {
     serverIp: p.server!.addr, family: p.server!.family, clientIp: p.client, port: p.port, validation: o.validation,
-    startQueue: start, numQueues: num,
+    startQueue: start, numQueues: num, stallUs: o.stallUs,
+    // -b: the dma-buf is a whole number of rx buffers (the tool takes it from a hugetlb memfd)
+    dmabufSize: o.rxBufSize > 0 ? Math.ceil(o.dmabufSize / o.rxBufSize) * o.rxBufSize : o.dmabufSize,
+    ...(o.rxBufSize > 0 ? { rxBufSize: o.rxBufSize } : {}),
   }, log);
   facts.server = r;
   return r.exitCode;

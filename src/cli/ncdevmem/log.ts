@@ -8,11 +8,22 @@
 export interface NcdevmemSink {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** the client's input (what it would read from stdin line by line); none: empty */
+  stdin?(): Promise<Uint8Array>;
+}
+
+/** all of the process's stdin (empty when it is a terminal: nothing was piped in) */
+async function readStdin(): Promise<Uint8Array> {
+  if (process.stdin.isTTY) return new Uint8Array(0);
+  const parts: Buffer[] = [];
+  for await (const c of process.stdin) parts.push(typeof c === 'string' ? Buffer.from(c, 'latin1') : (c as Buffer));
+  return Buffer.concat(parts);
 }
 
 export const processSink: NcdevmemSink = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
+  stdin: readStdin,
 };
 
 const FLUSH_AT = 64 * 1024;

@@ -18,6 +18,8 @@
 import { constants as C, ErrnoError, NcdevmemPattern, type DeviceMemory, type Host, type NetlinkSocket, type Socket } from '../../index.js';
 import type { NcdevmemEnv } from './env.js';
 import { strerror, ynlError, type Log } from './log.js';
+import { watchServer } from './stall.js';
+import { StallError, type StallRace } from './watchdog.js';
 import {
   configureFlowSteering, configureHeadersplit, configureRss, deleteFlow, getRingConfig, resetRss, restoreRingConfig, type RingConfig,
 } from './nic.js';
@@ -37,6 +39,12 @@ export interface ServerConfig {
   validation: number;
   startQueue: number;
   numQueues: number;
+  /** fail with a diagnosis when no byte arrived for this long, µs of network time (default 30 s) */
+  stallUs?: number;
+  /** bytes of device memory to bind (default NUM_PAGES pages, as the tool) */
+  dmabufSize?: number;
+  /** -b: bind-rx rx-buf-size (bytes per net_iov); omitted: a page */
+  rxBufSize?: number;
 }
 
 /** what the run did, for the summary line and for tests */
@@ -65,12 +73,14 @@ function errText(e: unknown): string {
 }
 
 /** a bind-rx through the typed netlink client, printing what ncdevmem's bind_rx_queue prints */
-export async function bindRxQueue(log: Log, host: Host, ifindex: number, mem: DeviceMemory, startQueue: number, numQueues: number): Promise<{ nl: NetlinkSocket; id: number } | null> {
+export async function bindRxQueue(
+  log: Log, host: Host, ifindex: number, mem: DeviceMemory, startQueue: number, numQueues: number, rxBufSize?: number,
+): Promise<{ nl: NetlinkSocket; id: number } | null> {
   const nl = host.netlink();
   const queues = [];
   for (let i = 0; i < numQueues; i++) queues.push({ id: startQueue + i, type: 'rx' as const });
   try {
-    const { id } = await nl.netdev.bindRx({ ifindex, fd: mem, queues });
+    const { id } = await nl.netdev.bindRx({ ifindex, fd: mem, queues, ...(rxBufSize !== undefined ? { rxBufSize } : {}) });
     log.err(`got dmabuf id=${id}`);
     return { nl, id };
   } catch (e) {
@@ -92,7 +102,7 @@ export async function doServer(env: NcdevmemEnv, cfg: ServerConfig, log: Log): P
     log.prErr(`no such device: ${ifname}`);
     return res;
   }
-  const mem = host.allocDeviceMemory(PAGE_SIZE * NUM_PAGES);
+  const mem = host.allocDeviceMemory(cfg.dmabufSize ?? PAGE_SIZE * NUM_PAGES);
   const undo: (() => void)[] = [() => host.closeDeviceMemory(mem)];
   const unwind = (): void => {
     while (undo.length > 0) undo.pop()!();
@@ -123,7 +133,7 @@ export async function doServer(env: NcdevmemEnv, cfg: ServerConfig, log: Log): P
     }
     undo.push(() => deleteFlow(log, host, ifname, flowId));
 
-    const bound = await bindRxQueue(log, host, dev.ifindex, mem, cfg.startQueue, cfg.numQueues);
+    const bound = await bindRxQueue(log, host, dev.ifindex, mem, cfg.startQueue, cfg.numQueues, cfg.rxBufSize);
     if (bound === null) {
       log.prErr('Failed to bind');
       return res;
@@ -168,7 +178,13 @@ export async function doServer(env: NcdevmemEnv, cfg: ServerConfig, log: Log): P
     log.err(`Got connection from ${ntop6(peer.addr.family, peer.addr.toString())}:${peer.port}`);
 
     const pattern = cfg.validation > 0 ? new NcdevmemPattern(cfg.validation) : null;
-    res.exitCode = await receiveLoop(conn, mem, bound.id, pattern, log, res);
+    // a transfer that stops moving ends with a diagnosis instead of waiting forever (stall.ts)
+    const watch = watchServer(env, {
+      stallUs: cfg.stallUs ?? 30_000_000, conn, nl: bound.nl, bindingId: bound.id, queue: cfg.startQueue,
+      dmabufPages: Math.floor(mem.size / PAGE_SIZE), received: () => res.totalReceived + res.linearBytes,
+    });
+    undo.push(() => watch.stop());
+    res.exitCode = await receiveLoop(conn, mem, bound.id, pattern, log, res, watch);
     res.hostBytesRead = mem.stats.hostBytesRead;
     res.mismatches = pattern === null ? 0 : pattern.errors;
   } finally {
@@ -179,7 +195,9 @@ export async function doServer(env: NcdevmemEnv, cfg: ServerConfig, log: Log): P
 }
 
 /** the recvmsg(MSG_SOCK_DEVMEM) loop; returns the exit code */
-async function receiveLoop(conn: Socket, mem: DeviceMemory, dmabufId: number, pattern: NcdevmemPattern | null, log: Log, res: ServerResult): Promise<number> {
+async function receiveLoop(
+  conn: Socket, mem: DeviceMemory, dmabufId: number, pattern: NcdevmemPattern | null, log: Log, res: ServerResult, watch: StallRace,
+): Promise<number> {
   const iov = new Uint8Array(IOV_LEN);
   const ctrl = new Uint8Array(CTRL_LEN);
   const cdv = new DataView(ctrl.buffer);
@@ -190,8 +208,12 @@ async function receiveLoop(conn: Socket, mem: DeviceMemory, dmabufId: number, pa
     let ret: number;
     log.beforeWait();
     try {
-      ret = await conn.recvmsgInto(iov, ctrl, C.MSG_SOCK_DEVMEM);
+      ret = await watch.race(conn.recvmsgInto(iov, ctrl, C.MSG_SOCK_DEVMEM));
     } catch (e) {
+      if (e instanceof StallError) {
+        log.prErr(`stalled: ${e.message}`);
+        return 1;
+      }
       const code = e instanceof ErrnoError ? e.code : '';
       log.err(`recvmsg ret=-1`);
       if (code === 'EAGAIN') continue;

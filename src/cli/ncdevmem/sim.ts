@@ -10,8 +10,13 @@
  * data: "flow steering error"); `wrong-dmabuf` binds its own dma-buf to another queue and steers
  * the flow there (cmsgs carry a foreign dmabuf_id). ncdevmem deletes only its own rules, so
  * the tenant's rule keeps precedence, as on a shared machine.
+ *
+ * Client role (ncdevmem without -l, devmem TX): the DUT gets the -c address (or the server's
+ * neighbour) and the peer the -s address, where it does what devmem.py check_tx has the remote
+ * run, `socat -U - TCP-LISTEN:PORT`: accept one connection and print every byte it receives on
+ * stdout until the stream ends (`peerReceived` keeps them for --json and tests).
  */
-import { constants as C, InetAddr, NcdevmemPattern, Network, type Host, type NetlinkSocket } from '../../index.js';
+import { constants as C, InetAddr, NcdevmemPattern, Network, type Host, type NetlinkSocket, type Socket } from '../../index.js';
 import type { SimFault } from './args.js';
 import type { EnvPlan, NcdevmemEnv } from './env.js';
 import type { Log } from './log.js';
@@ -23,6 +28,8 @@ export interface SimOptions {
   /** rx queues of the DUT's NIC */
   queues: number;
   seed: number;
+  /** probability the wire loses a frame, each direction (--sim-loss; default 0) */
+  loss?: number;
 }
 
 const PEER_CHUNK = 64 * 1024;
@@ -39,6 +46,13 @@ export class SimEnv implements NcdevmemEnv {
   private peerDone: Promise<void> | null = null;
   private tenantNl: NetlinkSocket | null = null;
   private readonly clientAddr: string | null;
+  /** client role: what the listening peer received, in order */
+  readonly peerReceived: Uint8Array[] = [];
+  private peerListener: Socket | null = null;
+  /** the peer's connected socket (server role: the sender; client role: the accepted one), for stall diagnoses */
+  peerSocket: Socket | null = null;
+  /** the wire's counters (frames, lost, corrupted, each direction) */
+  readonly wireStats: ReturnType<Network['connect']>['stats'];
 
   constructor(
     private readonly plan: EnvPlan,
@@ -51,7 +65,7 @@ export class SimEnv implements NcdevmemEnv {
     this.peer = this.net.addHost('peer');
     const ed = this.host.addDevice(plan.ifname, { rxQueues: sim.queues, mtu: sim.mtu });
     const ep = this.peer.addDevice('eth0', { rxQueues: 1, mtu: sim.mtu });
-    this.net.connect(ed, ep, { gbps: 100, delayUs: 5 });
+    this.wireStats = this.net.connect(ed, ep, { gbps: 100, delayUs: 5, loss: sim.loss ?? 0 }).stats;
     const s = plan.server;
     if (s === null) {
       this.clientAddr = null;
@@ -62,11 +76,13 @@ export class SimEnv implements NcdevmemEnv {
     const serverA = InetAddr.parse(s.addr);
     const client = plan.client !== null ? InetAddr.parse(plan.client).toString() : neighbourOf(serverA).toString();
     this.clientAddr = client;
-    this.host.ip.addAddress(plan.ifname, `${s.addr}/${bits}`, { nodad: true });
-    this.peer.ip.addAddress('eth0', `${client}/${bits}`, { nodad: true });
-    // a peer outside the server's subnet is still on the wire: on-link host routes both ways
-    this.host.ip.addRoute({ dst: `${client}/${hostBits}`, dev: plan.ifname });
-    this.peer.ip.addRoute({ dst: `${s.addr}/${hostBits}`, dev: 'eth0' });
+    const dutAddr = plan.role === 'client' ? client : s.addr;
+    const peerAddr = plan.role === 'client' ? s.addr : client;
+    this.host.ip.addAddress(plan.ifname, `${dutAddr}/${bits}`, { nodad: true });
+    this.peer.ip.addAddress('eth0', `${peerAddr}/${bits}`, { nodad: true });
+    // a peer outside the DUT's subnet is still on the wire: on-link host routes both ways
+    this.host.ip.addRoute({ dst: `${peerAddr}/${hostBits}`, dev: plan.ifname });
+    this.peer.ip.addRoute({ dst: `${dutAddr}/${hostBits}`, dev: 'eth0' });
   }
 
   async prepare(startQueue: number, numQueues: number): Promise<void> {
@@ -103,10 +119,16 @@ export class SimEnv implements NcdevmemEnv {
   peerStart(): void {
     const s = this.plan.server;
     if (s === null || this.peerDone !== null) return;
-    this.peerDone = this.runPeer(s.family, s.addr).catch((e: unknown) => {
+    const run = this.plan.role === 'client' ? this.runListener(s.family, s.addr) : this.runPeer(s.family, s.addr);
+    this.peerDone = run.catch((e: unknown) => {
       this.peerError = e instanceof Error ? e.message : String(e);
       this.gaveUp!(this.peerError);
     });
+  }
+
+  /** server role: bytes the peer is to send (--sim-bytes) */
+  get peerBytes(): number {
+    return this.sim.bytes;
   }
 
   peerGaveUp(): Promise<string> {
@@ -116,6 +138,7 @@ export class SimEnv implements NcdevmemEnv {
   /** like `socat -u - TCP:SERVER:PORT,bind=CLIENT,sourceport=PORT` fed with the pattern */
   private async runPeer(family: 4 | 6, server: string): Promise<void> {
     const sock = this.peer.socket(family === 4 ? C.AF_INET : C.AF_INET6, C.SOCK_STREAM);
+    this.peerSocket = sock;
     try {
       if (this.plan.client !== null) {
         sock.setsockopt(C.SOL_SOCKET, C.SO_REUSEADDR, 1);
@@ -135,7 +158,45 @@ export class SimEnv implements NcdevmemEnv {
     }
   }
 
+  /**
+   * like `socat -U - TCP-LISTEN:PORT`: listens (synchronously, before ncdevmem connects), accepts
+   * one connection and prints what arrives until the stream ends
+   */
+  private runListener(family: 4 | 6, server: string): Promise<void> {
+    const ls = this.peer.socket(family === 4 ? C.AF_INET : C.AF_INET6, C.SOCK_STREAM);
+    ls.setsockopt(C.SOL_SOCKET, C.SO_REUSEADDR, 1);
+    ls.bind(server, this.plan.port);
+    ls.listen(1);
+    this.peerListener = ls;
+    return (async () => {
+      let conn: Socket;
+      try {
+        conn = await ls.accept();
+        this.peerSocket = conn;
+      } finally {
+        ls.close();
+      }
+      try {
+        for (;;) {
+          const b = await conn.recv(65536);
+          if (b.length === 0) break;
+          this.peerReceived.push(b);
+          this.log.out(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1'));
+        }
+      } finally {
+        conn.close();
+      }
+    })();
+  }
+
+  /** client role: every byte the listening peer received */
+  get received(): Uint8Array {
+    return Buffer.concat(this.peerReceived);
+  }
+
   async close(): Promise<void> {
+    // a client that never connected: the listener stops waiting (its accept fails)
+    if (this.peerListener !== null && this.peerReceived.length === 0) this.peerListener.close();
     if (this.peerDone !== null) await this.peerDone;
     if (this.peerError !== null) this.log.err(`sim: the peer stopped: ${this.peerError}`);
     if (this.tenantNl !== null) this.tenantNl.close();

@@ -490,7 +490,8 @@ export class Ipv4Stack implements FamilyStack, PacketHandler, FragSink<number> {
       skbFree(skb);
       return -ERRNO.ENOBUFS;
     }
-    const gso = skb.gsoSize > 0 && dev.tso && !local;
+    // a GSO skb goes to the device whole: its TSO, or software GSO before its driver (nic-tx)
+    const gso = skb.gsoSize > 0 && !local;
     const nh = skbPush(skb, IPV4_HLEN);
     const v = this.ipv.rebind(skb.buf, skb.dv, nh, IPV4_HLEN);
     v.headerLen = IPV4_HLEN;

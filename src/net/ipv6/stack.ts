@@ -604,7 +604,8 @@ export class Ipv6Stack implements FamilyStack, PacketHandler, Frag6Sink<Addr>, A
     }
     if (skb.len > IPV6_MAX_PAYLOAD) return this.outFail(skb, 'fragFails', -ERRNO.EMSGSIZE);
     if (skb.data - skb.head < IPV6_HLEN + ETH_HLEN) return this.outFail(skb, 'outDiscards', -ERRNO.ENOBUFS);
-    const gso = skb.gsoSize > 0 && dev.tso && !local;
+    // a GSO skb goes to the device whole: its TSO, or software GSO before its driver (nic-tx)
+    const gso = skb.gsoSize > 0 && !local;
     const nh = skbPush(skb, IPV6_HLEN);
     const v = this.ipv.rebind(skb.buf, skb.dv, nh, IPV6_HLEN);
     v.setVtf(opts?.tos ?? 0, 0);

@@ -14,12 +14,17 @@
  * `SCM_DEVMEM_DMABUF` cmsgs, both decoded (`cmsgs`) and as the byte-exact Linux control buffer
  * (`control`); `setsockopt(SOL_SOCKET, SO_DEVMEM_DONTNEED, ranges)` returns the tokens freed;
  * `close()` returns every token still held.
+ *
+ * Zero-copy send: `sendZerocopy(data)` sends a caller's Uint8Array with MSG_ZEROCOPY and resolves
+ * when the stack no longer references it (after the ACK and the NIC), so the caller knows when it
+ * may reuse the buffer. Transmit completions and timestamps are otherwise read from the error
+ * queue: `recvmsg({ flags: MSG_ERRQUEUE, controlLen })` (EAGAIN when empty, never waits).
  */
 import type { Rng } from '../../rand/index.js';
 import { TCP_CLOSE, type TcpSock } from '../../tcp/index.js';
 import { Timer, type Scheduler, type TimerTarget } from '../../time/index.js';
 import {
-  AF_INET, AF_INET6, ERRNO, ErrnoError, MSG_DONTWAIT, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, SOL_SOCKET,
+  AF_INET, AF_INET6, ERRNO, ErrnoError, MSG_DONTWAIT, MSG_ERRQUEUE, MSG_ZEROCOPY, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, SOL_SOCKET,
   SO_DEVMEM_DONTNEED, SOCK_STREAM, fail,
 } from '../../uapi/index.js';
 import { decodeCmsgs, encodeDmabufTokens, type Cmsg, type DmabufTokenRange } from '../sys/cmsg.js';
@@ -29,6 +34,11 @@ import { SockFile, SockOptVal, WAIT_RX, WAIT_TX } from '../sys/sock.js';
 import { sockaddrFrom, sockaddrLen, type SockAddr } from '../sys/sockaddr.js';
 import { TcpSockFile, type TcpInfo } from '../sys/tcp-sock.js';
 import { WaitEntry } from '../sys/waitqueue.js';
+import { devmemSendRelease } from '../sys/devmem-tx.js';
+import { zcSendAbandon } from '../sys/zerocopy-send.js';
+import { setupDevmemSend, type DevmemIovInput } from './devmem-send.js';
+
+const EMPTY = new Uint8Array(0);
 
 /** what a promise socket needs from its host */
 export interface SocketHost {
@@ -77,6 +87,36 @@ export class RecvInfo {
 }
 
 export type { SockAddr } from '../sys/sockaddr.js';
+
+/** what `sendZerocopy` resolves with, once the stack no longer references the caller's bytes */
+export interface ZerocopySendResult {
+  /** bytes queued (all of them for a blocking send) */
+  bytes: number;
+  /** the send's notification id (the u32 counter MSG_ERRQUEUE readers see as ee_info..ee_data) */
+  id: number;
+  /** the stack copied the bytes after all (SO_EE_CODE_ZEROCOPY_COPIED), e.g. a device without scatter-gather */
+  copied: boolean;
+}
+
+/** zero-copy sends waiting for their completion, by notification id */
+class ZcWaiters {
+  readonly byId = new Map<number, { bytes: number; resolve: (r: ZerocopySendResult) => void }>();
+  /** completions that came before their send returned (id → copied) */
+  readonly early = new Map<number, boolean>();
+
+  complete(lo: number, hi: number, copied: boolean): void {
+    for (let id = lo; ; id = (id + 1) >>> 0) {
+      const w = this.byId.get(id);
+      if (w !== undefined) {
+        this.byId.delete(id);
+        w.resolve({ bytes: w.bytes, id, copied });
+      } else {
+        this.early.set(id, copied);
+      }
+      if (id === hi) break;
+    }
+  }
+}
 
 /** a blocked call: resolved by a wake whose mask meets `mask`, by its timer, or by close */
 class Waiter implements TimerTarget {
@@ -159,6 +199,9 @@ export class Socket {
   private readonly opt = new SockOptVal();
   private readonly lastInfo = new RecvInfo();
   private closedByUser = false;
+  private readonly errMsg = new MsgHdr();
+  /** sendZerocopy calls waiting for their completion (created on first use) */
+  private zcWaiters: ZcWaiters | null = null;
 
   /** wraps `file`, open at `fd` of `host.files` (see `Host.socket`) */
   constructor(
@@ -357,6 +400,107 @@ export class Socket {
     }
   }
 
+  /**
+   * Devmem TX (spec §7): sends the dma-buf pieces `iov` of TX binding `dmabufId` (netlink
+   * `bindTx`) as one `sendmsg(MSG_ZEROCOPY)` with an SCM_DEVMEM_DMABUF cmsg; the socket needs
+   * SO_ZEROCOPY and a route through the binding's device. Resolves with the bytes queued (all of
+   * them, or fewer when a piece runs past the dma-buf's end after some were queued); throws
+   * EINVAL / ENODEV / EHOSTUNREACH / EFAULT / ENOBUFS as Linux. The region may be rewritten once
+   * the send's completion arrives (`recvmsg({ flags: MSG_ERRQUEUE })`).
+   */
+  async sendDevmem(dmabufId: number, iov: DevmemIovInput, flags = 0): Promise<number> {
+    this.check('sendmsg');
+    if (this.dontwait(flags) && this.tx.busy) fail('EAGAIN', 'sendmsg');
+    const turn = this.tx.take();
+    if (turn !== null) await turn;
+    const msg = this.txMsg;
+    try {
+      const f = setupDevmemSend(msg, dmabufId, iov, flags);
+      const nonblock = this.dontwait(f);
+      for (;;) {
+        this.check('sendmsg');
+        const r = this.file.sendmsg(msg, f, nonblock);
+        if (r >= 0) return r;
+        if (nonblock || r !== -ERRNO.EAGAIN) this.throwIf(r, 'sendmsg');
+        await this.wait(WAIT_TX);
+      }
+    } finally {
+      devmemSendRelease(msg);
+      msg.setSend(EMPTY, 0, 0, null);
+      this.tx.done();
+    }
+  }
+
+  /** recvmsg(MSG_ERRQUEUE): never waits, never queues behind pending receives */
+  private recvErrqueue(iov: Uint8Array, control: Uint8Array | null, flags: number, info: RecvInfo | null): number {
+    const msg = this.errMsg.setRecv(iov, control);
+    const r = this.file.recvmsg(msg, flags, true);
+    const li = this.lastInfo;
+    li.controlLen = msg.controlLen;
+    li.iovUsed = msg.iovUsed;
+    li.msgFlags = msg.msgFlags;
+    li.from = null;
+    if (info !== null) {
+      info.controlLen = li.controlLen;
+      info.iovUsed = li.iovUsed;
+      info.msgFlags = li.msgFlags;
+      info.from = null;
+    }
+    return this.throwIf(r, 'recvmsg');
+  }
+
+  /**
+   * MSG_ZEROCOPY send of `data` without copying it into the stack (TCP): the socket's frags
+   * reference `data` itself until the peer acknowledged the bytes and the NIC let go of every
+   * copy, retransmissions included. Resolves then — only then may the caller modify or reuse
+   * `data` — with the bytes queued, the notification id and whether the stack had to copy after
+   * all. Turns SO_ZEROCOPY on. Rejects as `send` does (EPIPE, ECONNRESET …; ENOBUFS when too many
+   * notifications are outstanding). The socket takes these sends' completions itself, so a
+   * `recvmsg({ flags: MSG_ERRQUEUE })` on it no longer reports zero-copy notifications.
+   */
+  async sendZerocopy(data: Uint8Array, flags = 0): Promise<ZerocopySendResult> {
+    const f = this.file;
+    if (!(f instanceof TcpSockFile)) fail('EOPNOTSUPP', 'sendZerocopy');
+    this.check('sendZerocopy');
+    let w = this.zcWaiters;
+    if (w === null) {
+      const ws = (w = this.zcWaiters = new ZcWaiters());
+      f.errq.zcListener = (lo, hi, copied) => ws.complete(lo, hi, copied);
+      f.tp.zerocopy = true;
+    }
+    if (this.dontwait(flags) && this.tx.busy) fail('EAGAIN', 'sendZerocopy');
+    const turn = this.tx.take();
+    if (turn !== null) await turn;
+    let id = 0;
+    let bytes = 0;
+    try {
+      const msg = this.txMsg.setSend(data, 0, data.length, null);
+      const nonblock = this.dontwait(flags);
+      id = f.zc.zckey;
+      for (;;) {
+        this.check('sendZerocopy');
+        const r = f.sendmsg(msg, flags | MSG_ZEROCOPY, nonblock);
+        if (r >= 0) {
+          bytes = r;
+          break;
+        }
+        if (nonblock || (r !== -ERRNO.EAGAIN && r !== -ERRNO.ENOBUFS)) this.throwIf(r, 'sendZerocopy');
+        await this.wait(WAIT_TX, r === -ERRNO.ENOBUFS ? this.vmWaitUs() : -1);
+      }
+    } finally {
+      zcSendAbandon(f, this.txMsg);
+      this.txMsg.setSend(EMPTY, 0, 0, null);
+      this.tx.done();
+    }
+    if (bytes === 0) return { bytes: 0, id, copied: false };
+    const early = w.early.get(id);
+    if (early !== undefined) {
+      w.early.delete(id);
+      return { bytes, id, copied: early };
+    }
+    return new Promise<ZerocopySendResult>((resolve) => w.byId.set(id, { bytes, resolve }));
+  }
+
   private vmWaitUs(): number {
     const rng = this.host.rng;
     return ((rng === undefined ? 100 : rng.nextInt(200)) + 2) * 1000;
@@ -396,6 +540,7 @@ export class Socket {
    */
   async recvmsgInto(iov: Uint8Array, control: Uint8Array | null, flags = 0, info: RecvInfo | null = null): Promise<number> {
     this.check('recvmsg');
+    if (flags & MSG_ERRQUEUE) return this.recvErrqueue(iov, control, flags, info);
     if (this.dontwait(flags) && this.rx.busy) fail('EAGAIN', 'recvmsg');
     const turn = this.rx.take();
     if (turn !== null) await turn;

@@ -15,3 +15,5 @@ export * from './udp-sock.js';
 export * from './epoll.js';
 export * from './kernel-files.js';
 export * from './syscalls.js';
+export { ErrQueue, decodeSockExtendedErr, decodeScmTimestamping, recvErrqueue, type SockExtendedErr } from './errqueue.js';
+export { ZcSock, MsgZcUbuf, msgZerocopyRealloc, netZcopyPut, netZcopyPutAbort } from './zerocopy.js';

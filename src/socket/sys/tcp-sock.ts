@@ -11,16 +11,25 @@
 import { InetAddr } from '../../inet/index.js';
 import {
   TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, tcpAtEof, tcpDevmemDontneed,
-  tcpPoll, tcpRecvmsg, tcpSockError, type TcpProto, type TcpSock, type TcpSockOwner,
+  tcpChronoStats, tcpPoll, tcpRecvmsg, tcpSockError, type TcpProto, type TcpSock, type TcpSockOwner,
+  tcpGetCongestion, tcpKeepidleChanged, tcpSetCongestion, tcpSetKeepalive,
 } from '../../tcp/index.js';
 import {
-  AF_INET6, AF_UNSPEC, ERRNO, IPPROTO_TCP, IP_TOS, IP_TTL, MSG_DONTWAIT, MSG_MORE, MSG_PEEK, MSG_WAITALL,
+  AF_INET6, AF_UNSPEC, ERRNO, IPPROTO_TCP, IP_TOS, IP_TTL, MSG_DONTWAIT, MSG_EOR, MSG_MORE, MSG_PEEK, MSG_WAITALL,
   POLLHUP, POLLIN, POLLRDHUP, POLLRDNORM, SHUT_RD, SHUT_RDWR, SHUT_WR, SIOCINQ, SIOCOUTQ,
   SIOCOUTQNSD, SOCK_STREAM, SOL_IP, SOL_SOCKET, SOL_TCP, SO_DEVMEM_DMABUF, SO_DEVMEM_DONTNEED, SO_DEVMEM_LINEAR,
   SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_PEEK_OFF, SO_RCVBUF, SO_RCVLOWAT, SO_SNDBUF, SO_ZEROCOPY, TCP_CORK, TCP_INFO,
+  MSG_ERRQUEUE, MSG_OOB, MSG_ZEROCOPY, POLLERR, SO_TIMESTAMPING, SOF_TIMESTAMPING_TX_RECORD_MASK,
   TCP_MAXSEG, TCP_NODELAY, IPV6_V6ONLY, TCP_QUICKACK, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, SOL_IPV6, SO_REUSEADDR, SO_REUSEPORT,
+  TCP_CONGESTION,
 } from '../../uapi/index.js';
+import { tcpSendmsgCmsg } from './devmem-tx.js';
+import { ErrQueue, recvErrqueue } from './errqueue.js';
 import type { MsgHdr } from './msghdr.js';
+import { TcpTxTstamp } from './tx-tstamp.js';
+import { tcpSendmsgZerocopy } from './zerocopy-send.js';
+import { ZcSock } from './zerocopy.js';
+import { setTimestamping, type TstampOwner } from './tstamp-opt.js';
 
 /** Linux option numbers the uapi module does not list yet */
 const TCP_USER_TIMEOUT = 18;
@@ -28,6 +37,8 @@ const TCP_NOTSENT_LOWAT = 25;
 const TCP_INQ = 36;
 const TCP_CM_INQ = TCP_INQ;
 const IP_MTU_DISCOVER = 10;
+/** SO_MARK (sk_mark: stored; routing by mark is not modelled) */
+const SO_MARK = 36;
 const IPV6_MTU_DISCOVER = 23;
 const IP_PMTUDISC_WANT = 1;
 /** IP_PMTUDISC_DONT … IP_PMTUDISC_OMIT */
@@ -83,9 +94,25 @@ export interface TcpInfo {
   advmss: number;
   /** 1 while a send waits for host memory (sk_stream_wait_memory) */
   memWait: number;
+  /** Linux packets_out / sacked_out / lost_out / retrans_out, segments; reordering; probes, backoff, retransmits; delivered */
+  unacked: number;
+  sacked: number;
+  lost: number;
+  retrans: number;
+  reordering: number;
+  probes: number;
+  backoff: number;
+  retransmits: number;
+  delivered: number;
+  /** tcpi_options: TCPI_OPT_TIMESTAMPS 1, SACK 2, WSCALE 4, ECN 8, ECN_SEEN 16 */
+  options: number;
+  /** send chronographs, µs (tcpi_busy_time: all three; tcpi_rwnd_limited; tcpi_sndbuf_limited) */
+  busyTime: number;
+  rwndLimited: number;
+  sndbufLimited: number;
 }
 
-export class TcpSockFile extends SockFile implements TcpSockOwner {
+export class TcpSockFile extends SockFile implements TcpSockOwner, TstampOwner {
   readonly tp: TcpSock;
   private lingerOn = false;
   private lingerSecs = 0;
@@ -96,6 +123,17 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
   /** IP_MTU_DISCOVER / IPV6_MTU_DISCOVER mode (IP_PMTUDISC_*; Linux default WANT = 1) */
   private mtuDiscover = IP_PMTUDISC_WANT;
   private mtuDiscover6 = IP_PMTUDISC_WANT;
+  /** sk_error_queue: zero-copy completions and transmit timestamps (MSG_ERRQUEUE) */
+  readonly errq: ErrQueue = new ErrQueue(this);
+  /** MSG_ZEROCOPY state: sk_zckey, SOCK_DEAD (zerocopy.ts) */
+  readonly zc: ZcSock = new ZcSock(this.errq, true);
+  /** SO_TIMESTAMPING flags (sk_tsflags) and the OPT_ID base (sk_tskey) */
+  tsflags = 0;
+  tskey = 0;
+  /** SO_MARK */
+  private mark = 0;
+  /** transmit timestamps, made when the socket first asks for them */
+  txTstamp: TcpTxTstamp | null = null;
 
   constructor(readonly tcp: TcpProto, family: number, tp?: TcpSock) {
     super(family, SOCK_STREAM, IPPROTO_TCP);
@@ -108,6 +146,21 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
       this.reuseAddr = tp.reuseAddr;
       this.reusePort = tp.reusePort;
     }
+  }
+
+  // ---- SO_TIMESTAMPING (tstamp-opt.ts) ----
+
+  /** TstampOwner: TCP's keys are sequence numbers; OPT_ID needs a synchronized socket */
+  tstampBase(optIdTcp: boolean): number | null {
+    const st = this.tp.state;
+    if (st === TCP_CLOSE || st === TCP_LISTEN) return null;
+    return optIdTcp ? this.tp.sendBuf.endSeq : this.tp.sndUna;
+  }
+
+  /** TstampOwner: transmit timestamps were asked for: install the TCP hook */
+  tstampEnableTx(): void {
+    if (this.txTstamp === null) this.txTstamp = new TcpTxTstamp(this.tp, this, this.errq, () => this.tcp.sched.now());
+    this.tp.txTstamp = this.txTstamp;
   }
 
   // ---- TcpSockOwner: protocol callbacks wake the queue ----
@@ -172,7 +225,12 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
       if (this.tp.error !== 0) return -tcpSockError(this.tp, false);
       return -ERRNO.EAGAIN;
     }
-    return new TcpSockFile(this.tcp, this.family, child);
+    const f = new TcpSockFile(this.tcp, this.family, child);
+    // sk_clone_lock copies the listener's SOCK_ZEROCOPY and sk_tsflags
+    child.zerocopy = tp.zerocopy;
+    f.tsflags = this.tsflags;
+    f.tskey = this.tskey;
+    return f;
   }
 
   /**
@@ -286,6 +344,16 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
   sendmsg(msg: MsgHdr, flags: number, nonblock: boolean): number {
     const tp = this.tp;
     nonblock = nonblock || (flags & MSG_DONTWAIT) !== 0;
+    // cmsgs (devmem TX: SCM_DEVMEM_DMABUF) and iovec sends: devmem-tx.ts; null = an ordinary send
+    if (msg.control !== null || msg.devIov !== null) {
+      const r = tcpSendmsgCmsg(this, msg, flags, nonblock);
+      if (r !== null) return r;
+    }
+    // MSG_ZEROCOPY of caller buffers and iovec lists: zerocopy-send.ts; null = a plain send
+    if ((flags & MSG_ZEROCOPY) !== 0 || msg.iovecs !== null || msg.zc !== null) {
+      const r = tcpSendmsgZerocopy(this, msg, flags, nonblock);
+      if (r !== null) return r;
+    }
     msg.started = true;
     const st = tp.state;
     if (st !== TCP_ESTABLISHED && st !== TCP_CLOSE_WAIT) {
@@ -304,7 +372,11 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
     const end = msg.iovOff + msg.iovLen;
     const more = (flags & MSG_MORE) !== 0;
     while (msg.done < msg.iovLen) {
-      const r = this.tcp.userSend(tp, data, msg.iovOff + msg.done, end - msg.iovOff - msg.done, more);
+      const left = end - msg.iovOff - msg.done;
+      // tcp_tx_timestamp: the send's last byte is a timestamp key (set before it can go out)
+      const tsKey = this.txTstamp !== null && (this.tsflags & SOF_TIMESTAMPING_TX_RECORD_MASK) !== 0 ? this.tsKeyFor(left) : -1;
+      const r = this.tcp.userSend(tp, data, msg.iovOff + msg.done, left, more, (flags & MSG_EOR) !== 0, msg.done > 0);
+      if (tsKey >= 0 && r !== left) this.txTstamp!.dropLastKey(tsKey);
       if (r > 0) {
         msg.done += r;
         continue;
@@ -320,9 +392,40 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
     return msg.done;
   }
 
+  /** SEND_SHUTDOWN is set (the devmem send path checks it) */
+  get sendShutdown(): boolean {
+    return (this.shut & SEND_SHUTDOWN) !== 0;
+  }
+
+  /**
+   * @internal when transmit timestamps are recorded: the key of a send whose last `n` bytes are
+   * about to be queued (tcp_tx_timestamp), else -1
+   */
+  tsKeyForLast(n: number): number {
+    if (this.txTstamp === null || (this.tsflags & SOF_TIMESTAMPING_TX_RECORD_MASK) === 0) return -1;
+    return this.tsKeyFor(n);
+  }
+
+  /** records the key of a send whose `left` bytes are about to be queued (→ the key) */
+  private tsKeyFor(left: number): number {
+    const key = (this.tp.sendBuf.endSeq + left - 1) >>> 0;
+    this.txTstamp!.addKey(key, this.tsflags);
+    return key;
+  }
+
   /** the end of a send: bytes already sent win over the error (sk_stream_error otherwise) */
   private sendDone(msg: MsgHdr, err: number): number {
+    if (msg.done > 0) this.tsPartialSend();
     return msg.done > 0 ? msg.done : err;
+  }
+
+  /**
+   * @internal a send that returns having queued only part of its bytes: tcp_tx_timestamp marks
+   * the last byte queued (partial.pkt); nothing when timestamps are off
+   */
+  tsPartialSend(): void {
+    if (this.txTstamp === null || (this.tsflags & SOF_TIMESTAMPING_TX_RECORD_MASK) === 0) return;
+    this.txTstamp.addKey((this.tp.sendBuf.endSeq - 1) >>> 0, this.tsflags);
   }
 
   /**
@@ -331,8 +434,15 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
    */
   recvmsg(msg: MsgHdr, flags: number, nonblock: boolean): number {
     const tp = this.tp;
+    // tcp_recvmsg: the error queue is read before anything else (inet_recv_error)
+    if (flags & MSG_ERRQUEUE) {
+      msg.started = true;
+      return recvErrqueue(this.errq, this, msg);
+    }
     nonblock = nonblock || (flags & MSG_DONTWAIT) !== 0;
     if (tp.state === TCP_LISTEN) return -ERRNO.ENOTCONN;
+    // tcp_recv_urg: no urgent data is ever held (SO_OOBINLINE semantics aside) → EINVAL
+    if (flags & MSG_OOB) return -ERRNO.EINVAL;
     const st = msg.tcpState();
     const len = msg.iovLen;
     if (!msg.started) {
@@ -385,6 +495,8 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
   /** tcp_poll, with the shutdown bits a shutdown() of an unconnected socket leaves */
   override poll(): number {
     let mask = tcpPoll(this.tp);
+    // tcp_poll: a non-empty error queue is POLLERR
+    if (!this.errq.empty) mask |= POLLERR;
     const bits = this.shutdownBits;
     if (bits !== 0 && this.tp.state !== TCP_LISTEN) {
       if (bits & RCV_SHUTDOWN) mask |= POLLIN | POLLRDNORM | POLLRDHUP;
@@ -435,7 +547,7 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
           this.wq.wake(WAKE_OUT);
           return 0;
         case SO_KEEPALIVE:
-          tp.keepalive = v !== 0;
+          tcpSetKeepalive(this.tcp, tp, v !== 0);
           return 0;
         case SO_RCVLOWAT:
           tp.rcvLowat = Math.max(1, v);
@@ -444,7 +556,14 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
           tp.peekOff = v;
           return 0;
         case SO_ZEROCOPY:
+          // sock_setsockopt: a boolean, 0 or 1
+          if (v < 0 || v > 1) return -ERRNO.EINVAL;
           tp.zerocopy = v !== 0;
+          return 0;
+        case SO_TIMESTAMPING:
+          return setTimestamping(this, v, raw);
+        case SO_MARK:
+          this.mark = v >>> 0;
           return 0;
         case SO_LINGER: {
           // struct linger { int l_onoff; int l_linger; }
@@ -464,11 +583,18 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
       switch (name) {
         case TCP_NODELAY:
           tp.nodelay = v !== 0;
-          if (tp.nodelay) this.tcp.push(tp);
+          // Linux: nonagle |= TCP_NAGLE_OFF | TCP_NAGLE_PUSH, then push (even through a cork)
+          if (tp.nodelay) {
+            tp.nonaglePush = true;
+            this.tcp.push(tp);
+          }
           return 0;
         case TCP_CORK:
           tp.cork = v !== 0;
-          if (!tp.cork) this.tcp.push(tp);
+          if (!tp.cork) {
+            if (tp.nodelay) tp.nonaglePush = true;
+            this.tcp.push(tp);
+          }
           return 0;
         case TCP_MAXSEG:
           if (v < 88 || v > 65535 - 40) return -ERRNO.EINVAL;
@@ -499,6 +625,7 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
         case TCP_KEEPIDLE:
           if (v < 1 || v > MAX_TCP_KEEPIDLE) return -ERRNO.EINVAL;
           tp.keepIdle = v * 1_000_000;
+          tcpKeepidleChanged(this.tcp, tp);
           return 0;
         case TCP_KEEPINTVL:
           if (v < 1 || v > MAX_TCP_KEEPIDLE) return -ERRNO.EINVAL;
@@ -508,6 +635,9 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
           if (v < 1 || v > MAX_TCP_KEEPCNT) return -ERRNO.EINVAL;
           tp.keepCnt = v;
           return 0;
+        case TCP_CONGESTION:
+          // the caller may pick algorithms outside the allowed list (CAP_NET_ADMIN, as root)
+          return raw === null ? -ERRNO.EINVAL : tcpSetCongestion(this.tcp.congestion, tp, raw, true);
       }
       return -ERRNO.ENOPROTOOPT;
     }
@@ -561,6 +691,17 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
         case SO_ZEROCOPY:
           out.value = tp.zerocopy ? 1 : 0;
           return 0;
+        case SO_MARK:
+          out.value = this.mark;
+          return 0;
+        case SO_TIMESTAMPING: {
+          // struct so_timestamping { int flags; int bind_phc; }
+          const b = new Uint8Array(8);
+          new DataView(b.buffer).setInt32(0, this.tsflags, true);
+          out.bytes = b;
+          out.value = this.tsflags;
+          return 0;
+        }
         case SO_PEEK_OFF:
           out.value = tp.peekOff;
           return 0;
@@ -614,6 +755,10 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
         case TCP_KEEPCNT:
           out.value = tp.keepCnt || TCP_KEEPALIVE_PROBES_DEFAULT;
           return 0;
+        case TCP_CONGESTION:
+          out.bytes = tcpGetCongestion(tp, 16);
+          out.value = 0;
+          return 0;
       }
       return -ERRNO.ENOPROTOOPT;
     }
@@ -649,6 +794,12 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
       fastRetrans: tp.stats.fastRetrans, dupSegsIn: tp.stats.dupSegsIn, dataSegsOut: tp.stats.dataSegsOut,
       dataSegsIn: tp.stats.dataSegsIn, retransSegs: tp.stats.retransSegs, bytesSent: tp.stats.bytesSent,
       bytesRetrans: tp.stats.bytesRetrans, memWait: tp.memWait ? 1 : 0, caState: tp.caState, advmss: tp.advMss,
+      unacked: tp.packetsOut, sacked: tp.sackedOut, lost: Math.ceil(tp.rtx.lostOut / tp.mss),
+      retrans: Math.ceil(tp.rtx.retransOut / tp.mss), reordering: tp.reordering,
+      probes: tp.probesOut, backoff: tp.backoff, retransmits: tp.retransmits,
+      delivered: tp.delivered,
+      options: (tp.tsOk ? 1 : 0) | (tp.sackOk ? 2 : 0) | (tp.wscaleOk ? 4 : 0) | (tp.ecnFlags & 1 ? 8 : 0) | (tp.ecnFlags & 8 ? 16 : 0),
+      ...tcpChronoStats(tp, this.tcp.sched.now(), { busyTime: 0, rwndLimited: 0, sndbufLimited: 0 }),
     };
   }
 
@@ -657,6 +808,10 @@ export class TcpSockFile extends SockFile implements TcpSockOwner {
   /** tcp_close: returns every devmem token, then FIN (or RST: unread data, SO_LINGER 0) */
   protected closeProto(): void {
     const tp = this.tp;
+    // sock_orphan (SOCK_DEAD): later completions are dropped; the error queue is purged
+    this.zc.dead = true;
+    this.errq.purge();
+    if (this.txTstamp !== null) this.txTstamp.detach();
     if (this.lingerOn && this.lingerSecs === 0 && tp.state !== TCP_LISTEN) {
       tp.sockOwner = null;
       this.tcp.userAbort(tp);

@@ -11,8 +11,11 @@ import { UdpRecvInfo, type UdpProto, type UdpSock, type UdpSockOwner } from '../
 import {
   AF_INET, AF_INET6, AF_UNSPEC, ERRNO, IPPROTO_UDP, IP_TOS, IP_TTL, IPV6_V6ONLY, MSG_DONTWAIT, SIOCINQ, SIOCOUTQ,
   SOCKADDR_IN_LEN, SOCK_DGRAM, SOL_IP, SOL_IPV6, SOL_SOCKET, SO_BROADCAST, SO_ERROR, SO_RCVBUF, SO_REUSEADDR,
-  SO_REUSEPORT, SO_SNDBUF,
+  SO_REUSEPORT, SO_SNDBUF, MSG_ERRQUEUE, MSG_ZEROCOPY, POLLERR, SO_ZEROCOPY,
 } from '../../uapi/index.js';
+import { ubufMarkCopied } from '../../skb/index.js';
+import { ErrQueue, recvErrqueue } from './errqueue.js';
+import { ZcSock, msgZerocopyRealloc, netZcopyPut, netZcopyPutAbort } from './zerocopy.js';
 import type { MsgHdr } from './msghdr.js';
 import { SockFile, WAKE_ALL, WAKE_IN, type SockOptVal } from './sock.js';
 import type { SockAddr } from './sockaddr.js';
@@ -20,6 +23,13 @@ import type { SockAddr } from './sockaddr.js';
 export class UdpSockFile extends SockFile implements UdpSockOwner {
   readonly us: UdpSock;
   private readonly info = new UdpRecvInfo();
+  /** sk_error_queue (MSG_ZEROCOPY notifications) and the zero-copy state */
+  readonly errq: ErrQueue = new ErrQueue(this);
+  readonly zc: ZcSock = new ZcSock(this.errq, false);
+  /** SOCK_ZEROCOPY */
+  zerocopy = false;
+  /** sk_tsflags (no UDP transmit timestamps yet: reported on error-queue reads only) */
+  readonly tsflags = 0;
 
   constructor(readonly udp: UdpProto, family: number) {
     super(family, SOCK_DGRAM, IPPROTO_UDP);
@@ -115,7 +125,19 @@ export class UdpSockFile extends SockFile implements UdpSockOwner {
       if (port === 0) return -ERRNO.EINVAL;
     }
     this.syncOpts();
-    const r = this.udp.userSendmsg(this.us, msg.iov!, msg.iovOff, msg.iovLen, dst, port, flags);
+    // MSG_ZEROCOPY: UDP copies the datagram into its skb, so the notification (one id per
+    // datagram) reports SO_EE_CODE_ZEROCOPY_COPIED, as Linux does on a device without SG/csum
+    let uarg = null;
+    if ((flags & MSG_ZEROCOPY) !== 0 && this.zerocopy && msg.iovLen > 0) {
+      uarg = msgZerocopyRealloc(this.zc, msg.iovLen, null);
+      if (uarg === null) return -ERRNO.ENOBUFS;
+      ubufMarkCopied(uarg);
+    }
+    const r = this.udp.userSendmsg(this.us, msg.iov!, msg.iovOff, msg.iovLen, dst, port, flags & ~MSG_ZEROCOPY);
+    if (uarg !== null) {
+      if (r > 0) netZcopyPut(uarg);
+      else netZcopyPutAbort(uarg, true);
+    }
     if (r === -ERRNO.ENOBUFS && !nonblock) return r;
     if (r >= 0) msg.done = r;
     return r;
@@ -124,6 +146,7 @@ export class UdpSockFile extends SockFile implements UdpSockOwner {
   /** one datagram; -EAGAIN when none is queued (a blocking caller waits and calls again) */
   recvmsg(msg: MsgHdr, flags: number, _nonblock: boolean): number {
     msg.started = true;
+    if (flags & MSG_ERRQUEUE) return recvErrqueue(this.errq, this, msg);
     const iov = msg.iov ?? EMPTY;
     const info = this.info;
     const r = this.udp.userRecvmsg(this.us, iov, 0, msg.iov === null ? 0 : msg.iovLen, flags, info);
@@ -137,7 +160,8 @@ export class UdpSockFile extends SockFile implements UdpSockOwner {
   }
 
   override poll(): number {
-    return this.udp.userPoll(this.us);
+    // a non-empty error queue is POLLERR (udp_poll → datagram_poll)
+    return this.udp.userPoll(this.us) | (this.errq.empty ? 0 : POLLERR);
   }
 
   ioctl(cmd: number, out: SockOptVal): number {
@@ -168,6 +192,10 @@ export class UdpSockFile extends SockFile implements UdpSockOwner {
           return 0;
         case SO_BROADCAST:
           us.broadcast = v !== 0;
+          return 0;
+        case SO_ZEROCOPY:
+          if (v < 0 || v > 1) return -ERRNO.EINVAL;
+          this.zerocopy = v !== 0;
           return 0;
       }
       return -ERRNO.ENOPROTOOPT;
@@ -207,6 +235,9 @@ export class UdpSockFile extends SockFile implements UdpSockOwner {
         case SO_BROADCAST:
           out.value = us.broadcast ? 1 : 0;
           return 0;
+        case SO_ZEROCOPY:
+          out.value = this.zerocopy ? 1 : 0;
+          return 0;
       }
       return -ERRNO.ENOPROTOOPT;
     }
@@ -224,6 +255,8 @@ export class UdpSockFile extends SockFile implements UdpSockOwner {
   }
 
   protected closeProto(): void {
+    this.zc.dead = true;
+    this.errq.purge();
     this.udp.userClose(this.us);
   }
 
