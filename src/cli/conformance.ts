@@ -10,7 +10,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  acceptance, formatLine, formatTotal, linuxResults, runSuite, toJson, toMarkdown, type Mode, type SuiteResult,
+  acceptance, findScripts, formatLine, formatTotal, linuxResults, runSuite, toJson, toMarkdown, type Mode, type SuiteResult,
 } from '../conformance/index.js';
 import { UsageError } from './args.js';
 import { parseCommandArgs } from './options/node-args.js';
@@ -76,6 +76,15 @@ export function runConformanceCli(argv: string[]): number {
     if (eq <= 0) throw new UsageError(`--define: expected SYM=VALUE, got '${d}'`);
     defines.set(d.slice(0, eq), d.slice(eq + 1));
   }
+  // nothing to run is a mistake (a mistyped --filter, a wrong DIR), not a clean "0 total"
+  let scripts: string[];
+  try {
+    scripts = findScripts(dir);
+  } catch (e) {
+    throw new UsageError(`conformance: cannot list the scripts under ${dir} (${e instanceof Error && 'code' in e ? String((e as { code: unknown }).code) : String(e)})`);
+  }
+  if (scripts.length === 0) throw new UsageError(`conformance: no *.pkt scripts under ${dir}`);
+  if (!scripts.some((s) => s.includes(values.filter))) throw new UsageError(`--filter: no script path under ${dir} contains '${values.filter}'`);
   const lines = !values.json && !values.markdown;
   const results: SuiteResult[] = [];
   const linux = linuxResults(dir);

@@ -4,6 +4,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../../src/cli/args.js';
 import { joinDashValues, parseCommandArgs } from '../../src/cli/options/node-args.js';
@@ -65,4 +68,27 @@ describe('bench, conformance and demo --pcap: bad values from the shell', () => 
       assert.equal(r.stderr, `${line}\n`);
     });
   }
+});
+
+describe('devmem conformance: nothing to run is a mistake, not "0 total" and exit 0', () => {
+  it('an empty DIR, and a --filter that matches no script path: one line, exit 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'devmem-conf-'));
+    try {
+      const empty = spawnSync(process.execPath, [MAIN, 'conformance', dir], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(empty.status, 2, empty.stderr);
+      assert.equal(empty.stdout, '');
+      assert.equal(empty.stderr, `devmem: conformance: no *.pkt scripts under ${dir}\n`);
+      mkdirSync(join(dir, 'tcp'));
+      writeFileSync(join(dir, 'tcp', 'one.pkt'), '0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n');
+      const none = spawnSync(process.execPath, [MAIN, 'conformance', dir, '--filter', 'tcp/two'], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(none.status, 2, none.stderr);
+      assert.equal(none.stdout, '');
+      assert.equal(none.stderr, `devmem: --filter: no script path under ${dir} contains 'tcp/two'\n`);
+      // the same DIR with a filter that matches runs the script
+      const one = spawnSync(process.execPath, [MAIN, 'conformance', dir, '--filter', 'tcp/one', '--json'], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal((JSON.parse(one.stdout) as { total: number }).total, 1, one.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -13,7 +13,9 @@
  * (the exporter's validate operation counts mismatches, so the message names a count and a
  * stream offset instead of each byte); SCM_DEVMEM_LINEAR bytes, which sit in the iov, are
  * validated too (the tool leaves them as a TODO); after "client exited" it prints the
- * "ncdevmem: ok" and frag totals that the tool's `goto cleanup` skips, and a summary line.
+ * "ncdevmem: ok" and frag totals that the tool's `goto cleanup` skips, and a summary line; a
+ * transfer that stops moving fails after `stallUs` with "ncdevmem: stalled: <diagnosis>"
+ * (stall.ts) where the tool would wait forever.
  */
 import { constants as C, ErrnoError, NcdevmemPattern, type DeviceMemory, type Host, type NetlinkSocket, type Socket } from '../../index.js';
 import type { NcdevmemEnv } from './env.js';
