@@ -7,6 +7,11 @@
  * bytes (the transmit paths compare them with the byte view of cwnd, `tp.cwnd` = sndCwnd × mss): `sackedOut`, `lostOut`, `retransOut` of the records in the queue.
  * Records come from a per-queue free list: sending and acknowledging do not allocate once the
  * queue reached its largest size.
+ *
+ * Besides sequence order the records not SACKed form Linux's `tsorted_sent_queue`: a second
+ * list in order of last transmission (a retransmitted record moves to its tail) that RACK walks
+ * from the record sent longest ago (`tsortedFirst` / `tsortedNext`, the `RackSentQueue` shape);
+ * `markLost` takes a record out of it until it is sent again.
  */
 import { seqGe, seqGt, seqLe } from '../../wire/seq.js';
 import {
@@ -21,11 +26,17 @@ export class TxRecord {
   xmitUs = 0;
   /** TCPCB_* bits */
   sacked = 0;
+  /** transmission order (RACK's tie-break between equal µs times; see recovery/rack.ts) */
+  xmitOrder = 0;
   /** the record carries our FIN (its last sequence number) */
   fin = false;
   /** the record ends a write (Linux tcp_mark_push): its retransmissions carry PSH */
   psh = false;
   next: TxRecord | null = null;
+  /** neighbours in transmission order (Linux tcp_tsorted_anchor); `inTs` when linked */
+  tsPrev: TxRecord | null = null;
+  tsNext: TxRecord | null = null;
+  inTs = false;
 
   /** sequence space it covers */
   get len(): number {
@@ -45,6 +56,13 @@ export class RtxQueue {
   retransOut = 0;
   /** highest SACKed sequence (end of a SACKed record), valid when sackedOut > 0 */
   highSacked = 0;
+  /** records marked lost so far (Linux tp->lost, segments; never decreases) */
+  lost = 0;
+  /** the next transmission order number */
+  private order = 1;
+  /** transmission-ordered list of the records not SACKed (RACK) */
+  tsHead: TxRecord | null = null;
+  tsTail: TxRecord | null = null;
   private free: TxRecord | null = null;
 
   /** appends a record for [seq, end) sent at `now` */
@@ -53,6 +71,7 @@ export class RtxQueue {
     r.seq = seq;
     r.endSeq = end;
     r.xmitUs = now;
+    r.xmitOrder = this.order++;
     r.sacked = 0;
     r.fin = fin;
     r.psh = psh;
@@ -61,91 +80,200 @@ export class RtxQueue {
     else this.tail.next = r;
     this.tail = r;
     this.count++;
+    this.tsAppend(r);
+  }
+
+  // ---- the transmission-ordered list (RackSentQueue) ----
+
+  /** the record sent longest ago that is not SACKed (or taken out as lost), or null */
+  tsortedFirst(): TxRecord | null {
+    return this.tsHead;
+  }
+
+  tsortedNext(r: TxRecord): TxRecord | null {
+    return r.tsNext;
+  }
+
+  /** appends `r` as the most recently sent record (moves it when already linked) */
+  tsAppend(r: TxRecord): void {
+    if (r.inTs) {
+      if (this.tsTail === r) return;
+      this.tsUnlink(r);
+    }
+    r.tsPrev = this.tsTail;
+    r.tsNext = null;
+    if (this.tsTail === null) this.tsHead = r;
+    else this.tsTail.tsNext = r;
+    this.tsTail = r;
+    r.inTs = true;
+  }
+
+  /** takes `r` out of the transmission-ordered list (no-op when not linked) */
+  tsUnlink(r: TxRecord): void {
+    if (!r.inTs) return;
+    const p = r.tsPrev;
+    const n = r.tsNext;
+    if (p === null) this.tsHead = n;
+    else p.tsNext = n;
+    if (n === null) this.tsTail = p;
+    else n.tsPrev = p;
+    r.tsPrev = r.tsNext = null;
+    r.inTs = false;
+  }
+
+  /** inserts `rest` right after `r` in transmission order (a split keeps the send time) */
+  private tsInsertAfter(r: TxRecord, rest: TxRecord): void {
+    if (!r.inTs) return;
+    const n = r.tsNext;
+    rest.tsPrev = r;
+    rest.tsNext = n;
+    r.tsNext = rest;
+    if (n === null) this.tsTail = rest;
+    else n.tsPrev = rest;
+    rest.inTs = true;
   }
 
   /**
    * Removes the records `una` acknowledges (a record only partly covered is trimmed). Returns
    * the send time of the oldest fully acknowledged record never retransmitted (Karn), or -1.
+   * (The ACK path walks the records itself, see input/ack.ts; this is the plain form.)
    */
   ackTo(una: number): number {
     let rtt = -1;
     let r = this.head;
     while (r !== null && seqLe(r.endSeq, una)) {
       const n = r.next;
-      this.unaccount(r);
       if (rtt < 0 && !(r.sacked & TCPCB_EVER_RETRANS) && !(r.sacked & TCPCB_SACKED_ACKED)) rtt = r.xmitUs;
-      this.give(r);
-      this.count--;
+      this.unlinkHead(r);
       r = n;
     }
-    this.head = r;
-    if (r === null) this.tail = null;
-    else if (seqGt(una, r.seq)) {
-      // partly acknowledged (a segment split by the peer's ACK): keep the rest
-      const cut = (una - r.seq) | 0;
-      if (!(r.sacked & TCPCB_SACKED_ACKED)) {
-        if (r.sacked & TCPCB_LOST) this.lostOut -= cut;
-        if (r.sacked & TCPCB_SACKED_RETRANS) this.retransOut -= cut;
-      } else {
-        this.sackedOut -= cut;
-      }
-      r.seq = una;
-    }
-    if (this.head === null) this.sackedOut = this.lostOut = this.retransOut = 0;
+    if (r !== null) this.trimHead(r, una);
     return rtt;
+  }
+
+  /** frees the head record `r` (fully acknowledged): counters, both lists */
+  unlinkHead(r: TxRecord): void {
+    this.unaccount(r, r.len);
+    this.head = r.next;
+    if (this.head === null) {
+      this.tail = null;
+      this.sackedOut = this.lostOut = this.retransOut = 0;
+    }
+    this.tsUnlink(r);
+    this.give(r);
+    this.count--;
+  }
+
+  /** the head record `r` is acknowledged up to `una` (inside it): keep the rest */
+  trimHead(r: TxRecord, una: number): void {
+    if (!seqGt(una, r.seq)) return;
+    this.unaccount(r, (una - r.seq) | 0);
+    r.seq = una;
+  }
+
+  /**
+   * Linux tcp_sacktag_one's marking of a record newly SACKed: a lost retransmission and the
+   * lost mark go (its retransmission arrived, or the original did); a retransmission not
+   * marked lost stays counted in flight. Returns the bytes newly SACKed (0 if it already was).
+   */
+  tagSacked(r: TxRecord): number {
+    const s = r.sacked;
+    if (s & TCPCB_SACKED_ACKED) return 0;
+    const len = r.len;
+    let t = s;
+    if (s & TCPCB_LOST) {
+      this.lostOut -= len;
+      t &= ~TCPCB_LOST;
+      if (s & TCPCB_SACKED_RETRANS) {
+        this.retransOut -= len;
+        t &= ~TCPCB_SACKED_RETRANS;
+      }
+    }
+    r.sacked = t | TCPCB_SACKED_ACKED;
+    this.tsUnlink(r);
+    this.sackedOut += len;
+    if (this.sackedOut === len || seqGt(r.endSeq, this.highSacked)) this.highSacked = r.endSeq;
+    return len;
+  }
+
+  /** a DSACK names `r`'s retransmission as redundant: it is no longer in flight */
+  clearRetrans(r: TxRecord): void {
+    if (!(r.sacked & TCPCB_SACKED_RETRANS)) return;
+    r.sacked &= ~TCPCB_SACKED_RETRANS;
+    this.retransOut -= r.len;
   }
 
   /** marks the records fully inside [start, end) SACKed; returns bytes newly SACKed */
   markSacked(start: number, end: number): number {
     let n = 0;
     for (let r = this.head; r !== null && seqGt(end, r.seq); r = r.next) {
-      if (r.sacked & TCPCB_SACKED_ACKED) continue;
-      if (seqGe(r.seq, start) && seqLe(r.endSeq, end)) {
-        const len = r.len;
-        if (r.sacked & TCPCB_LOST) this.lostOut -= len;
-        if (r.sacked & TCPCB_SACKED_RETRANS) this.retransOut -= len;
-        r.sacked = (r.sacked & ~(TCPCB_LOST | TCPCB_SACKED_RETRANS)) | TCPCB_SACKED_ACKED;
-        this.sackedOut += len;
-        n += len;
-        if (this.sackedOut === len || seqGt(r.endSeq, this.highSacked)) this.highSacked = r.endSeq;
-      }
+      if (seqGe(r.seq, start) && seqLe(r.endSeq, end)) n += this.tagSacked(r);
     }
     return n;
   }
 
-  /** Linux tcp_mark_skb_lost: a record presumed lost (not when SACKed or already lost) */
+  /**
+   * Linux tcp_mark_skb_lost: a record presumed lost (nothing when SACKed); a lost record whose
+   * retransmission is presumed lost as well leaves the retransmissions in flight. Either way it
+   * leaves the transmission-ordered list until it is sent again (RACK skips it meanwhile).
+   */
   markLost(r: TxRecord): void {
-    if (r.sacked & (TCPCB_SACKED_ACKED | TCPCB_LOST)) return;
-    if (r.sacked & TCPCB_SACKED_RETRANS) {
-      // its retransmission is lost too
-      r.sacked &= ~TCPCB_SACKED_RETRANS;
-      this.retransOut -= r.len;
+    const s = r.sacked;
+    if (s & TCPCB_SACKED_ACKED) return;
+    this.tsUnlink(r);
+    if (s & TCPCB_LOST) {
+      if (s & TCPCB_SACKED_RETRANS) {
+        r.sacked = s & ~TCPCB_SACKED_RETRANS;
+        this.retransOut -= r.len;
+        this.lost++;
+      }
+      return;
     }
-    r.sacked |= TCPCB_LOST;
+    r.sacked = s | TCPCB_LOST;
     this.lostOut += r.len;
+    this.lost++;
   }
 
   /**
-   * An RTO (Linux tcp_enter_loss): every record is lost and retransmissions are forgotten; the
-   * SACK marks go too (RFC 2018 §8: the receiver may have reneged, or the blocks were forged),
-   * so no byte depends on a SACK once the timer fired.
+   * Linux tcp_undo_cwnd_reduction(unmark_loss): every lost mark goes (the retransmissions in
+   * flight stay counted)
+   */
+  unmarkLost(): void {
+    for (let r = this.head; r !== null; r = r.next) r.sacked &= ~TCPCB_LOST;
+    this.lostOut = 0;
+  }
+
+  /**
+   * An RTO when the receiver reneged (Linux tcp_timeout_mark_lost with is_reneg): every SACK
+   * mark goes (RFC 2018 §8: the receiver may have dropped them, or the blocks were forged), so
+   * no byte depends on a SACK once the timer fired, and every record is lost.
    */
   markAllLost(): void {
     for (let r = this.head; r !== null; r = r.next) {
-      r.sacked = (r.sacked & TCPCB_EVER_RETRANS) | TCPCB_LOST;
+      if (r.sacked & TCPCB_SACKED_ACKED) r.sacked &= ~TCPCB_SACKED_ACKED;
+      this.markLost(r);
     }
-    let lost = 0;
-    for (let r = this.head; r !== null; r = r.next) lost += r.len;
-    this.lostOut = lost;
     this.sackedOut = 0;
-    this.retransOut = 0;
   }
 
-  /** a record was (re)transmitted at `now` */
+  /**
+   * a tail loss probe resent `r` at `now` (Linux __tcp_retransmit_skb without the retransmit
+   * accounting): ever retransmitted and newest in transmission order, not counted in flight
+   */
+  markProbed(r: TxRecord, now: number): void {
+    r.xmitUs = now;
+    r.xmitOrder = this.order++;
+    r.sacked |= TCPCB_EVER_RETRANS;
+    this.tsAppend(r);
+  }
+
+  /** a record was (re)transmitted at `now`: counted in flight again, newest in transmission order */
   markRetrans(r: TxRecord, now: number): void {
     r.xmitUs = now;
-    if (r.sacked & TCPCB_LOST && !(r.sacked & TCPCB_SACKED_RETRANS)) this.retransOut += r.len;
+    r.xmitOrder = this.order++;
+    if (!(r.sacked & TCPCB_SACKED_RETRANS)) this.retransOut += r.len;
     r.sacked |= TCPCB_SACKED_RETRANS | TCPCB_EVER_RETRANS;
+    this.tsAppend(r);
   }
 
   /** splits `r` after `len` bytes (a retransmission at a smaller MSS); the rest follows it */
@@ -154,6 +282,7 @@ export class RtxQueue {
     rest.seq = (r.seq + len) | 0;
     rest.endSeq = r.endSeq;
     rest.xmitUs = r.xmitUs;
+    rest.xmitOrder = r.xmitOrder;
     rest.sacked = r.sacked;
     rest.fin = r.fin;
     rest.psh = r.psh;
@@ -164,6 +293,9 @@ export class RtxQueue {
     r.next = rest;
     if (this.tail === r) this.tail = rest;
     this.count++;
+    rest.inTs = false;
+    this.tsInsertAfter(r, rest);
+    // the counters are bytes: the halves together count what `r` counted
   }
 
   /**
@@ -174,7 +306,7 @@ export class RtxQueue {
   collapse(r: TxRecord, mss: number): void {
     for (;;) {
       const n = r.next;
-      if (n === null || r.fin) return;
+      if (n === null || r.fin || r.sacked & (TCPCB_SACKED_RETRANS | TCPCB_SACKED_ACKED)) return;
       if (n.sacked & (TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS)) return;
       if ((n.sacked & TCPCB_LOST) !== (r.sacked & TCPCB_LOST)) return;
       if (r.len + n.len - (n.fin ? 1 : 0) > mss) return;
@@ -184,6 +316,7 @@ export class RtxQueue {
       r.sacked |= n.sacked & TCPCB_EVER_RETRANS;
       r.next = n.next;
       if (this.tail === n) this.tail = r;
+      this.tsUnlink(n);
       this.give(n);
       this.count--;
     }
@@ -198,17 +331,17 @@ export class RtxQueue {
       r = n;
     }
     this.head = this.tail = null;
+    this.tsHead = this.tsTail = null;
     this.count = 0;
     this.sackedOut = this.lostOut = this.retransOut = 0;
   }
 
-  private unaccount(r: TxRecord): void {
-    const len = r.len;
-    if (r.sacked & TCPCB_SACKED_ACKED) this.sackedOut -= len;
-    else {
-      if (r.sacked & TCPCB_LOST) this.lostOut -= len;
-      if (r.sacked & TCPCB_SACKED_RETRANS) this.retransOut -= len;
-    }
+  /** `len` bytes of `r` leave the counters of the bits it carries */
+  private unaccount(r: TxRecord, len: number): void {
+    const s = r.sacked;
+    if (s & TCPCB_SACKED_ACKED) this.sackedOut -= len;
+    if (s & TCPCB_LOST) this.lostOut -= len;
+    if (s & TCPCB_SACKED_RETRANS) this.retransOut -= len;
   }
 
   private take(): TxRecord {
@@ -219,6 +352,8 @@ export class RtxQueue {
   }
 
   private give(r: TxRecord): void {
+    r.inTs = false;
+    r.tsPrev = r.tsNext = null;
     r.next = this.free;
     this.free = r;
   }

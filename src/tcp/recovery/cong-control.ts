@@ -12,10 +12,7 @@
 import { CaEvent, CaState, type CongestionOps } from '../cong/types.js';
 import { tcpCurrentSsthresh, tcpInCwndReduction } from '../cong/cwnd.js';
 import { tcpCwndReduction, type PrrSock } from './prr.js';
-import { FLAG_ACKED, FLAG_DATA_ACKED, FLAG_DATA_SACKED, FLAG_SND_UNA_ADVANCED } from './tlp.js';
-
-/** Linux FLAG_FORWARD_PROGRESS */
-const FLAG_FORWARD_PROGRESS = FLAG_ACKED | FLAG_DATA_SACKED;
+import { FLAG_DATA_ACKED, FLAG_FORWARD_PROGRESS, FLAG_SND_UNA_ADVANCED } from './flags.js';
 
 /**
  * Linux tcp_may_raise_cwnd: grow only on in-order delivery (RFC 5681), or on any delivery

@@ -47,6 +47,12 @@ export interface RackSegment {
   readonly xmitUs: number;
   /** TCPCB_* bits */
   readonly sacked: number;
+  /**
+   * transmission order (increasing with every (re)transmission; pieces of one transmission
+   * share it): breaks ties between equal `xmitUs` — Linux's nanosecond stamps never tie, a
+   * µs virtual clock does. Absent: ties fall back to sequence order as in Linux.
+   */
+  readonly xmitOrder?: number;
 }
 
 /** Linux tsorted_sent_queue, walked without allocating */
@@ -91,6 +97,8 @@ export class RackState {
   rttUs = 0;
   /** its end_seq (tie-break among equal times) */
   endSeq = 0;
+  /** its transmission order (RackSegment.xmitOrder; the first tie-break) */
+  order = 0;
   /** tp->delivered when reoWndSteps last changed */
   lastDelivered = 0;
   /** reordering window in units of min_rtt/4 */
@@ -107,6 +115,7 @@ export class RackState {
     this.mstamp = -1;
     this.rttUs = 0;
     this.endSeq = 0;
+    this.order = 0;
     this.lastDelivered = 0;
     this.reoWndSteps = 1;
     this.reoWndPersist = 0;
@@ -120,9 +129,12 @@ function after(a: number, b: number): boolean {
   return ((b - a) | 0) < 0;
 }
 
-/** Linux tcp_skb_sent_after: t1/seq1 sent after t2/seq2 (ties broken by sequence) */
-export function tcpSkbSentAfter(t1: number, t2: number, seq1: number, seq2: number): boolean {
-  return t1 > t2 || (t1 === t2 && after(seq1, seq2));
+/**
+ * Linux tcp_skb_sent_after: t1/seq1 sent after t2/seq2 (equal times: the later transmission
+ * order `o1` vs `o2`, then the higher sequence)
+ */
+export function tcpSkbSentAfter(t1: number, t2: number, seq1: number, seq2: number, o1 = 0, o2 = 0): boolean {
+  return t1 > t2 || (t1 === t2 && (o1 > o2 || (o1 === o2 && after(seq1, seq2))));
 }
 
 /** Linux tcp_stamp_us_delta: t1 − t0, never negative */
@@ -161,7 +173,7 @@ export function rackDetectLoss<S extends RackSegment>(rack: RackState, tp: RackS
     const sacked = s.sacked;
     // skip records marked lost but not yet retransmitted
     if (!((sacked & TCPCB_LOST) && !(sacked & TCPCB_SACKED_RETRANS))) {
-      if (!tcpSkbSentAfter(rack.mstamp, s.xmitUs, rack.endSeq, s.endSeq)) break;
+      if (!tcpSkbSentAfter(rack.mstamp, s.xmitUs, rack.endSeq, s.endSeq, rack.order, s.xmitOrder ?? 0)) break;
       const remaining = rackSkbTimeout(rack, tp, s, reoWnd);
       if (remaining <= 0) q.markLost(s);
       else if (remaining > reoTimeout) reoTimeout = remaining;
@@ -190,14 +202,17 @@ export function rackMarkLost<S extends RackSegment>(rack: RackState, tp: RackSoc
  * `xmitUs` was just (S)ACKed. A retransmitted record whose RTT is below min_rtt is ambiguous
  * (the original may have been ACKed) and ignored.
  */
-export function rackAdvance(rack: RackState, tp: RackSock, sacked: number, endSeq: number, xmitUs: number): void {
+export function rackAdvance(
+  rack: RackState, tp: RackSock, sacked: number, endSeq: number, xmitUs: number, order = 0,
+): void {
   const rttUs = stampDelta(tp.nowUs, xmitUs);
   if (rttUs < (tp.minRttUs >>> 0) && (sacked & TCPCB_RETRANS)) return;
   rack.advanced = true;
   rack.rttUs = rttUs;
-  if (tcpSkbSentAfter(xmitUs, rack.mstamp, endSeq, rack.endSeq)) {
+  if (tcpSkbSentAfter(xmitUs, rack.mstamp, endSeq, rack.endSeq, order, rack.order)) {
     rack.mstamp = xmitUs;
     rack.endSeq = endSeq;
+    rack.order = order;
   }
 }
 

@@ -26,17 +26,15 @@ export const TCP_TIMEOUT_INIT_US = 1_000_000;
 /** TCP_TIMEOUT_MIN_US (2 ms) */
 export const TLP_TIMEOUT_MIN_US = 2000;
 
-/* tcp_ack flag bits TLP reads (Linux FLAG_* values) */
-export const FLAG_DATA = 0x01;
-export const FLAG_WIN_UPDATE = 0x02;
-export const FLAG_DATA_ACKED = 0x04;
-export const FLAG_RETRANS_DATA_ACKED = 0x08;
-export const FLAG_SYN_ACKED = 0x10;
-export const FLAG_DATA_SACKED = 0x20;
-export const FLAG_SND_UNA_ADVANCED = 0x400;
-export const FLAG_DSACK_TLP = 0x20000;
-export const FLAG_ACKED = FLAG_DATA_ACKED | FLAG_SYN_ACKED;
-export const FLAG_NOT_DUP = FLAG_DATA | FLAG_WIN_UPDATE | FLAG_ACKED;
+import {
+  FLAG_DSACK_TLP, FLAG_DATA_SACKED, FLAG_NOT_DUP, FLAG_SND_UNA_ADVANCED,
+} from './flags.js';
+
+/* the tcp_ack flag bits, also for TLP's callers */
+export {
+  FLAG_ACKED, FLAG_DATA, FLAG_DATA_ACKED, FLAG_DATA_SACKED, FLAG_DSACK_TLP, FLAG_NOT_DUP, FLAG_RETRANS_DATA_ACKED,
+  FLAG_SND_UNA_ADVANCED, FLAG_SYN_ACKED, FLAG_WIN_UPDATE,
+} from './flags.js';
 
 /** the socket fields TLP reads */
 export interface TlpSock {

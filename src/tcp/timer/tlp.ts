@@ -7,7 +7,6 @@
  * last record sent again; afterwards the RTO is armed. Without SACK, outside Open/CWR, or while
  * a probe is outstanding (tlp_high_seq), nothing is scheduled.
  */
-import { seqGe } from '../../wire/seq.js';
 import { CaState } from '../cong/types.js';
 import { TCP_ACK, TCP_PSH } from '../../wire/tcp.js';
 import { tcpRetransmitRecord } from '../output/retransmit.js';
@@ -30,11 +29,6 @@ export function tcpScheduleLossProbe(tcp: TcpProto, tp: TcpSock, advancingRto: b
   return true;
 }
 
-/** an ACK covering the probe ends the episode (tcp_process_tlp_ack, without the CWR response) */
-export function tcpTlpAck(tp: TcpSock, ack: number): void {
-  if (tp.tlpHighSeq !== 0 && seqGe(ack, tp.tlpHighSeq)) tp.tlpHighSeq = 0;
-}
-
 /** Linux tcp_send_loss_probe: the probe timer fired */
 export function tcpSendLossProbe(tcp: TcpProto, tp: TcpSock): void {
   const sched = tcp.sched;
@@ -55,10 +49,16 @@ export function tcpSendLossProbe(tcp: TcpProto, tp: TcpSock): void {
     const withFin = len === unsent && tp.finQueued && !tp.finSent;
     tcpSendNew(tcp, tp, len, TCP_ACK | (len === unsent ? TCP_PSH : 0), withFin);
     tp.tlpRetrans = false;
+    tp.tlpHighSeq = tp.sndNxt;
   } else if (kind === TlpProbe.RetransmitLast && q.tail !== null) {
-    tcpRetransmitRecord(tcp, tp, q.tail);
-    tp.tlpRetrans = true;
+    // its last MSS only (Linux fragments a larger skb)
+    const t = q.tail;
+    if (t.len - (t.fin ? 1 : 0) > mss) q.split(t, t.len - (t.fin ? 1 : 0) - mss);
+    if (tcpRetransmitRecord(tcp, tp, q.tail, true)) {
+      tp.tlpRetrans = true;
+      tp.tlpHighSeq = tp.sndNxt;
+    }
   }
-  if (kind !== TlpProbe.None) tp.tlpHighSeq = tp.sndNxt;
+  // the RTO from now (Linux: icsk_pending = 0, then tcp_rearm_rto)
   sched.arm(tp.rtoTimer, sched.now() + tp.rto);
 }
