@@ -11,9 +11,9 @@
 // at all once every socket is closed and the timers ran out), and no skb or devmem token is left
 // behind. How many frames reached each layer is derived from B's counters (minus what host A
 // itself sent) and a floor is asserted per layer. Segments that desynchronise B from A (new
-// bytes, a FIN or a RST right at B's rcv_nxt) are kept out of the batches, whose connection
-// must survive; separate tests at the end inject them and check that both hosts go quiet
-// (TCP issue 6). FUZZ_RUNS=N sets the batches per family, FUZZ_SEED=S the seed; FUZZ_DEBUG=1 names the
+// bytes, a FIN or a RST right at B's rcv_nxt, a TSval ahead of A's clock that B would take as
+// ts_recent) are kept out of the batches, whose connection must survive; separate tests at the
+// end inject them and check what a stack can still guarantee (TCP issue 6). FUZZ_RUNS=N sets the batches per family, FUZZ_SEED=S the seed; FUZZ_DEBUG=1 names the
 // first frame after which the hosts keep talking and traces a transfer that stalls.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -338,7 +338,7 @@ async function transfer(e: Env, ab: number, ba: number): Promise<void> {
   try {
     await within(e, 30_000_000, Promise.all([sendA, readB, sendB, readA]), 'transfer');
   } catch (err) {
-    dbg('transfer failed', e.aWritten, e.bRead, e.bWritten, e.aRead, JSON.stringify(e.cs.tcpInfo()), JSON.stringify(e.conn.tcpInfo()), traceLog.join('\n'));
+    dbg('transfer failed', e.aWritten, e.bRead, e.bWritten, e.aRead, JSON.stringify(e.cs.tcpInfo()), JSON.stringify(e.conn.tcpInfo()), 'A', JSON.stringify(e.p.a.kernel.tcp.stats), 'B', JSON.stringify(e.p.b.kernel.tcp.stats), traceLog.join('\n'));
     throw err;
   }
 }
@@ -500,11 +500,11 @@ it('the frame builders emit valid checksums before mutation', () => {
   p.net.close();
 });
 
-it('IPv4: mutated frames built from Reprs reach ARP, IPv4 (options, fragments), ICMP, UDP and TCP (listener, established); the stack survives, keeps its connection and goes quiet', { todo: 'open defect: a forged segment at rcv_nxt with an acceptable ACK and a far-future TS value moves ts_recent (RFC 7323 accepts it as Linux does), after which PAWS drops every real segment of the peer: both sides retransmit their head with growing backoff and the follow-up transfer stalls; the test runs and reports it until the stack refuses such a TSval (e.g. by its TSecr) or recovers' }, async (t) => {
+it('IPv4: mutated frames built from Reprs reach ARP, IPv4 (options, fragments), ICMP, UDP and TCP (listener, established); the stack survives, keeps its connection and goes quiet', async (t) => {
   await fuzz(V4, t, SEED);
 });
 
-it('IPv6: mutated frames built from Reprs reach NDP, IPv6 (extension headers, fragments), ICMPv6, UDP and TCP (listener, established); the stack survives, keeps its connection and goes quiet', { todo: 'open defect: a forged segment at rcv_nxt with an acceptable ACK and a far-future TS value moves ts_recent (RFC 7323 accepts it as Linux does), after which PAWS drops every real segment of the peer: both sides retransmit their head with growing backoff and the follow-up transfer stalls; the test runs and reports it until the stack refuses such a TSval (e.g. by its TSecr) or recovers' }, async (t) => {
+it('IPv6: mutated frames built from Reprs reach NDP, IPv6 (extension headers, fragments), ICMPv6, UDP and TCP (listener, established); the stack survives, keeps its connection and goes quiet', async (t) => {
   await fuzz(V6, t, SEED + 6);
 });
 
@@ -553,4 +553,61 @@ it('a forged in-window segment carrying new bytes past rcv_nxt: both hosts go qu
 // connection itself is legitimately gone: only the quiet part of the check is meant here.)
 it('a forged RST at rcv_nxt, then a forged SYN on the same 4-tuple: both hosts go quiet', async () => {
   await desync([{ seqDelta: 0, flags: 0x04, payloadLen: 0 }, { seqDelta: 90, flags: 0x02, payloadLen: 0 }], false);
+});
+
+// The third way: a forged pure ACK at B's rcv_nxt with an acceptable ACK and a TSval far ahead of
+// A's clock. B takes it as ts_recent — so does Linux (tcp_replace_ts_recent: RFC 7323 offers no
+// defence, TSecr is not checked on a synchronized connection) — and PAWS then drops every real
+// segment of A until ts_recent is TCP_PAWS_WRAP (about 35.8 minutes) old, longer than A keeps
+// retransmitting: no peer recovers from it. What a stack can still guarantee, and this test
+// asserts: nothing throws, B counts the PAWS rejects, B delivers no byte that is not A's (the
+// reader checks each one), each rejected segment draws at most one duplicate ACK (both hosts
+// stay quiet), A gives up with ETIMEDOUT after tcp_retries2, and after close nothing is sent and
+// nothing is held.
+it('a forged TSval far ahead of A\'s clock poisons ts_recent (as in Linux): PAWS rejects counted, no wrong byte, quiet, A times out, nothing held', async () => {
+  const e = await setup(V4, SEED);
+  try {
+    const [d] = fc.sample(frameDesc4.filter((x) => x.body.aim === 'tcpEstab4'), { seed: SEED, numRuns: 1 });
+    assert.ok(d !== undefined && d.body.aim === 'tcpEstab4');
+    e.p.net.runFor(1000);
+    assert.ok(e.track.aTsVal >= 0, 'the connection uses timestamps');
+    const far = (e.track.aTsVal + 0x40000000) >>> 0;
+    const tcp: TcpDesc = {
+      ...d.body.tcp, seqDelta: 0, seqRandom: null, ackDelta: 0, ackRandom: null, flags: 0x10, window: 65535, urgent: 0,
+      mss: -1, wscale: -1, sackPerm: false, ts: [far, 0], sack: [], rawOpts: null, payloadLen: 0,
+    };
+    const desc: FrameDesc4 = { ...d, ip: { ...d.ip, options: [], proto: null, totalLenDelta: 0, ihl: null, fragWord: 0, src: { k: 'a' }, dst: { k: 'b' } },
+      body: { aim: 'tcpEstab4', tcp }, raw: { flips: [], fix: false, keep: 1, pad: 0, badL4: false, badIp: false } };
+    const bTcp = e.p.b.kernel.tcp.stats;
+    const paws0 = bTcp.pawsEstabRejected;
+    const bRead0 = e.bRead;
+    for (const b of V4.build(desc, e, true)) inject(e.rig, b.bytes);
+    e.p.net.runFor(100_000);
+    // A's next data never gets through; whatever B hands its reader is checked byte by byte
+    const stalled = await transfer(e, 5000, 0).then(() => null, (err: unknown) => err as Error);
+    assert.ok(stalled !== null && /no progress/.test(stalled.message), `the transfer stalls (${stalled?.message ?? 'it completed'})`);
+    assert.equal(e.bRead, bRead0, 'B delivered nothing of the rejected data');
+    const rejected = bTcp.pawsEstabRejected - paws0;
+    assert.ok(rejected >= 3, `${rejected} PAWS rejects at B`);
+    const quiet = framesWithin(e, 1_000_000, QUIET_BASE);
+    assert.ok(quiet <= QUIET_BASE, `${quiet} frames in a virtual second while A retransmits`);
+    // A's retransmissions back off to tcp_retries2, then A gives up
+    e.p.net.runFor(30 * 60 * 1_000_000);
+    assert.equal(e.cs.state, 'CLOSE');
+    await assert.rejects(e.cs.recv(1), (err: { code?: string }) => err.code === 'ETIMEDOUT');
+    assert.ok(bTcp.pawsEstabRejected - paws0 <= 20, 'one reject per retransmission (tcp_retries2 + probes)');
+    e.cs.close();
+    e.conn.close();
+    e.ls.close();
+    e.udp.close();
+    e.p.net.runFor(300_000_000);
+    const tx1 = e.rig.txA.frames + e.rig.txB.frames;
+    e.p.net.runFor(10_000_000);
+    assert.equal(e.rig.txA.frames + e.rig.txB.frames, tx1, 'frames sent long after every socket closed');
+    assert.equal(e.p.net.error, null);
+    assert.equal(e.p.b.kernel.skbs.live, 0, 'skbs still held by B');
+    assert.equal(e.p.a.kernel.skbs.live, 0, 'skbs still held by A');
+  } finally {
+    e.p.net.close();
+  }
 });

@@ -14,7 +14,7 @@ import { emitIcmpEcho } from '../../src/wire/icmp.js';
 import { emitIpv4, IPV4_HLEN } from '../../src/wire/ipv4.js';
 import { TcpOptions, emitTcp, tcpPacketLen, type TcpRepr } from '../../src/wire/tcp.js';
 import { emitUdp, udpPacketLen } from '../../src/wire/udp.js';
-import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, fixChecksums, patternBytes, type Built, type ConnTrack } from './kit.js';
+import { defuseTsVal, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, fixChecksums, patternBytes, type Built, type ConnTrack } from './kit.js';
 
 /** which layer a frame is aimed at */
 export type Aim4 = 'arp' | 'ip4' | 'frag4' | 'icmp4' | 'udp4' | 'tcpListen4' | 'tcpEstab4' | 'tcpClosed4' | 'raw';
@@ -34,9 +34,11 @@ export interface Ctx4 {
   /** ncdevmem pattern period of A's stream */
   period: number;
   /**
-   * Let forged segments carry new bytes (or a FIN) right at B's rcv_nxt, ahead of what A sent.
-   * B then acknowledges bytes A never sent (or closes / resets its side), so the main fuzz, whose
-   * connection must survive, keeps such segments out; separate tests cover them (TCP issue 6).
+   * Let forged segments carry new bytes (or a FIN) right at B's rcv_nxt, ahead of what A sent,
+   * or a TSval ahead of A's clock. B then acknowledges bytes A never sent (or closes / resets its
+   * side), or takes the TSval as ts_recent and drops A's real segments by PAWS, so the main fuzz,
+   * whose connection must survive, keeps such segments out; separate tests cover them (TCP
+   * issue 6).
    */
   allowDesync: boolean;
 }
@@ -620,7 +622,11 @@ export function build4(f: FrameDesc4, c: Ctx4): Built[] {
       break;
     }
   }
-  for (const b of out) finish(b, f, ip);
+  for (const b of out) {
+    finish(b, f, ip);
+    // a TSval ahead of A's clock poisons B's ts_recent (see defuseTsVal): kept out here too
+    if (!c.allowDesync) defuseTsVal(b, c.conn);
+  }
   return out;
 }
 

@@ -16,7 +16,7 @@ import {
 } from '../../src/wire/ipv6.js';
 import { TcpOptions, emitTcp, tcpPacketLen, type TcpRepr } from '../../src/wire/tcp.js';
 import { emitUdp, udpPacketLen } from '../../src/wire/udp.js';
-import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, fixChecksums, patternBytes, type Built, type ConnTrack } from './kit.js';
+import { defuseTsVal, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, fixChecksums, patternBytes, type Built, type ConnTrack } from './kit.js';
 import { STRADDLE, type RawMut, type TcpDesc } from './gen4.js';
 
 export type Aim6 = 'nd6' | 'ip6' | 'frag6' | 'icmp6' | 'udp6' | 'tcpListen6' | 'tcpEstab6' | 'tcpClosed6' | 'raw6';
@@ -660,7 +660,11 @@ export function build6(f: FrameDesc6, c: Ctx6): Built[] {
       break;
     }
   }
-  for (const b of out) finish6(b, f);
+  for (const b of out) {
+    finish6(b, f);
+    // a TSval ahead of A's clock poisons B's ts_recent (see defuseTsVal): kept out here too
+    if (!c.allowDesync) defuseTsVal(b, c.conn);
+  }
   return out;
 }
 

@@ -138,6 +138,8 @@ export class ConnTrack {
    * A's own window updates again (as in Linux: a forged zero window stalls B until then)
    */
   forgedAhead = 0;
+  /** the newest TSval A sent on the connection (-1: none seen) */
+  aTsVal = -1;
 
   constructor(readonly bPort: number) {}
 
@@ -147,6 +149,7 @@ export class ConnTrack {
     this.aIss = -1;
     this.bIss = -1;
     this.forgedAhead = 0;
+    this.aTsVal = -1;
   }
 
   /** frames transmitted by A */
@@ -162,6 +165,8 @@ export class ConnTrack {
     if (rd16(b, t) !== this.aPort) return;
     const end = (rd32(b, t + 4) + tcpSegLen(b, t)) >>> 0;
     if (((end - this.aSndNxt) | 0) > 0) this.aSndNxt = end;
+    const ts = tsValAt(b, t);
+    if (ts >= 0 && (this.aTsVal < 0 || ((rd32(b, ts) - this.aTsVal) | 0) > 0)) this.aTsVal = rd32(b, ts);
   };
 
   /** frames transmitted by B */
@@ -201,6 +206,57 @@ export function tcpOf(b: Uint8Array): number {
   }
   if (et === ETH_P_IPV6 && b[20] === 6 && b.length >= 14 + 60) return 54;
   return -1;
+}
+
+/**
+ * Offset of the TSval of the timestamp option in the TCP header at `t` (options walked as a
+ * receiver walks them), or -1 when there is none or the header does not fit the frame
+ */
+export function tsValAt(b: Uint8Array, t: number): number {
+  if (t + 20 > b.length) return -1;
+  const end = t + (b[t + 12]! >> 4) * 4;
+  if (end > b.length) return -1;
+  for (let o = t + 20; o < end;) {
+    const kind = b[o]!;
+    if (kind === 0) return -1;
+    if (kind === 1) {
+      o++;
+      continue;
+    }
+    if (o + 1 >= end) return -1;
+    const len = b[o + 1]!;
+    if (len < 2 || o + len > end) return -1;
+    if (kind === 8 && len === 10) return o + 2;
+    o += len;
+  }
+  return -1;
+}
+
+/**
+ * Keeps a forged segment on A's 4-tuple from carrying a TSval ahead of A's own clock (the newest
+ * TSval A sent): B would take it as ts_recent when the segment is otherwise acceptable, and PAWS
+ * would then drop A's real segments until ts_recent goes stale (TCP_PAWS_WRAP, longer than A
+ * retransmits) — a mutation no peer recovers from, as with Linux, so the main fuzz leaves it to
+ * its own test. Only frames B would take as they are (IPv4 header and TCP checksums valid, not
+ * truncated) are changed, and their checksums are then recomputed.
+ */
+export function defuseTsVal(f: Built, conn: ConnTrack): void {
+  const b = f.bytes;
+  if (f.l3 < 0 || f.l4 < 0 || f.proto !== 6 || conn.aTsVal < 0 || f.l4 + 20 > b.length) return;
+  if (rd16(b, f.l4) !== conn.aPort || rd16(b, f.l4 + 2) !== conn.bPort) return;
+  const v4 = b[f.l3]! >> 4 === 4;
+  const ipEnd = v4 ? f.l3 + rd16(b, f.l3 + 2) : f.l3 + 40 + rd16(b, f.l3 + 4);
+  if (ipEnd > b.length || ipEnd < f.l4 + 20) return;
+  if (v4 && sum16(b, f.l3, (b[f.l3]! & 15) * 4) !== 0xffff) return;
+  if (!l4ChecksumOk(f)) return;
+  const ts = tsValAt(b.subarray(0, ipEnd), f.l4);
+  if (ts < 0 || ((rd32(b, ts) - conn.aTsVal) | 0) <= 0) return;
+  const v = conn.aTsVal;
+  b[ts] = v >>> 24;
+  b[ts + 1] = (v >>> 16) & 0xff;
+  b[ts + 2] = (v >>> 8) & 0xff;
+  b[ts + 3] = v & 0xff;
+  fixChecksums(f);
 }
 
 /** sequence space a TCP segment occupies (payload + SYN + FIN) */

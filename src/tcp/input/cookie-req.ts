@@ -12,9 +12,10 @@
 import { isLinkLocal, isV4 } from '../../inet/index.js';
 import type { Route, RxMeta } from '../../net/index.js';
 import type { SkBuff } from '../../skb/index.js';
-import { TCP_ACK, TCP_SYN, TcpOptions } from '../../wire/tcp.js';
+import { TCP_ACK, TCP_ECE, TCP_SYN, TcpOptions } from '../../wire/tcp.js';
 import { MAX_TCP_HEADER, TCP_DEFAULT_MSS, TCP_MAX_WINDOW, TCP_SYN_RECV } from '../constants.js';
 import { tcpApplySynOptions, tcpCreateChild, tcpSelectInitialWscale } from '../conn.js';
+import { TCP_ECN_OK, tcpEcnRequestOk } from '../ecn.js';
 import { TCP_HDR4, TCP_HDR6 } from '../icmp-err.js';
 import { secureTcpTsOff } from '../isn.js';
 import { tcpBuildAndSend } from '../output/builder.js';
@@ -38,7 +39,7 @@ export function wantCookie(tcp: TcpProto, lp: TcpSock): boolean {
  * nothing. `rt` is the route back to the peer. The caller frees the SYN.
  */
 export function tcpSendCookieSynAck(
-  tcp: TcpProto, lp: TcpSock, meta: RxMeta, sport: number, dport: number, seq: number, rt: Route,
+  tcp: TcpProto, lp: TcpSock, meta: RxMeta, sport: number, dport: number, seq: number, rt: Route, synFlags: number,
 ): void {
   const now = tcp.sched.now();
   const src = meta.src;
@@ -57,6 +58,9 @@ export function tcpSendCookieSynAck(
   let advMss = Math.max(rt.mtu - (isV4(src) ? TCP_HDR4 : TCP_HDR6), 88);
   if (lp.userMss > 0 && lp.userMss < advMss) advMss = lp.userMss;
   o.mss = advMss;
+  // Linux tcp_ecn_create_request runs before the cookie decision: the SYN-ACK agrees to ECN as
+  // for a request socket, and the TS cookie remembers it (without timestamps it is forgotten)
+  const ecnOk = tcpEcnRequestOk(tcp, synFlags, meta.tos);
   if (peer.hasTimestamp && sys.tcp_timestamps) {
     // the options ride in the TSval's low bits; without timestamps they are lost
     const wsOk = peer.wscale >= 0 && sys.tcp_window_scaling;
@@ -65,7 +69,7 @@ export function tcpSendCookieSynAck(
     o.sackPermitted = sackOk;
     o.hasTimestamp = true;
     const tsOff = secureTcpTsOff(tcp.isnSecrets, dst, src, sys.tcp_timestamps);
-    o.tsVal = (cookieInitTimestamp(Math.floor(now / 1000), wsOk ? Math.min(peer.wscale, 14) : -1, sackOk, false) + tsOff) | 0;
+    o.tsVal = (cookieInitTimestamp(Math.floor(now / 1000), wsOk ? Math.min(peer.wscale, 14) : -1, sackOk, ecnOk) + tsOff) | 0;
     o.tsEcr = peer.tsVal;
   }
   const f = tcp.txSeg;
@@ -73,7 +77,7 @@ export function tcpSendCookieSynAck(
   f.dport = sport;
   f.seq = cookie;
   f.ack = (seq + 1) | 0;
-  f.flags = TCP_SYN | TCP_ACK;
+  f.flags = TCP_SYN | TCP_ACK | (ecnOk ? TCP_ECE : 0);
   f.window = Math.min(lp.rcvBuf >> 1, TCP_MAX_WINDOW);
   f.opts = o;
   f.syn = true;
@@ -126,6 +130,8 @@ export function tcpCookieCheck(
   o.hasTimestamp = peer.hasTimestamp;
   o.tsVal = peer.tsVal;
   tcpApplySynOptions(tcp, child, o);
+  // Linux cookie_ecn_ok: ECN only when the TS cookie says the SYN-ACK agreed, and ECN is on
+  child.ecnFlags = tsDecoded.ecnOk && sys.tcp_ecn !== 0 ? TCP_ECN_OK : 0;
   // our SYN-ACK (the cookie) is sent and its sequence number used
   const iss = (ack - 1) | 0;
   child.iss = iss;

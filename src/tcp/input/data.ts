@@ -7,8 +7,9 @@
  */
 import { skbFree, skbTryCoalesce, type SkBuff } from '../../skb/index.js';
 import { seqGt, seqLe, seqLt } from '../../wire/seq.js';
-import { TCP_FIN } from '../../wire/tcp.js';
+import { TCP_CWR, TCP_FIN } from '../../wire/tcp.js';
 import { TCP_CLOSING, TCP_CLOSE_WAIT, TCP_DELACK_MIN, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_SYN_RECV } from '../constants.js';
+import { tcpEcnCheckCe } from '../ecn.js';
 import { tcpSendAck } from '../output/control.js';
 import type { TcpProto } from '../proto.js';
 import type { TcpSock } from '../sock.js';
@@ -22,14 +23,20 @@ export function tcpDataQueue(tcp: TcpProto, tp: TcpSock, skb: SkBuff): void {
   tp.stats.dataSegsIn++;
   const segLen = skb.gsoSize > 0 ? skb.gsoSize : skb.len;
   if (segLen > tp.rcvMss) tp.rcvMss = Math.min(segLen, tp.advMss);
-  // memory limit (Linux tcp_try_rmem_schedule: the queues are already over the buffer; one
-  // skb may overshoot it, as a window advertised before SO_RCVBUF shrank must still fill up)
-  if (skb.len > 0 && tp.rcvQueueBytes + tp.ofoBytes > tp.rcvBuf) {
+  // memory limit (Linux tcp_try_rmem_schedule: the queues are already over the buffer). Data
+  // inside the window we advertised is still taken: Linux offers at most half its buffer (the
+  // rest covers skb overhead), so an advertised window always fits there; here the buffer counts
+  // payload bytes, and a window offered before SO_RCVBUF shrank must still fill up, or the sender
+  // probes a window that never closes (tcp_shrink_window = 0: the right edge never moves left)
+  if (skb.len > 0 && tp.rcvQueueBytes + tp.ofoBytes > tp.rcvBuf && seqGt(skb.endSeq, (tp.rcvWup + tp.rcvWnd) | 0)) {
     tcp.stats.rcvPruned++;
     skbFree(skb);
     tcpSendAck(tcp, tp);
     return;
   }
+  // ECN: data with CWR is ACKed at once (Linux tcp_ecn_accept_cwr; the ACK step ended the echo)
+  const ecn = tp.ecnFlags !== 0;
+  const ackNow = ecn && (skb.tcpFlags & TCP_CWR) !== 0 && skb.len > 0;
   // in order: starts at rcv_nxt, or overlaps it with new data or a new FIN (a retransmission
   // of data we have, carrying the FIN we missed)
   if (
@@ -38,6 +45,8 @@ export function tcpDataQueue(tcp: TcpProto, tp: TcpSock, skb: SkBuff): void {
   ) {
     // a retransmission overlapping what we have: report the overlap (RFC 2883)
     if (seqLt(skb.seq, tp.rcvNxt) && tp.sackOk) tcpDsackSet(tcp, tp, skb.seq, tp.rcvNxt);
+    // Linux tcp_event_data_recv → tcp_ecn_check_ce (CE: ECE until CWR, quick ACKs)
+    if (ecn) tcpEcnCheckCe(tp, tcp.rxTos);
     tcpQueueRcv(tp, skb);
     if (fin) tcpFinRcv(tcp, tp);
     const hadOfo = tp.ofoHead !== null;
@@ -49,7 +58,7 @@ export function tcpDataQueue(tcp: TcpProto, tp: TcpSock, skb: SkBuff): void {
     // ACK policy: quickack at start, every second full segment, out-of-order fill, FIN
     // (a GRO train counts as the segments it merged)
     tp.unackedSegs += skb.gsoSize > 0 ? Math.ceil(skb.len / skb.gsoSize) : 1;
-    if (fin || hadOfo || tp.quickAcks > 0 || tp.unackedSegs >= 2) {
+    if (fin || hadOfo || tp.quickAcks > 0 || tp.unackedSegs >= 2 || ackNow) {
       if (tp.quickAcks > 0) tp.quickAcks--;
       tcpSendAck(tcp, tp);
     } else if (!tp.delackTimer.armed) {
@@ -72,6 +81,8 @@ export function tcpDataQueue(tcp: TcpProto, tp: TcpSock, skb: SkBuff): void {
   // counts them, so a GRO train that merged N out-of-order segments is answered with N, as
   // the segments would have been one by one
   const dupacks = skb.gsoSize > 0 ? Math.ceil(skb.len / skb.gsoSize) : 1;
+  // Linux tcp_data_queue_ofo → tcp_ecn_check_ce
+  if (ecn) tcpEcnCheckCe(tp, tcp.rxTos);
   tcpOfoInsert(tcp, tp, skb);
   for (let i = 0; i < dupacks; i++) tcpSendAck(tcp, tp);
 }

@@ -12,6 +12,7 @@ import { seqGt, seqLt } from '../../wire/seq.js';
 import { TCP_ACK, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
 import { TCP_MAX_WINDOW, TCP_SYN_RECV } from '../constants.js';
 import { tcpApplySynOptions, tcpCreateChild, tcpDone } from '../conn.js';
+import { tcpEcnCreateRequest } from '../ecn.js';
 import { tcpSendAck, tcpSendResetFor, tcpSendResetForSeg, tcpSendSyn } from '../output/control.js';
 import type { TcpProto } from '../proto.js';
 import { segOowRateLimited } from '../ratelimit.js';
@@ -46,12 +47,13 @@ export function tcpListenRcv(
   const rt = oif !== 0 ? tcp.ip.route(src, oif) : tcp.ip.route(src);
   if (rt === null) return skbFree(skb);
   if (cookie) {
-    tcpSendCookieSynAck(tcp, lp, meta, sport, dport, seq, rt);
+    tcpSendCookieSynAck(tcp, lp, meta, sport, dport, seq, rt, flags);
     return skbFree(skb);
   }
   // an AF_INET6 listener accepts IPv4 (v4-mapped) children unless v6only (demux checked it)
   const child = tcpCreateChild(tcp, lp, src, dst, sport, oif, rt);
   tcpApplySynOptions(tcp, child, tcp.opts);
+  tcpEcnCreateRequest(tcp, child, flags, meta.tos);
   child.irs = seq;
   child.rcvNxt = (seq + 1) | 0;
   child.copiedSeq = child.rcvNxt;

@@ -9,6 +9,7 @@ import { seqGt, seqLe } from '../../wire/seq.js';
 import { TCP_ACK, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
 import { TCP_SYN_RECV } from '../constants.js';
 import { tcpApplySynOptions, tcpCompleteHandshake, tcpFail } from '../conn.js';
+import { tcpEcnRcvSyn, tcpEcnRcvSynAck } from '../ecn.js';
 import { tcpSendAck, tcpSendResetForSeg, tcpSendSyn } from '../output/control.js';
 import { tcpWriteXmit } from '../output/xmit.js';
 import type { TcpProto } from '../proto.js';
@@ -37,6 +38,7 @@ export function tcpSynSentRcv(tcp: TcpProto, tp: TcpSock, skb: SkBuff, seq: numb
   tp.rcvWup = tp.rcvNxt;
   tp.sndWl1 = seq;
   if (flags & TCP_ACK) {
+    tcpEcnRcvSynAck(tp, flags);
     tcpCompleteHandshake(tcp, tp, seq, ack, win); // a SYN's window is never scaled
     skbFree(skb);
     tcpSendAck(tcp, tp);
@@ -44,6 +46,7 @@ export function tcpSynSentRcv(tcp: TcpProto, tp: TcpSock, skb: SkBuff, seq: numb
     return;
   }
   // simultaneous open
+  tcpEcnRcvSyn(tp, flags);
   tp.state = TCP_SYN_RECV;
   tp.sndWnd = win;
   skbFree(skb);
