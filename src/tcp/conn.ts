@@ -6,6 +6,7 @@
  * listener. Passive opens start in input/listen.ts, active ones in TcpProto.userConnect; both
  * come through `tcpInitConnection`, which chooses the ISN.
  */
+import { tcpKeepaliveEstablished } from './timer/keepalive.js';
 import { InetAddr, isV4, type Addr } from '../inet/index.js';
 import type { Route } from '../net/index.js';
 import { skbFree, type SkBuff } from '../skb/index.js';
@@ -77,6 +78,8 @@ export function tcpSelectInitialWscale(tcp: TcpProto, rcvBuf: number, locked: bo
  * (The TSval offset is `tcpChooseTsOffset`.)
  */
 export function tcpChooseIsn(tcp: TcpProto, tp: TcpSock): number {
+  // a SYN that ended a TIME_WAIT connection: above the old sequence space (Linux tcp_tw_isn)
+  if (tcp.twIsn !== 0) return tcp.twIsn;
   return secureTcpSeq(tcp.isnSecrets, tp.laddr, tp.raddr, tp.lport, tp.rport, tcp.sched.now()) | 0;
 }
 
@@ -141,6 +144,7 @@ export function tcpCompleteHandshake(tcp: TcpProto, tp: TcpSock, seq: number, ac
 function tcpEstablished(tcp: TcpProto, tp: TcpSock): void {
   tp.state = TCP_ESTABLISHED;
   tcpInitCongestion(tp);
+  tcpKeepaliveEstablished(tcp, tp);
   tp.quickAcks = TCP_MAX_QUICKACKS;
   tp.retransStamp = tcp.sched.now();
   tcp.stats.currEstab++;
@@ -172,6 +176,7 @@ export function tcpDone(tcp: TcpProto, tp: TcpSock): void {
   sched.cancel(tp.rtoTimer);
   sched.cancel(tp.delackTimer);
   sched.cancel(tp.twTimer);
+  sched.cancel(tp.keepaliveTimer);
   if (wasListen) tcp.demux.removeListener(tp);
   if (tp.hashed) tcp.demux.remove(tp);
   tcp.memWait.remove(tp);
@@ -244,6 +249,7 @@ export function tcpCreateChild(tcp: TcpProto, lp: TcpSock, src: Addr, dst: Addr,
   child.rcvBufLocked = lp.rcvBufLocked;
   child.notsentLowat = lp.notsentLowat;
   child.userTimeout = lp.userTimeout;
+  child.keepalive = lp.keepalive;
   child.keepIdle = lp.keepIdle;
   child.keepIntvl = lp.keepIntvl;
   child.keepCnt = lp.keepCnt;

@@ -15,7 +15,7 @@
  * DONTNEED or close.
  */
 export * from './constants.js';
-export { TcpSock, type TcpSockOwner, type TcpSockStats } from './sock.js';
+export { TcpSock, type TcpSockOwner, type TcpSockStats, type TcpTxTstampHook } from './sock.js';
 export { TcpProto, type TcpMib, type TcpBindFlags, type TcpSysctl } from './proto.js';
 export { RtxQueue, TxRecord } from './output/rtx-queue.js';
 export { TcpDemux } from './demux.js';
@@ -25,3 +25,8 @@ export { TCP_HDR4, TCP_HDR6, MIN_PMTU4, MIN_PMTU6, TCP_MIN_SND_MSS, mssForPmtu }
 export { SendBuffer } from './send-buffer.js';
 export { TokenTable, TOKEN_MAX } from './token-table.js';
 export { CmsgWriter, RecvState, tcpRecvmsg, tcpDevmemDontneed, tcpAtEof, tcpConnecting } from './recv.js';
+export {
+  tcpChronoStart, tcpChronoStop, tcpChronoStats, type ChronoStats, TCP_CHRONO_BUSY, TCP_CHRONO_RWND_LIMITED, TCP_CHRONO_SNDBUF_LIMITED,
+} from './chrono.js';
+export { tcpSetKeepalive, tcpKeepidleChanged } from './timer/keepalive.js';
+export { tcpSetCongestion, tcpGetCongestion } from './cong/registry.js';

@@ -22,9 +22,12 @@ export function tcpPoll(tp: TcpSock): number {
   if (st !== TCP_SYN_SENT && st !== TCP_SYN_RECV) {
     if (tp.readableBytes > 0 && tp.readableBytes >= Math.max(1, tp.rcvLowat)) mask |= POLLIN | POLLRDNORM;
     if (!sndShut) {
-      // sk_stream_is_writeable: free space at least half of what is queued, and memory
-      const queued = tp.sendBuf.bytes;
-      if (tp.sndBuf - queued >= queued >> 1 && !tp.memWait && tcpNotsentBelowLowat(tp, 1)) mask |= POLLOUT | POLLWRNORM;
+      // __sk_stream_is_writeable: free space at least half of what is queued (sk_wmem_queued,
+      // skb truesize), below SO_SNDBUF, unsent bytes below TCP_NOTSENT_LOWAT, and memory
+      const queued = tp.sendBuf.wmemQueued;
+      if (tp.sndBuf - queued >= queued >> 1 && queued < tp.sndBuf && !tp.memWait && tcpNotsentBelowLowat(tp, 1)) {
+        mask |= POLLOUT | POLLWRNORM;
+      }
     } else {
       mask |= POLLOUT | POLLWRNORM;
     }

@@ -20,8 +20,8 @@
  */
 import { CongestionConfig } from './cong/registry.js';
 import { InetAddr, PortTable, isLinkLocal, isUnspecified, isV4, type Addr } from '../inet/index.js';
-import type { IcmpErr, IpLayer, RxMeta, Transport } from '../net/index.js';
-import { PAGE_SIZE, type MemSpace } from '../mem/index.js';
+import type { IcmpErr, IpLayer, OutputOptions, RxMeta, Transport } from '../net/index.js';
+import type { MemSpace } from '../mem/index.js';
 import type { Rng } from '../rand/index.js';
 import type { SkBuff, SkbCache } from '../skb/index.js';
 import type { Scheduler } from '../time/index.js';
@@ -48,7 +48,7 @@ import { TcpSock } from './sock.js';
 import { IsnSecrets } from './isn.js';
 import { SynCookies } from './syncookies.js';
 import { tcpOnTimer } from './timer/index.js';
-import { tcpNotsentBelowLowat } from './poll.js';
+import { tcpSendmsg } from './write-queue/sendmsg.js';
 
 /** Linux `Tcp` MIB counters (camelCase) */
 export interface TcpMib {
@@ -140,13 +140,41 @@ export interface TcpSysctl {
   tcp_notsent_lowat: number;
   /** 3 or 4: tail loss probes (RFC 8985 §7, Linux default 3); other values: none */
   tcp_early_retrans: number;
+  /** RACK bits (recovery/rack.ts TCP_RACK_*): 1 Linux default; RACK is the only SACK loss detection */
+  tcp_recovery: number;
+  /** initial reordering degree (segments) and its cap */
+  tcp_reordering: number;
+  tcp_max_reordering: number;
+  /** F-RTO (RFC 5682) after an RTO: 0 off, else on (Linux default 2) */
+  tcp_frto: number;
+  /** RTOs before giving up on an established connection (15) / on an orphan (0 means 8) */
+  tcp_retries2: number;
+  tcp_orphan_retries: number;
+  /** keepalive defaults, seconds / probes (7200, 75, 9) */
+  tcp_keepalive_time: number;
+  tcp_keepalive_intvl: number;
+  tcp_keepalive_probes: number;
+  /** TSO packets carry at least this many MSS (tcp_tso_autosize) */
+  tcp_min_tso_segs: number;
+  /** TSO deferral waits while less than 1/divisor of the window is usable (0: the 3-MSS rule) */
+  tcp_tso_win_divisor: number;
+  /** RFC 5681 §4.1: restart the window after an idle period longer than the RTO */
+  tcp_slow_start_after_idle: boolean;
+  /** the pacing rate (and so the TSO size), percent of cwnd / srtt in slow start and after */
+  tcp_pacing_ss_ratio: number;
+  tcp_pacing_ca_ratio: number;
+  /** RFC 3168 ECN: 0 off, 1 request on outgoing and accept on incoming connections, 2 accept only (ecn.ts) */
+  tcp_ecn: number;
+  /** RFC 1337: a RST in TIME_WAIT is ignored (Linux default 0: it ends TIME_WAIT) */
+  tcp_rfc1337: boolean;
 }
 
 /** net.core.rmem_max (Linux default): the window scale covers at least this much */
 export const SYSCTL_RMEM_MAX = 212992;
 
-/** host pages a send never takes (headers, ACKs, retransmissions need them) */
-const TCP_MEM_RESERVE_PAGES = 32;
+/** sendmsg flags userSend passes on (uapi MSG_MORE, MSG_EOR) */
+const MSG_MORE_FLAG = 0x8000;
+const MSG_EOR_FLAG = 0x80;
 
 export class TcpProto implements Transport {
   readonly stats: TcpMib = {
@@ -162,6 +190,10 @@ export class TcpProto implements Transport {
     tcp_timestamps: true, tcp_sack: true, tcp_dsack: true, tcp_window_scaling: true, tcp_syncookies: 1,
     tcp_rmem: [4096, TCP_RMEM_DEFAULT, TCP_RMEM_DEFAULT], tcp_wmem: [4096, TCP_WMEM_DEFAULT, TCP_WMEM_DEFAULT],
     tcp_notsent_lowat: 0xffffffff, tcp_early_retrans: 3,
+    tcp_recovery: 1, tcp_reordering: 3, tcp_max_reordering: 300, tcp_frto: 2, tcp_retries2: 15, tcp_orphan_retries: 0,
+    tcp_keepalive_time: 7200, tcp_keepalive_intvl: 75, tcp_keepalive_probes: 9,
+    tcp_min_tso_segs: 2, tcp_tso_win_divisor: 3, tcp_slow_start_after_idle: true, tcp_pacing_ss_ratio: 200,
+    tcp_pacing_ca_ratio: 120, tcp_ecn: 2, tcp_rfc1337: false,
   };
   /** congestion control: net.ipv4.tcp_congestion_control and the allowed list (cong/registry.ts) */
   readonly congestion = new CongestionConfig();
@@ -183,6 +215,13 @@ export class TcpProto implements Transport {
   /** scratch: header fields and header view of the segment being built (output/builder) */
   readonly txSeg = new TcpSegmentFields();
   readonly txView = new TcpView();
+  /** scratch: IP TOS / traffic class of the segment being received (input/rcv, for ECN CE marks) */
+  rxTos = 0;
+  /** scratch: the ISN for the connection a SYN to a TIME_WAIT 4-tuple opens (timewait.ts; 0: none) */
+  twIsn = 0;
+  /** scratch: IP ECN field of the segment being built (ecn.ts tcpEcnSend), and its output options */
+  txEcn = 0;
+  readonly txIpOpts: OutputOptions = { tos: 0 };
   /** sockets whose last send found host memory short */
   readonly memWait: TcpMemWait;
 
@@ -319,38 +358,9 @@ export class TcpProto implements Transport {
    * memory frees: Linux sk_stream_wait_memory), or -errno (EPIPE after shutdown or close,
    * ENOTCONN before connect, a pending hard error).
    */
-  userSend(tp: TcpSock, src: Uint8Array, off: number, len: number, more: boolean): number {
-    if (tp.error !== 0) return -tp.error;
-    if (tp.shutWr || tp.finQueued) return -ERRNO.EPIPE;
-    const st = tp.state;
-    if (st !== TCP_ESTABLISHED && st !== TCP_CLOSE_WAIT) {
-      if (st === TCP_SYN_SENT || st === TCP_SYN_RECV) return -ERRNO.EAGAIN;
-      return st === TCP_CLOSE ? -ERRNO.ENOTCONN : -ERRNO.EPIPE;
-    }
-    const space = tp.sendSpace;
-    if (space <= 0) return -ERRNO.EAGAIN;
-    // sk_stream_memory_free: no more while the unsent bytes reach TCP_NOTSENT_LOWAT
-    if (!tcpNotsentBelowLowat(tp, 0)) return -ERRNO.EAGAIN;
-    let want = Math.min(space, len);
-    // keep a reserve of host pages for headers, ACKs and retransmissions (Linux keeps sends
-    // under tcp_wmem / sk_wmem_schedule): a send buffer that ate the last page would deadlock
-    const host = this.mem.host;
-    const room = (host.maxPages - host.inUse - TCP_MEM_RESERVE_PAGES) * PAGE_SIZE;
-    const asked = want;
-    if (want > room) want = room > 0 ? room : 0;
-    const n = want > 0 ? tp.sendBuf.append(src, off, want) : 0;
-    if (n < asked) {
-      // host memory short: wait for memory (never ENOBUFS)
-      if (!tp.memWait) this.stats.memWaits++;
-      this.memWait.add(tp);
-    } else {
-      this.memWait.remove(tp);
-    }
-    if (n === 0) return -ERRNO.EAGAIN;
-    // tcp_push: the end of a write is a push point unless more follows (MSG_MORE)
-    if (!more) tp.pushSeq = tp.sendBuf.endSeq;
-    this.push(tp, more);
-    return n;
+  userSend(tp: TcpSock, src: Uint8Array, off: number, len: number, more: boolean, eor = false, resumed = false): number {
+    // the write queue (write-queue/sendmsg.ts: Linux tcp_sendmsg_locked + tcp_push)
+    return tcpSendmsg(this, tp, src, off, len, (more ? MSG_MORE_FLAG : 0) | (eor ? MSG_EOR_FLAG : 0), resumed);
   }
 
   /** sends what the windows allow; `more` (MSG_MORE) holds back a trailing partial segment */

@@ -19,6 +19,7 @@ import {
   CaState, CwndUsage, TCP_INFINITE_SSTHRESH, tcpIsCwndLimited, type CongestionHolder, type CongestionOps, type CwndValidateSock,
 } from './cong/index.js';
 import type { PrrSock } from './recovery/prr.js';
+import { RackState } from './recovery/rack.js';
 
 /** what the socket layer wants to hear about (all optional work; called synchronously) */
 export interface TcpSockOwner {
@@ -32,10 +33,21 @@ export interface TcpSockOwner {
   tcpAcceptable(tp: TcpSock): void;
 }
 
+/**
+ * Transmit timestamps (SO_TIMESTAMPING; the socket layer implements it): TCP calls `xmit` for each
+ * data segment [seq, seq + skb.len) it hands to IP (retransmissions included) and `acked` when
+ * snd_una advances. `tp.txTstamp` is null unless the socket asked for transmit timestamps.
+ */
+export interface TcpTxTstampHook {
+  xmit(seq: number, skb: SkBuff): void;
+  acked(una: number): void;
+}
+
 export const TIMER_RTO = 1;
 export const TIMER_DELACK = 2;
 export const TIMER_TIMEWAIT = 3;
 export const TIMER_PERSIST = 4;
+export const TIMER_KEEPALIVE = 5;
 
 /** per-socket counters (a subset of Linux TCP_INFO / netstat names) */
 export interface TcpSockStats {
@@ -284,7 +296,7 @@ export class TcpSock implements TimerTarget, PortUser, PrrSock, CwndValidateSock
   ) {
     this.laddr = sockFamily === 4 ? InetAddr.ANY4 : InetAddr.ANY6;
     this.raddr = this.laddr;
-    this.sendBuf = new SendBuffer(proto.mem);
+    this.sendBuf = new SendBuffer(proto.mem, proto.skbs.maxFrags);
     this.rtoTimer = new Timer(this, TIMER_RTO);
     this.delackTimer = new Timer(this, TIMER_DELACK);
     this.twTimer = new Timer(this, TIMER_TIMEWAIT);
@@ -374,10 +386,13 @@ export class TcpSock implements TimerTarget, PortUser, PrrSock, CwndValidateSock
     return this.rto;
   }
 
-  /** µs until the armed retransmission timer fires (0 when not armed) */
+  /**
+   * Linux tcp_rto_delta_us: µs until an RTO counted from the head's last transmission would
+   * fire (may be ≤ 0); the full RTO when nothing is out
+   */
   get rtoDeltaUs(): number {
-    const d = this.rtoTimer.deadline;
-    return d < 0 ? 0 : d - this.proto.sched.now();
+    const h = this.rtx.head;
+    return h === null ? this.rto : h.xmitUs + this.rto - this.proto.sched.now();
   }
 
   get initCwnd(): number {
@@ -437,7 +452,13 @@ export class TcpSock implements TimerTarget, PortUser, PrrSock, CwndValidateSock
 
   /** free send-buffer space */
   get sendSpace(): number {
-    return this.sndBuf - this.sendBuf.bytes;
+    // Linux __sk_stream_is_writeable(sk, 1), what wakes a writer: free space at least half of
+    // what is queued (skb truesize), and unsent bytes below half TCP_NOTSENT_LOWAT
+    const q = this.sendBuf.wmemQueued;
+    const free = this.sndBuf - q;
+    if (free <= 0 || free < q >> 1) return 0;
+    const lowat = this.notsentLowat > 0 ? this.notsentLowat : this.proto.sysctl.tcp_notsent_lowat;
+    return Math.max(this.unsent, 0) * 2 < lowat ? free : 0;
   }
 
   onTimer(timer: Timer): void {
@@ -451,7 +472,8 @@ export class TcpSock implements TimerTarget, PortUser, PrrSock, CwndValidateSock
   notsentLowat = 0;
   /**
    * TCP_USER_TIMEOUT, µs (0 = off): with data outstanding, the RTO timer gives up once
-   * now − retransStamp ≥ userTimeout (Linux tcp_write_timeout / retransmits_timed_out)
+   * now − firstRetransUs ≥ userTimeout (Linux tcp_write_timeout / retransmits_timed_out), the
+   * zero-window probe timer that long after its first probe, keepalive after that much silence
    */
   userTimeout = 0;
   /** TCP_KEEPIDLE / TCP_KEEPINTVL, µs, and TCP_KEEPCNT (0 = the Linux defaults 7200 s, 75 s, 9) */
@@ -463,4 +485,80 @@ export class TcpSock implements TimerTarget, PortUser, PrrSock, CwndValidateSock
    * segment ending there carries PSH
    */
   pushSeq = 0;
+
+  // ---- loss recovery as Linux (helper recovery: input/fast-recovery.ts, recovery/, timer/) ----
+  /** RACK state (Linux tp->rack): recovery/rack.ts */
+  readonly rack = new RackState();
+  /** reordering degree in segments (Linux tp->reordering; net.ipv4.tcp_reordering at start) */
+  reordering = 3;
+  /** times reordering was seen (Linux tp->reord_seen) */
+  reordSeenCount = 0;
+  /** undo is possible for the current reduction (Linux undo_marker ≠ 0); `undoMarker` is snd_una then */
+  undoActive = false;
+  undoMarker = 0;
+  /** retransmissions not yet shown spurious by DSACKs (Linux undo_retrans; −1: none counted) */
+  undoRetrans = -1;
+  /** time of the first retransmission of this episode, µs (Linux retrans_stamp); −1 none */
+  firstRetransUs = -1;
+  /** F-RTO (RFC 5682) is running for this RTO (Linux tp->frto) */
+  frto = false;
+  /** the receiver reneged on SACKed data (Linux is_sack_reneg) */
+  isSackReneg = false;
+  /** segments DSACKed so far (Linux dsack_dups) */
+  dsackDups = 0;
+  /** without SACK: duplicate ACKs counted as segments that left (Linux sacked_out for Reno) */
+  renoSackedSegs = 0;
+  /** rtoTimer is armed for the RACK reordering timeout (Linux ICSK_TIME_REO_TIMEOUT) */
+  reoPending = false;
+  /** the keepalive timer (timer/keepalive.ts; Linux sk_timer) */
+  readonly keepaliveTimer: Timer = new Timer(this, TIMER_KEEPALIVE);
+  /** time anything was last received, µs (Linux rcv_tstamp / icsk_ack.lrcvtime for keepalive) */
+  rcvTstampUs = 0;
+  /** cwnd reductions undone (TcpExt TCPFullUndo + TCPPartialUndo + TCPDSACKUndo + TCPLossUndo) */
+  undoCount = 0;
+  /** RTOs F-RTO found spurious (TcpExt TCPSpuriousRTOs) */
+  spuriousRtoCount = 0;
+  /** when the first unanswered zero-window probe went, µs (Linux icsk_probes_tstamp); −1 none */
+  probesTstampUs = -1;
+
+  /** RackSock: reordering was ever seen */
+  get reordSeen(): boolean {
+    return this.reordSeenCount !== 0;
+  }
+
+  /** RackSock: SACKed segments (Linux sacked_out) */
+  get sackedOut(): number {
+    return this.sackOk ? Math.ceil(this.rtx.sackedOut / this.mss) : this.renoSackedSegs;
+  }
+
+  /** RackSock: net.ipv4.tcp_recovery */
+  get sysctlRecovery(): number {
+    return this.proto.sysctl.tcp_recovery;
+  }
+
+  /** SO_TIMESTAMPING transmit-timestamp hook (socket layer), null when off */
+  txTstamp: TcpTxTstampHook | null = null;
+
+  // ---- write queue / tcp_write_xmit state (helper sendq) ----
+  /** Linux snd_sml: end of the last sub-MSS packet sent (Minshall's Nagle) */
+  sndSml = 0;
+  /** Linux tcp_wstamp_ns, µs: when the last data packet left (TSO deferral looks 1 ms back) */
+  wstampUs = -1_000_000;
+  /** Linux TCP_NAGLE_PUSH in tp->nonagle: set by TCP_NODELAY (and uncorking with it), cleared when a new record is queued */
+  nonaglePush = false;
+  /** Linux SOCK_NOSPACE: a send stopped on SO_SNDBUF / TCP_NOTSENT_LOWAT (the sndbuf-limited chrono runs) */
+  sndNoSpace = false;
+
+  // ---- send chronographs (helper rcvside: chrono.ts; Linux chrono_type / chrono_start / chrono_stat) ----
+  /** the running chrono (TCP_CHRONO_*), since `chronoStart` µs */
+  chronoType = 0;
+  chronoStart = 0;
+  /** closed intervals per chrono, µs */
+  chronoBusyUs = 0;
+  chronoRwndUs = 0;
+  chronoSndbufUs = 0;
+
+  // ---- ECN (helper rcvside: ecn.ts) ----
+  /** Linux tp->ecn_flags: TCP_ECN_OK / QUEUE_CWR / DEMAND_CWR / SEEN */
+  ecnFlags = 0;
 }

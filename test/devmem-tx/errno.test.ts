@@ -211,11 +211,33 @@ describe('§7.7 offset at or past the end of the dma-buf → EFAULT (or a short 
     assert.equal(unacked(s), 0);
   });
 
-  it('a range that runs past the end: the bytes before it are sent (a short count)', async () => {
+  it('a range that runs past the end inside the skb being filled: the skb is trimmed back (skb_zerocopy_iter_stream), EFAULT', async () => {
     const s = await txSetup({ dmabufSize: 16 * 4096 });
     const size = 16 * 4096;
-    eq(devSend(s.a, s.cfd, s.id, [[size - 10, 30]]), 10);
-    eq(devSend(s.a, s.cfd, s.id, [[0, 5], [size, 5]]), 5, 'second iovec out of range');
+    const refs = bindingRefs(s);
+    eq(devSend(s.a, s.cfd, s.id, [[size - 10, 30]]), 'EFAULT');
+    eq(devSend(s.a, s.cfd, s.id, [[0, 5], [size, 5]]), 'EFAULT', 'second iovec out of range');
+    assert.equal(unacked(s), 0, 'nothing queued');
+    assert.equal(bindingRefs(s), refs, 'every net_iov reference of the trimmed frags dropped');
+    const f = s.a.sys.sock(s.cfd);
+    assert.ok(f instanceof TcpSockFile);
+    assert.equal(f.zc.zckey, 0, 'the ids were given back');
+    assert.equal(f.tp.sendBuf.count, 0, 'the emptied record is gone');
+  });
+
+  it('a fault after completed skbs: their bytes are a short count, the skb being filled is trimmed', async () => {
+    const s = await txSetup({ dmabufSize: 64 * 4096 });
+    const size = 64 * 4096;
+    // 17 one-byte pieces in distinct pages fill an skb's frag slots (EMSGSIZE: committed), the
+    // 18th piece starts a new skb and faults at once
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < 17; i++) pairs.push([i * 4096 + 7, 1]);
+    eq(devSend(s.a, s.cfd, s.id, [...pairs, [size, 1]]), 17);
+    // …and a fault in the middle of a later skb keeps only the skbs before it
+    const r = devSend(s.a, s.cfd, s.id, [[size - 120_000, 200_000]]);
+    assert.ok(r > 0 && r < 120_000, `short count ${r}`);
+    run(s);
+    assert.equal(s.b.sys.ioctl(s.sfd, C.FIONREAD), 17 + r, 'the receiver got exactly the bytes reported');
   });
 });
 

@@ -101,6 +101,8 @@ export async function runCase(seed: number, loss: number, actions: Action[]): Pr
   const niovs = [...binding.txVec!];
   /** send id → end sequence number of its bytes */
   const sendEnd = new Map<number, number>();
+  /** send id → the dma-buf pages it used (each send uses pages no other send uses) */
+  const sendPages = new Map<number, [number, number]>();
   const done = new Set<number>();
   let torn = false;
   f.zc.errq.zcListener = (lo, hi) => {
@@ -112,6 +114,9 @@ export async function runCase(seed: number, loss: number, actions: Action[]): Pr
       // or being processed), or the queue was purged (teardown)
       const acked = ((btp.rcvNxt - end) | 0) >= 0;
       assert.ok(acked || torn || tp.stateName === 'CLOSE', `id ${id} completed before its ACK`);
+      // after the last use of its frags: no skb, record or NIC frame references its net_iovs
+      const [p0, np] = sendPages.get(id)!;
+      for (let pg = p0; pg < p0 + np; pg++) assert.equal(w.a.kernel.mem.refCount(niovs[pg]!), 0, `id ${id}: net_iov of page ${pg} still referenced at its completion`);
       done.add(id);
       stats.completions++;
       if (id === hi) break;
@@ -149,6 +154,7 @@ export async function runCase(seed: number, loss: number, actions: Action[]): Pr
         if (r > 0) {
           assert.equal(f.zc.zckey, (key + 1) >>> 0, 'one id per send');
           sendEnd.set(key, tp.sendBuf.endSeq);
+          sendPages.set(key, [nextPage - act.pages, act.pages]);
           stats.sends++;
           stats.bytes += r;
           for (let i = 0; i < r; i++) expected.push(byteAt(base + i));

@@ -4,7 +4,7 @@
  * NIC and making the receiver verify it. IPv4 and IPv6 alike; no Ethernet, ARP or NDP.
  */
 import assert from 'node:assert/strict';
-import { InetAddr, addrEquals, familyOf, isV4, type Addr } from '../../src/inet/index.js';
+import { InetAddr, addrEquals, familyOf, isV4, pseudoHeaderSum, type Addr } from '../../src/inet/index.js';
 import { MemSpace } from '../../src/mem/index.js';
 import { IcmpErr, RxMeta, type IpLayer, type OutputOptions, type Route, type Transport } from '../../src/net/index.js';
 import { Rng } from '../../src/rand/index.js';
@@ -13,7 +13,7 @@ import {
 } from '../../src/skb/index.js';
 import { RecvState, TcpProto, tcpRecvmsg, type TcpSock, type TcpSockOwner } from '../../src/tcp/index.js';
 import { Timer, VirtualScheduler, type TimerTarget } from '../../src/time/index.js';
-import { csumFinish, csumPartial } from '../../src/wire/checksum.js';
+import { csumFinish, csumFold, csumPartial } from '../../src/wire/checksum.js';
 
 export interface Wire {
   t: number;
@@ -57,19 +57,46 @@ export class FakeIp implements IpLayer {
     const len = skb.len;
     const bytes = new Uint8Array(len);
     skbCopyBits(skb, 0, bytes, 0, len);
+    const gsoSize = skb.gsoSize;
     if (skb.ipSummed === CHECKSUM_PARTIAL) {
       const at = skb.csumStart - skb.data + skb.csumOffset;
       const dv = new DataView(bytes.buffer);
       dv.setUint16(at, csumFinish(csumPartial(bytes, dv, 0, len, 0)));
     }
     skbFree(skb);
+    const hlen = proto === 6 ? (bytes[12]! >> 4) << 2 : 0;
+    if (gsoSize > 0 && proto === 6 && len - hlen > gsoSize && !(this.dev as unknown as { tso: boolean }).tso) {
+      // no TSO: the stack's software GSO cuts the skb into MSS segments (PSH / FIN on the last, CWR on the first)
+      const dv0 = new DataView(bytes.buffer);
+      const seq0 = dv0.getUint32(4);
+      const flags0 = bytes[13]!;
+      for (let off = hlen; off < len; off += gsoSize) {
+        const n = Math.min(gsoSize, len - off);
+        const piece = new Uint8Array(hlen + n);
+        piece.set(bytes.subarray(0, hlen));
+        piece.set(bytes.subarray(off, off + n), hlen);
+        const pdv = new DataView(piece.buffer);
+        pdv.setUint32(4, (seq0 + off - hlen) >>> 0);
+        let f = off > hlen ? flags0 & ~0x80 : flags0;
+        if (off + n < len) f &= ~0x09;
+        piece[13] = f;
+        pdv.setUint16(16, csumFold(pseudoHeaderSum(src, dst, 6, piece.length)));
+        pdv.setUint16(16, csumFinish(csumPartial(piece, pdv, 0, piece.length, 0)));
+        this.deliver(piece, src, dst, proto);
+      }
+      return 0;
+    }
+    this.deliver(bytes, src, dst, proto);
+    return 0;
+  }
+
+  private deliver(bytes: Uint8Array, src: Addr, dst: Addr, proto: number): void {
     const w: Wire = { t: this.net.sched.now(), from: this.name, src: InetAddr.from(src), dst: InetAddr.from(dst), bytes };
     if (this.unreachable.has(w.dst.toString())) {
       this.net.later(3_000_000, () => this.reportLocal(w, proto));
-      return 0;
+      return;
     }
     this.net.send(w, proto);
-    return 0;
   }
 
   /** what NET-A's neighbour failure does: a local EHOSTUNREACH quoting the datagram */

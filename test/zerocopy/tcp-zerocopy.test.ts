@@ -219,6 +219,22 @@ describe('MSG_ZEROCOPY over TCP', () => {
 });
 
 describe('MSG_ZEROCOPY iovec edge cases', () => {
+  it('more than UIO_MAXIOV (1024) iovecs: EMSGSIZE, nothing pinned, no id; 1024 are fine (audit8)', () => {
+    const z = zcPair();
+    enableZc(z);
+    const sys = z.p.a.sys;
+    const many = Array.from({ length: 1025 }, (_, i) => new Uint8Array([i & 0xff]));
+    for (const flags of [C.MSG_ZEROCOPY, 0]) {
+      assert.equal(sys.sendmsg(z.cfd, new MsgHdr().setSendIovecs(many), flags), -ERRNO.EMSGSIZE);
+    }
+    assert.equal(z.cs.zc.zckey, 0);
+    assert.equal(pinned(z), 0);
+    assert.equal(sys.sendmsg(z.cfd, new MsgHdr().setSendIovecs(many.slice(0, 1024)), C.MSG_ZEROCOPY), 1024);
+    run(z.p, 200_000);
+    assert.equal(recvAll(z).length, 1024);
+    assert.equal(pinned(z), 0);
+  });
+
   it('empty iovecs are skipped; an all-empty send returns 0 and takes no id (sendmsg-empty-iov.pkt)', () => {
     const z = zcPair();
     enableZc(z);

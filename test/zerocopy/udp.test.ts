@@ -60,3 +60,29 @@ describe('MSG_ZEROCOPY on UDP', () => {
     assert.equal(readZc(p.a.sys, tx2), null);
   });
 });
+
+describe('UDP sendmsg iovec forms (audit8)', () => {
+  it('an iovec list is one datagram of the concatenated bytes (MSG_ZEROCOPY: one id); > UIO_MAXIOV → EMSGSIZE; numeric iovecs → EFAULT', () => {
+    const p = makePair();
+    const rx = udpFd(p.b);
+    assert.equal(p.b.sys.bind(rx, v4('0.0.0.0', 7001)), 0);
+    const tx = udpFd(p.a);
+    assert.equal(p.a.sys.setsockopt(tx, C.SOL_SOCKET, C.SO_ZEROCOPY, 1), 0);
+    const to = v4('10.0.0.2', 7001);
+    const vecs = [Uint8Array.of(1, 2, 3), new Uint8Array(0), Uint8Array.of(4, 5)];
+    assert.equal(p.a.sys.sendmsg(tx, new MsgHdr().setSendIovecs(vecs, to), 0), 5);
+    assert.equal(p.a.sys.sendmsg(tx, new MsgHdr().setSendIovecs(vecs, to), C.MSG_ZEROCOPY), 5);
+    const many = Array.from({ length: 1025 }, () => Uint8Array.of(9));
+    assert.equal(p.a.sys.sendmsg(tx, new MsgHdr().setSendIovecs(many, to), C.MSG_ZEROCOPY), -ERRNO.EMSGSIZE);
+    assert.equal(p.a.sys.sendmsg(tx, new MsgHdr().setSendIov(Float64Array.of(0, 10), 1, null, to), 0), -ERRNO.EFAULT);
+    assert.deepEqual(readZc(p.a.sys, tx), [C.SO_EE_ORIGIN_ZEROCOPY, 0, 0, C.SO_EE_CODE_ZEROCOPY_COPIED]);
+    assert.equal(readZc(p.a.sys, tx), null);
+    run(p);
+    for (let i = 0; i < 2; i++) {
+      const buf = new Uint8Array(16);
+      assert.equal(p.b.sys.recv(rx, buf, 0), 5);
+      assert.deepEqual([...buf.subarray(0, 5)], [1, 2, 3, 4, 5]);
+    }
+    assert.equal(p.b.sys.recv(rx, new Uint8Array(16), 0), -ERRNO.EAGAIN);
+  });
+});

@@ -6,7 +6,9 @@
  *
  * Validation order, as Linux 6.16–6.18 (each step's errno is what the call returns when nothing
  * was queued yet):
- *  0. (syscall) more than UIO_MAXIOV iovecs → EMSGSIZE; msg_controllen over optmem_max → ENOBUFS;
+ *  0. (syscall) more than UIO_MAXIOV iovecs → EMSGSIZE; a negative iov_len → EINVAL; an iovec
+ *     outside the user address space (access_ok) → EFAULT, nothing sent; a control buffer the
+ *     socket's optmem cannot hold (sock_kmalloc: omem + len < optmem_max) → ENOBUFS;
  *  1. `sock_cmsg_send`: a bad cmsg is remembered, not returned (Fast Open may still succeed);
  *  2. MSG_ZEROCOPY, size > 0 and SO_ZEROCOPY: the completion (`msg_zerocopy_realloc`, ENOBUFS),
  *     then the binding: unknown id, an RX binding, one being unbound → EINVAL; the socket's
@@ -17,7 +19,8 @@
  *  5. the remembered cmsg error (EINVAL for a wrong SCM_DEVMEM_DMABUF cmsg_len);
  *  6. EPIPE after shutdown or a socket error;
  *  7. frags: for each byte range, `virt = iov_base + progress`; `virt ≥ dma-buf size` → EFAULT
- *     (bytes already queued win: a short count); one frag per net_iov piece
+ *     (the record being filled loses this call's bytes; those of records completed before win:
+ *     a short count); one frag per net_iov piece
  *     `(niov, virt % niov_size, min(rest of the net_iov, rest of the iovec))`, each holding a
  *     net_iov reference.
  * The binding reference and the call's completion reference are held until the call returns
@@ -29,15 +32,17 @@ import { TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, T
 import { tcpPush, tcpSendmsgBegin, tcpSendmsgEnd, tcpSendmsgFrag, tcpSendSpace } from '../../tcp/write-queue/index.js';
 import { ERRNO, MSG_MORE, MSG_ZEROCOPY } from '../../uapi/index.js';
 import { sockCmsgSend, type CmsgSendSock } from './cmsg.js';
-import type { DevmemSendState, MsgHdr } from './msghdr.js';
+import { UIO_MAXIOV, type DevmemSendState, type MsgHdr } from './msghdr.js';
 import { msgZerocopyRealloc, netZcopyPut, netZcopyPutAbort, type ZcSock } from './zerocopy.js';
 
-/** Linux UIO_MAXIOV: the most iovecs one call takes */
-export const UIO_MAXIOV = 1024;
 /** Linux net.core.optmem_max default (6.x): the largest msg_control a send may copy in */
 export const OPTMEM_MAX = 131072;
 /** Linux MAX_RW_COUNT: a call covers at most this many bytes (INT_MAX & PAGE_MASK) */
 export const MAX_RW_COUNT = 0x7ffff000;
+/** x86-64 USER_PTR_MAX (4-level paging: TASK_SIZE_MAX - 1): the last byte access_ok accepts */
+export const USER_PTR_MAX = 0x7fffffffefff;
+/** ____sys_sendmsg's on-stack control buffer (sizeof(struct cmsghdr) + 20): larger ones are sock_kmalloc'd */
+const CTL_ONSTACK = 36;
 
 /** what the devmem path needs from the TCP socket file */
 export interface DevmemSendSock {
@@ -49,6 +54,8 @@ export interface DevmemSendSock {
   readonly sendShutdown: boolean;
   /** the socket's zero-copy state (notification ids, error queue) */
   readonly zc: ZcSock;
+  /** tcp_tx_timestamp at `out:`: the call's last queued byte is a timestamp key (when enabled) */
+  tsPartialSend(): void;
 }
 
 /** what __sock_cmsg_send checks, for a TCP socket (no SO_TXTIME; SCM_TS_OPT_ID refused on TCP anyway) */
@@ -69,10 +76,12 @@ export function tcpSendmsgCmsg(sk: DevmemSendSock, msg: MsgHdr, flags: number, n
     const cnt = msg.devIov === null ? 0 : msg.devIovCnt;
     if (cnt > UIO_MAXIOV || cnt < 0) return -ERRNO.EMSGSIZE;
     const size = iovTotal(msg, cnt);
-    if (size < 0) return -ERRNO.EINVAL;
+    if (size < 0) return size;
     const control = msg.control;
     const clen = control === null ? 0 : control.length;
-    if (clen > OPTMEM_MAX) return -ERRNO.ENOBUFS;
+    // sock_kmalloc of the control buffer (beyond the on-stack one): omem + len < optmem_max
+    const q = sk.zc.errq;
+    if (clen > CTL_ONSTACK && (clen > q.optmemMax || q.omem + clen >= q.optmemMax)) return -ERRNO.ENOBUFS;
     // ---- tcp_sendmsg_locked ----
     st.size = size;
     st.sockcErr = clen > 0 ? sockCmsgSend(control!, clen, TCP_CMSG_SOCK, st.sockc) : 0;
@@ -114,14 +123,24 @@ export function tcpSendmsgCmsg(sk: DevmemSendSock, msg: MsgHdr, flags: number, n
   return fillFromDevmem(sk, msg, st, flags, nonblock);
 }
 
-/** sum of the iovec lengths (capped at MAX_RW_COUNT as rw_copy_check_uvector does), or -1 for a bad length */
+/**
+ * import_iovec: the sum of the iovec lengths (capped at MAX_RW_COUNT), -EINVAL for a bad length
+ * (every iovec is copied in and checked first), then -EFAULT for an iovec outside the user
+ * address space (access_ok: iov_base + iov_len ≤ USER_PTR_MAX; an iov_base no pointer can have —
+ * fractional, NaN, negative — is one). Nothing is sent when any iovec is bad.
+ */
 function iovTotal(msg: MsgHdr, cnt: number): number {
   const v = msg.devIov;
   if (v === null) return msg.iovLen;
   let total = 0;
   for (let i = 0; i < cnt; i++) {
     const len = v[2 * i + 1]!;
-    if (!(len >= 0) || !Number.isInteger(len)) return -1;
+    if (!(len >= 0) || !Number.isInteger(len)) return -ERRNO.EINVAL;
+  }
+  for (let i = 0; i < cnt; i++) {
+    const base = v[2 * i]!;
+    const len = v[2 * i + 1]!;
+    if (!Number.isInteger(base) || base < 0 || base + len > USER_PTR_MAX) return -ERRNO.EFAULT;
     total += len;
   }
   return Math.min(total, MAX_RW_COUNT);
@@ -173,6 +192,13 @@ function fillFromDevmem(sk: DevmemSendSock, msg: MsgHdr, st: DevmemSendState, fl
   // refreshes the size goal (tcp_send_mss); the state was checked above
   const e = tcpSendmsgBegin(tcp, tp);
   if (e < 0) return doError(sk, msg, st, flags, -e);
+  // an iteration of tcp_sendmsg_locked's loop starts here (call start, or resumed after a wait)
+  const entrySeq = tp.sendBuf.endSeq;
+  // the iterator starts ON a leading empty iovec (iov_iter_init skips nothing; advancing skips
+  // the later ones): zerocopy_fill_skb_from_devmem looks its iov_base up (a 0-byte frag) first
+  if (msg.done === 0 && st.iovIdx === 0 && st.iovPos === 0 && cnt > 1 && vec[1] === 0 && !(vec[0]! < size)) {
+    return doError(sk, msg, st, flags, ERRNO.EFAULT);
+  }
   while (msg.done < st.size) {
     if (st.iovIdx >= cnt) break;
     const base = vec[2 * st.iovIdx]!;
@@ -184,9 +210,8 @@ function fillFromDevmem(sk: DevmemSendSock, msg: MsgHdr, st: DevmemSendState, fl
     }
     const virt = base + st.iovPos;
     // net_devmem_get_niov_at: nothing at or past the end of the dma-buf
-    if (!(virt >= 0) || virt >= size) return doError(sk, msg, st, flags, ERRNO.EFAULT);
-    const ref = binding.niovAt(virt);
-    if (ref < 0) return doError(sk, msg, st, flags, ERRNO.EFAULT);
+    const ref = virt < size ? binding.niovAt(virt) : -1;
+    if (ref < 0) return fault(sk, msg, st, flags, entrySeq);
     if (tcpSendSpace(tp) <= 0) {
       // wait_for_space: what was queued goes out first (tcp_push without MSG_MORE)
       if (msg.done > 0) tcpPush(tcp, tp, flags & ~MSG_MORE);
@@ -196,11 +221,27 @@ function fillFromDevmem(sk: DevmemSendSock, msg: MsgHdr, st: DevmemSendState, fl
     const off = virt % niovSize;
     const len = Math.min(niovSize - off, ilen - st.iovPos, st.size - msg.done);
     // the write queue takes its own net_iov reference per frag (get_netmem)
-    if (!tcpSendmsgFrag(tcp, tp, ref, off, len, st.uarg)) return doError(sk, msg, st, flags, ERRNO.EFAULT);
+    if (!tcpSendmsgFrag(tcp, tp, ref, off, len, st.uarg)) return fault(sk, msg, st, flags, entrySeq);
     st.iovPos += len;
     msg.done += len;
   }
   return finish(sk, msg, st, flags);
+}
+
+/**
+ * EFAULT while filling: `skb_zerocopy_iter_stream` trims the skb being filled back to its length
+ * before this iteration (so a fault inside the first skb of a call queues nothing: EFAULT), and
+ * the call returns the bytes of the skbs it completed before (a short count), if any. The skb
+ * being filled is the tail record when the next piece would still join it; the iteration began
+ * at the later of its start and `entrySeq`.
+ */
+function fault(sk: DevmemSendSock, msg: MsgHdr, st: DevmemSendState, flags: number, entrySeq: number): number {
+  const q = sk.tp.sendBuf;
+  const t = q.tail;
+  if (msg.done > 0 && t !== null && q.canJoin(t, st.uarg, true) && t.len < q.sizeGoal && t.nrFrags < q.maxFrags) {
+    msg.done -= q.trimTail(((t.seq - entrySeq) | 0) > 0 ? t.seq : entrySeq);
+  }
+  return doError(sk, msg, st, flags, ERRNO.EFAULT);
 }
 
 /** `skb_zcopy(tcp_write_queue_tail(sk))`: the unsent tail record's completion, or null */
@@ -212,7 +253,10 @@ function tailUarg(sk: DevmemSendSock): UbufInfo | null {
 
 /** out: the end of a call (maybe 0 bytes): tcp_push what was queued, drop the call's references */
 function finish(sk: DevmemSendSock, msg: MsgHdr, st: DevmemSendState, flags: number): number {
-  if (msg.done > 0) tcpSendmsgEnd(sk.tcp, sk.tp, flags);
+  if (msg.done > 0) {
+    sk.tsPartialSend();
+    tcpSendmsgEnd(sk.tcp, sk.tp, flags);
+  }
   release(st, msg.done === 0);
   return msg.done;
 }

@@ -8,7 +8,7 @@
  * Sends may carry `msg_control` (`control`: SOL_SOCKET cmsgs such as SCM_DEVMEM_DMABUF) and, for
  * devmem TX, an iovec list (`devIov`: (iov_base, iov_len) pairs, iov_base a byte offset into the
  * TX binding's dma-buf, spec §7.2) instead of bytes. A devmem call that waits keeps its binding
- * and completion references in `devmem` until it returns; `devmemRelease` (devmem-tx.ts) drops
+ * and completion references in `devmem` until it returns; `devmemSendRelease` (devmem-tx.ts) drops
  * them when a waiting call is abandoned.
  */
 import type { DmabufBinding } from '../../mem/index.js';
@@ -21,6 +21,9 @@ import type { ZcSendState } from './zerocopy-send.js';
 const EMPTY_IOV = new Uint8Array(0);
 
 /** the progress of one devmem sendmsg (kept while it waits) */
+/** Linux UIO_MAXIOV: the most iovecs one sendmsg takes (more: EMSGSIZE in __copy_msghdr) */
+export const UIO_MAXIOV = 1024;
+
 export class DevmemSendState {
   /** the devmem path took this call (a resumed call goes back to it) */
   owned = false;
@@ -145,6 +148,27 @@ export class MsgHdr {
     this.setSend(EMPTY_IOV, 0, 0, name);
     this.iovecs = vecs;
     return this;
+  }
+
+  /**
+   * A send's iovec list as one contiguous `iov` (for protocols that copy the payload anyway, such
+   * as UDP building its datagram: one copy of the list into a new buffer). No-op without a list.
+   */
+  gatherIovecs(): void {
+    const v = this.iovecs;
+    if (v === null) return;
+    let n = 0;
+    for (const b of v) n += b.length;
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const b of v) {
+      out.set(b, o);
+      o += b.length;
+    }
+    this.iov = out;
+    this.iovOff = 0;
+    this.iovLen = n;
+    this.iovecs = null;
   }
 
   /** sets msg_control (a send's cmsgs; for receives use `setRecv`) */

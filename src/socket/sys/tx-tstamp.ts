@@ -29,7 +29,7 @@ export interface TstampSock {
 }
 
 export class TcpTxTstamp implements TcpTxTstampHook {
-  /** pending keys (u32 sequence numbers) in send order, and their flags; [head, count) */
+  /** pending keys (int32 sequence numbers, as TCP holds them) in send order, and their flags; [head, count) */
   private keys: number[] = [];
   private flags: number[] = [];
   /** the payload of the last transmission of each key's segment (for the ACK stamp) */
@@ -54,11 +54,11 @@ export class TcpTxTstamp implements TcpTxTstampHook {
   addKey(key: number, tsflags: number): void {
     const n = this.keys.length;
     // a later send whose last byte joins the same segment replaces nothing: keys are distinct
-    if (n > this.head && this.keys[n - 1] === key >>> 0) {
+    if (n > this.head && this.keys[n - 1] === (key | 0)) {
       this.flags[n - 1] = tsflags;
       return;
     }
-    this.keys.push(key >>> 0);
+    this.keys.push(key | 0);
     this.flags.push(tsflags);
     this.payloads.push(null);
   }
@@ -66,7 +66,7 @@ export class TcpTxTstamp implements TcpTxTstampHook {
   /** forgets the newest key (the send did not queue its last byte after all) */
   dropLastKey(key: number): void {
     const n = this.keys.length;
-    if (n > this.head && this.keys[n - 1] === key >>> 0) {
+    if (n > this.head && this.keys[n - 1] === (key | 0)) {
       this.keys.pop();
       this.flags.pop();
       this.payloads.pop();

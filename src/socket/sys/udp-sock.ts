@@ -16,7 +16,7 @@ import {
 import { ubufMarkCopied } from '../../skb/index.js';
 import { ErrQueue, recvErrqueue } from './errqueue.js';
 import { ZcSock, msgZerocopyRealloc, netZcopyPut, netZcopyPutAbort } from './zerocopy.js';
-import type { MsgHdr } from './msghdr.js';
+import { UIO_MAXIOV, type MsgHdr } from './msghdr.js';
 import { SockFile, WAKE_ALL, WAKE_IN, type SockOptVal } from './sock.js';
 import type { SockAddr } from './sockaddr.js';
 
@@ -113,6 +113,12 @@ export class UdpSockFile extends SockFile implements UdpSockOwner {
   /** one datagram; blocking callers get -ENOBUFS to wait for memory */
   sendmsg(msg: MsgHdr, flags: number, nonblock: boolean): number {
     nonblock = nonblock || (flags & MSG_DONTWAIT) !== 0;
+    // (audit8) numeric iovecs have no user memory behind them here; an iovec list is one datagram
+    if (msg.devIov !== null) return -ERRNO.EFAULT;
+    if (msg.iovecs !== null) {
+      if (msg.iovecs.length > UIO_MAXIOV) return -ERRNO.EMSGSIZE;
+      msg.gatherIovecs();
+    }
     msg.started = true;
     let dst: InetAddr | null = null;
     let port = 0;

@@ -18,7 +18,7 @@ import { pinUserPages, PAGE_SHIFT, PAGE_SIZE, type UserPages } from '../../mem/i
 import { TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_SYN_RECV, TCP_SYN_SENT } from '../../tcp/index.js';
 import { tcpSendMss, tcpSendSpace, tcpSendmsgEnd, tcpSendmsgFrag } from '../../tcp/write-queue/index.js';
 import { ERRNO, MSG_DONTWAIT, MSG_EOR, MSG_MORE, MSG_ZEROCOPY } from '../../uapi/index.js';
-import type { MsgHdr } from './msghdr.js';
+import { UIO_MAXIOV, type MsgHdr } from './msghdr.js';
 import type { TcpSockFile } from './tcp-sock.js';
 import { msgZerocopyRealloc, netZcopyPut, netZcopyPutAbort, type MsgZcUbuf } from './zerocopy.js';
 
@@ -63,6 +63,8 @@ export function tcpSendmsgZerocopy(f: TcpSockFile, msg: MsgHdr, flags: number, n
   if (!msg.started) {
     const zc = (flags & MSG_ZEROCOPY) !== 0 && tp.zerocopy;
     if (!zc && msg.iovecs === null) return null;
+    // __copy_msghdr: more than UIO_MAXIOV iovecs is EMSGSIZE before anything else
+    if (msg.iovecs !== null && msg.iovecs.length > UIO_MAXIOV) return -ERRNO.EMSGSIZE;
     if (st === null) st = msg.zc = new ZcSendState();
     st.reset();
     st.owned = true;

@@ -48,7 +48,7 @@ export function tcpRcvStateProcess(tcp: TcpProto, tp: TcpSock, skb: SkBuff, seq:
     // Linux: a segment without ACK, RST or SYN is dropped before anything else looks at it
     if (!(flags & (TCP_ACK | TCP_RST | TCP_SYN))) return skbFree(skb);
     // 1.–4. sequence, RST, SYN (answers rate limited)
-    if (!tcpValidateIncoming(tcp, tp, skb, seq, flags, segLen)) return;
+    if (!tcpValidateIncoming(tcp, tp, skb, seq, flags, segLen, ack, win)) return;
     if (!(flags & TCP_ACK)) return skbFree(skb);
     // 5. ACK: a simultaneous open completes on an ACK of our SYN
     if (tp.state === TCP_SYN_RECV) {

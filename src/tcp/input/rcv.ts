@@ -63,6 +63,7 @@ export function tcpRcv(tcp: TcpProto, skb: SkBuff, meta: RxMeta): void {
   skb.seq = seq;
   skb.endSeq = (seq + skb.len) | 0;
   skb.tcpFlags = flags;
+  tcp.rxTos = meta.tos;
 
   let tp = tcp.demux.lookupEstablished(dst, dport, src, sport);
   if (tp === null) tp = tcp.demux.lookupListener(dst, dport, src, sport);
@@ -75,7 +76,7 @@ export function tcpRcv(tcp: TcpProto, skb: SkBuff, meta: RxMeta): void {
   tp.stats.segsIn++;
   if (tp.state === TCP_LISTEN) return tcpListenRcv(tcp, tp, skb, meta, sport, dport, seq, ack, flags, win);
   if (tp.state === TCP_SYN_SENT) return tcpSynSentRcv(tcp, tp, skb, seq, ack, flags, win);
-  if (tp.state === TCP_TIME_WAIT) return tcpTimeWaitRcv(tcp, tp, skb, seq, flags);
+  if (tp.state === TCP_TIME_WAIT) return tcpTimeWaitRcv(tcp, tp, skb, meta, sport, dport, seq, ack, flags, win);
   tcpRcvStateProcess(tcp, tp, skb, seq, ack, flags, win);
 }
 

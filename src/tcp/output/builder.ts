@@ -8,7 +8,7 @@
  * Ownership: `tcpBuildAndSend` takes the skb (it is handed to IP, which frees it on failure).
  */
 import { pseudoHeaderSum, type Addr } from '../../inet/index.js';
-import type { IpLayer } from '../../net/index.js';
+import type { IpLayer, OutputOptions } from '../../net/index.js';
 import { CHECKSUM_PARTIAL, skbPush, type SkBuff } from '../../skb/index.js';
 import { csumFold } from '../../wire/checksum.js';
 import { IPPROTO_TCP } from '../../wire/ipv4.js';
@@ -34,7 +34,7 @@ export class TcpSegmentFields {
  * already attached) and hands the segment to IP from `saddr` to `daddr`; takes the skb.
  */
 export function tcpBuildAndSend(
-  ip: IpLayer, view: TcpView, skb: SkBuff, f: TcpSegmentFields, saddr: Addr, daddr: Addr,
+  ip: IpLayer, view: TcpView, skb: SkBuff, f: TcpSegmentFields, saddr: Addr, daddr: Addr, ipOpts: OutputOptions | null = null,
 ): void {
   const opts = f.opts;
   const optsLen = opts !== null ? tcpOptionsLen(opts, f.syn) : 0;
@@ -55,5 +55,6 @@ export function tcpBuildAndSend(
   skb.ipSummed = CHECKSUM_PARTIAL;
   skb.csumStart = o;
   skb.csumOffset = 16;
-  ip.output(skb, saddr, daddr, IPPROTO_TCP);
+  if (ipOpts === null) ip.output(skb, saddr, daddr, IPPROTO_TCP);
+  else ip.output(skb, saddr, daddr, IPPROTO_TCP, ipOpts);
 }

@@ -13,6 +13,7 @@ import {
   MAX_TCP_HEADER, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LAST_ACK, TCP_LISTEN, TCP_SYN_RECV,
   TCP_SYN_SENT,
 } from '../constants.js';
+import { tcpEcnSynFlags } from '../ecn.js';
 import type { TcpProto } from '../proto.js';
 import type { TcpSock } from '../sock.js';
 import { tcpBuildAndSend } from './builder.js';
@@ -38,7 +39,7 @@ export function tcpSendSyn(tcp: TcpProto, tp: TcpSock, synAck: boolean): void {
   const skb = tcp.skbs.alloc(MAX_TCP_HEADER, MAX_TCP_HEADER);
   if (skb === null) return;
   tcpSynOptions(tcp, tp, tcp.txOpts, synAck);
-  tcpTransmit(tcp, tp, skb, tp.iss, synAck ? TCP_SYN | TCP_ACK : TCP_SYN, true);
+  tcpTransmit(tcp, tp, skb, tp.iss, (synAck ? TCP_SYN | TCP_ACK : TCP_SYN) | tcpEcnSynFlags(tcp, tp, synAck), true);
   const sched = tcp.sched;
   tp.sndNxt = (tp.iss + 1) | 0;
   if (seqGt(tp.sndNxt, tp.sndMax)) tp.sndMax = tp.sndNxt;

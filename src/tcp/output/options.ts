@@ -52,11 +52,30 @@ export function tcpEstablishedOptions(tcp: TcpProto, tp: TcpSock, o: TcpOptions)
       tp.dsack = false;
     }
     const sel = tp.selAcks;
-    for (let i = 0; i < tp.numSacks && n < 4; i++, n++) {
+    // option space: 4 blocks, 3 beside the timestamp (Linux tcp_established_options)
+    const max = tp.tsOk ? 3 : 4;
+    for (let i = 0; i < tp.numSacks && n < max; i++, n++) {
       b[2 * n] = sel[2 * i]!;
       b[2 * n + 1] = sel[2 * i + 1]!;
     }
     o.sackCount = n;
   }
   return true;
+}
+
+/**
+ * Linux tcp_current_mss: the payload of a full segment now — the MSS (options of every segment,
+ * the timestamp, already taken out; at most half the peer's largest window, as tcp_sync_mss)
+ * less the SACK blocks the next segment carries
+ */
+export function tcpCurrentMss(tp: TcpSock): number {
+  let mss = tp.mss;
+  // tcp_sync_mss: bounded by half the largest window the peer offered (tcp_bound_to_half_wnd)
+  const mw = tp.maxWindow;
+  const cutoff = mw > 536 ? mw >> 1 : mw;
+  if (cutoff > 0 && mss > cutoff) mss = Math.max(cutoff, 68 - 20 - (tp.tsOk ? 12 : 0));
+  const sacks = tp.sackOk ? tp.numSacks + (tp.dsack ? 1 : 0) : 0;
+  if (sacks === 0) return mss;
+  const room = tp.tsOk ? 3 : 4;
+  return mss - 4 - 8 * (sacks < room ? sacks : room);
 }
