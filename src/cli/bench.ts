@@ -14,8 +14,9 @@
 import os from 'node:os';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { UsageError, parseSize } from './args.js';
-import { parseCommandArgs } from './options/node-args.js';
+import { UsageError } from './args.js';
+import { formatHelp } from './options/table.js';
+import { BENCH_COMMAND, parseBenchArgs } from './options/bench.js';
 import { floorCopy, nodeNetLoopback } from './bench/baselines.js';
 import { currentLibFile, loadLib, resolveLibFile, type BenchLib } from './bench/lib.js';
 import { RecvShapeError, simTransfer, type RecvMethod } from './bench/sim.js';
@@ -24,45 +25,6 @@ import { spread, type Spread } from './bench/stats.js';
 import { realSupport, sweepStale } from './bench/netns.js';
 import { RealBench, realRowName, realRowSpecs, type RealDir, type RealLinkKind } from './bench/real.js';
 
-const USAGE = `usage: devmem bench [options]
-
-  --runs N        runs of every row, interleaved round-robin (default 5; --quick: 3)
-  --size N        bytes per simulated transfer and per floor run (default 1G; --quick: 64M)
-  --node-size N   bytes per Node net run (default 1G; --quick: 128M)
-  --real-size N   bytes per real-link transfer (default 256M; --quick: 32M)
-  --quick         small transfers, 3 runs (a smoke run)
-  --rows LIST     the row groups to run, comma-separated: baselines (floor and Node net),
-                  devmem, copy, ipv6, lossy, tx, real (default: all but real)
-  --real          add the real-link rows (the group 'real'); needs root, iproute2, ethtool,
-                  ping, python3 and /dev/net/tun, else one line and exit 2
-  --json          one JSON object per row, then one 'meta' object
-  --lib DIR       measure another build of the library (a checkout with dist/, or its index.js);
-                  also DEVMEM_BENCH_LIB
-  --compare DIR   add 'base:' rows driven by the build in DIR, interleaved with the others;
-                  also DEVMEM_BENCH_COMPARE
-  --ipv6          IPv6 devmem rows (the default when the build supports IPv6 addresses)
-  --no-ipv6       leave the IPv6 rows out
-  --recv M        auto | recvmsgInto | recvmsg: the receive call (one for every build; auto
-                  takes the allocation-free recvmsgInto when every build has it)
-  -h, --help      this help
-
-Rows: floor-mtuN (CPU floor: one Uint8Array copy of every payload byte in MSS-sized pieces),
-node-net-loopback (Node's net over 127.0.0.1: the kernel's TCP), devmem-mtuN and copy-mtuN
-(host A → host B over a 100 Gbit/s, 5 µs simulated wire; wall clock of the whole simulation on
-one core), devmem6-mtuN (the same over IPv6), copy-lossP-mtu1500 (lossy: copy mode over a wire
-that loses P % of the frames each way, seeded; with copy-mtu1500 as the 0 % row), retx/MB: the
-sender's retransmitted segments per 10^6 bytes. Transmit rows (group tx, this build only):
-devmem-tx-mtuN (devmem TX: sendmsg from a TX-bound dma-buf, the NIC reads the payload from device
-memory) and zerocopy-mtuN (MSG_ZEROCOPY of host buffers; copy-mtuN is its plain-send twin), both
-received into a host buffer and validated there. Ratios: × floor (same MTU), × node net, and for
---compare the current build against the base build (lossy base rows only when that build runs
-them). Real rows (--real; always the build this command belongs to, whatever --lib and
---compare say), in namespaces the run makes and removes: veth-k2k-mtuN (kernel → kernel over
-veth), tap-DIR-mtuN (vnet-hdr offloads on) and vxlan-DIR-mtuN with DIR k2us (a kernel sender →
-our listener) or us2k (our sender → a kernel receiver), N 1500 and 9000; Gbit/s taken at the
-receiver, bytes counted on both ends, × veth (same MTU); ping-LINK-mtu1500: median RTT of 20
-pings from the kernel namespace to us over vxlan / tap, and to the other namespace over veth.`;
-
 const TX_COPIES = {
   'devmem-tx': '1: device memory → wire frame (NIC DMA read at transmit); wire frame → host page (NIC DMA); host page → app buffer (recv)',
   zerocopy: '2: app buffer pinned (MSG_ZEROCOPY, no copy at send) → wire frame (NIC); wire frame → host page; host page → app buffer (recv)',
@@ -70,8 +32,6 @@ const TX_COPIES = {
 const SIM_CSUM = 'TX: computed by the simulated NIC per frame; RX: verified by the simulated NIC per frame';
 const NODE_MSS = 65483; // loopback MTU 65536 less IPv4, TCP and timestamp option headers
 const LOSSES = [0.01, 0.05] as const;
-const GROUPS = ['baselines', 'devmem', 'copy', 'ipv6', 'lossy', 'tx', 'real'] as const;
-type Group = (typeof GROUPS)[number];
 const PINGS = 20;
 const GOAL_TAP_GBPS = 5;
 const GOAL_VXLAN9000_GBPS = 1;
@@ -199,58 +159,20 @@ function machine(): { nproc: number; cpu: string; node: string; loadavg: number[
 }
 
 export async function runBench(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs('bench', argv, {
-    options: {
-      size: { type: 'string' },
-      runs: { type: 'string' },
-      'node-size': { type: 'string' },
-      'real-size': { type: 'string' },
-      rows: { type: 'string' },
-      real: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      quick: { type: 'boolean', default: false },
-      lib: { type: 'string' },
-      compare: { type: 'string' },
-      ipv6: { type: 'boolean', default: false },
-      'no-ipv6': { type: 'boolean', default: false },
-      recv: { type: 'string', default: 'auto' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    console.log(USAGE);
+  // syntax, ranges and defaults: the option table (options/bench.ts), which also writes --help
+  const args = parseBenchArgs(argv);
+  if (args.help) {
+    console.log(formatHelp(BENCH_COMMAND));
     return 0;
   }
-  const quick = values.quick;
-  const size = values.size ? parseSize(values.size, '--size') : quick ? 64 << 20 : 1 << 30;
-  if (size < 1 << 20) throw new UsageError('--size: at least 1M');
-  const runs = values.runs ? Number(values.runs) : quick ? 3 : 5;
-  if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new UsageError(`--runs: expected an integer in 1..50, got '${values.runs}'`);
-  const nodeSize = values['node-size'] ? parseSize(values['node-size'], '--node-size') : quick ? 128 << 20 : 1 << 30;
-  if (values.ipv6 && values['no-ipv6']) throw new UsageError('--ipv6 and --no-ipv6 exclude each other');
-  const realSize = values['real-size'] ? parseSize(values['real-size'], '--real-size') : quick ? 32 << 20 : 256 << 20;
-  const groups = new Set<Group>();
-  if (values.rows === undefined) {
-    for (const g of GROUPS) if (g !== 'real') groups.add(g);
-  } else {
-    for (const g of values.rows.split(',')) {
-      if (!(GROUPS as readonly string[]).includes(g)) throw new UsageError(`--rows: unknown group '${g}' (${GROUPS.join(', ')})`);
-      groups.add(g as Group);
-    }
-  }
-  if (values.real) groups.add('real');
-  if (values.ipv6) groups.add('ipv6');
-  if (values['no-ipv6']) groups.delete('ipv6');
+  const { size, runs, nodeSize, realSize, groups } = args;
   if (groups.has('real')) {
     const why = realSupport();
     if (why !== '') throw new UsageError(`--real: ${why}`);
   }
-  const recvOpt = values.recv;
-  if (recvOpt !== 'auto' && recvOpt !== 'recvmsgInto' && recvOpt !== 'recvmsg') throw new UsageError(`--recv: auto, recvmsgInto or recvmsg, got '${recvOpt}'`);
-  const libSpec = values.lib ?? process.env.DEVMEM_BENCH_LIB;
-  const compareSpec = values.compare ?? process.env.DEVMEM_BENCH_COMPARE;
+  const recvOpt = args.recv;
+  const libSpec = args.lib;
+  const compareSpec = args.compare;
   let mainFile: string;
   let baseFile: string | null = null;
   try {
@@ -260,7 +182,7 @@ export async function runBench(argv: string[]): Promise<number> {
     throw new UsageError(errText(e));
   }
   const log = (s: string): void => {
-    if (!values.json) process.stderr.write(s);
+    if (!args.json) process.stderr.write(s);
   };
   const notes: string[] = [];
   const gc = gcFn();
@@ -551,7 +473,7 @@ export async function runBench(argv: string[]): Promise<number> {
     recv, libs: { current: cur.file, base: base?.file ?? null }, heapBytesPerPacket: heapPerPacket, heapPackets, notes,
   };
 
-  if (values.json) {
+  if (args.json) {
     for (const r of reports) console.log(JSON.stringify(r));
     for (const p of pings) console.log(JSON.stringify(p));
     console.log(JSON.stringify(meta));

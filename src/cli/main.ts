@@ -11,28 +11,9 @@ import { runNcdevmem } from './ncdevmem/index.js';
 import { runConformanceCli } from './conformance.js';
 import { DEFAULT_TRANSFER, runTransfer, type TransferResult } from './transfer.js';
 import { UsageError, fmtBytes } from './args.js';
-import { formatHelp, parseOptions } from './options/table.js';
+import { HELP_WIDTH, formatHelp, parseOptions, wrap } from './options/table.js';
 import { DEMO_COMMAND } from './demo/options.js';
 import { demoReport, openReport, shellWord } from './report/index.js';
-
-const USAGE = `usage: devmem <command> [options]
-
-commands:
-  demo     host A sends the ncdevmem pattern to host B, whose flow is steered to an rx queue
-           bound to device memory; B receives with MSG_SOCK_DEVMEM, validates on the device and
-           returns the tokens (the main job)
-  bench    bulk TCP throughput: devmem and copy modes at MTU 1500 and 65535, next to Node's
-           own net over the kernel's loopback
-  ncdevmem the kernel selftest's ncdevmem (-l -s -c -p -v -q -t -f -z): with -l receives into
-           device memory, without it sends stdin from device memory (devmem TX), with a
-           simulated peer or over a real link; the negative tests when neither -s nor -c is given
-  conformance  packetdrill scripts (../shared/packetdrill or DIR) against the stack in virtual
-           time: a line per script and a total (--json, --ipv6, --ipv4-mapped-ipv6)
-  help CMD the options of CMD
-
-  --version  the package version
-
-run 'devmem <command> --help' for the command's options`;
 
 /** the package's version, read from its package.json (dist/src/cli/main.js → ../../../) */
 function version(): string {
@@ -130,18 +111,62 @@ function printSummary(r: TransferResult): void {
   console.log(lines.join('\n'));
 }
 
-/** the commands, each run with its own arguments; `help CMD` runs `CMD --help` */
-const COMMANDS: Record<string, (argv: string[]) => Promise<number> | number> = {
-  demo,
-  bench: runBench,
-  ncdevmem: (argv) => runNcdevmem(argv),
-  conformance: runConformanceCli,
-};
+/**
+ * The commands: the dispatcher and the top-level help are both generated from this table, so a
+ * command is listed exactly when it runs. Each command parses its own arguments from its own
+ * option table (demo/options.ts, options/bench.ts, options/conformance.ts, ncdevmem/args.ts);
+ * `help CMD` runs `CMD --help`.
+ */
+const COMMANDS: readonly { name: string; about: string; run: (argv: string[]) => Promise<number> | number }[] = [
+  {
+    name: 'demo',
+    about: 'host A sends the ncdevmem pattern to host B, whose flow is steered to an rx queue bound to device memory; B receives with MSG_SOCK_DEVMEM, validates on the device and returns the tokens (the main job)',
+    run: demo,
+  },
+  {
+    name: 'bench',
+    about: "bulk TCP throughput: devmem and copy modes at MTU 1500 and 65535, next to Node's own net over the kernel's loopback",
+    run: runBench,
+  },
+  {
+    name: 'ncdevmem',
+    about: "the kernel selftest's ncdevmem (-l -s -c -p -v -q -t -f -z -b): with -l receives into device memory, without it sends stdin from device memory (devmem TX), with a simulated peer or over a real link; the negative tests when neither -s nor -c is given",
+    run: (argv) => runNcdevmem(argv),
+  },
+  {
+    name: 'conformance',
+    about: 'packetdrill scripts (../shared/packetdrill or DIR) against the stack in virtual time: a line per script and a total',
+    run: runConformanceCli,
+  },
+];
+
+function findCommand(name: string): ((argv: string[]) => Promise<number> | number) | undefined {
+  return COMMANDS.find((c) => c.name === name)?.run;
+}
+
+/** the top-level help, generated from COMMANDS */
+function usage(): string {
+  const rows: [string, string][] = [
+    ...COMMANDS.map((c): [string, string] => [c.name, c.about]),
+    ['help CMD', 'the options of CMD (the same as CMD --help)'],
+  ];
+  const w = Math.max(...rows.map(([l]) => l.length)) + 2;
+  const body = rows.map(([l, r]) => `  ${l.padEnd(w)}${wrap(r, HELP_WIDTH - 2 - w).join(`\n  ${' '.repeat(w)}`)}`).join('\n');
+  return `usage: devmem <command> [options]
+
+commands:
+${body}
+
+  -V, --version  the package version
+  -h, --help     this help
+
+run 'devmem <command> --help' (or 'devmem help <command>') for the command's options`;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '-h' || cmd === '--help') {
-    console.log(USAGE);
+    console.log(usage());
     return cmd === undefined ? 2 : 0;
   }
   if (cmd === '--version' || cmd === '-V') {
@@ -151,16 +176,16 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'help') {
     if (rest.length === 0) {
-      console.log(USAGE);
+      console.log(usage());
       return 0;
     }
     const [topic, ...more] = rest;
     if (more.length > 0) throw new UsageError(`help: one command at a time (got '${rest.join(' ')}')`);
-    const run = COMMANDS[topic!];
-    if (run === undefined || !Object.hasOwn(COMMANDS, topic!)) throw new UsageError(`help: unknown command '${topic}' (try 'devmem --help')`);
+    const run = findCommand(topic!);
+    if (run === undefined) throw new UsageError(`help: unknown command '${topic}' (try 'devmem --help')`);
     return run(['--help']);
   }
-  const run = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
+  const run = findCommand(cmd);
   if (run === undefined) throw new UsageError(`unknown command '${cmd}' (try 'devmem --help')`);
   return run(rest);
 }

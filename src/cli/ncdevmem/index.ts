@@ -10,7 +10,7 @@
  */
 import { InetAddr } from '../../index.js';
 import { UsageError } from '../args.js';
-import { parseNcdevmemArgs, type NcdevmemOptions } from './args.js';
+import { ncdevmemHelp, parseNcdevmemArgs, type NcdevmemOptions } from './args.js';
 import type { EnvPlan, NcdevmemEnv } from './env.js';
 import { Log, processSink, type NcdevmemSink } from './log.js';
 import { runDevmemTests } from './negative.js';
@@ -20,64 +20,8 @@ import { doClient, type ClientResult } from './client.js';
 import { LinkEnv } from './link-env.js';
 import { SimEnv } from './sim.js';
 
-export const NCDEVMEM_USAGE = `usage: devmem ncdevmem -f IFNAME [-l] [-s SERVER_IP] [-c CLIENT_IP] [-p PORT]
-                       [-v N] [-q NUM_QUEUES] [-t START_QUEUE] [options]
-
-The kernel's ncdevmem selftest tool. With -l it enables header split, takes the devmem queues
-out of RSS, steers the flow to them with an n-tuple rule, binds a dma-buf to them (netlink
-bind-rx), accepts one connection and receives with MSG_SOCK_DEVMEM, returning every token with
-SO_DEVMEM_DONTNEED. Without -l it is the client (devmem TX): it binds a dma-buf for TX (netlink
-bind-tx), connects to SERVER_IP:PORT and sends each line of stdin from device memory with
-sendmsg(MSG_ZEROCOPY) and an SCM_DEVMEM_DMABUF cmsg, waiting for each send's completion on the
-error queue. With neither -s nor -c it runs the built-in negative tests.
-
-  -l               server (listen) mode; without it, the client (devmem TX)
-  -s SERVER_IP     server: address to listen on; client: address to connect to (IPv4 is used
-                   as ::ffff:a.b.c.d on an IPv6 socket)
-  -c CLIENT_IP     the client's address: server: a 5-tuple rule (src-ip, src-port = PORT);
-                   client: bind() to CLIENT_IP:PORT before connecting
-  -p PORT          port to listen on / connect to
-  -v N             validate the received bytes against the pattern 1, 2, …, N-1, '\\n' (on the
-                   device); without -v the bytes are copied out and printed
-  -q NUM_QUEUES    number of rx queues to bind
-  -t START_QUEUE   first rx queue to bind (default without -t/-q: the last queue; negative
-                   tests: the upper half of the queues)
-  -f IFNAME        interface (required)
-  -z BYTES         client: split each line into iovecs of at most BYTES (offsets 0, BYTES,
-                   2*BYTES, …; at most 1024 of them); without -z one iovec per line
-  -b BYTES         server: rx buffer size (Linux 7.3 rx-page-size, netlink bind-rx
-                   rx-buf-size): net_iovs of BYTES, a power of two >= 4096 the NIC must
-                   accept; the dma-buf is rounded up to a multiple of it
-
-real links:
-  --link SPEC      attach IFNAME to a real link: vxlan:local=IP:PORT,remote=IP:PORT,vni=N or
-                   tap:NAME[,queues=N]
-  --addr CIDR      address for IFNAME on the link (repeatable, v4 and v6)
-
-simulated peer (without --link). Server: it sends like devmem.py's socat, from CLIENT_IP and
-PORT when -c is given, else from its own address and an ephemeral port. Client: it listens on
-SERVER_IP:PORT like 'socat -U - TCP-LISTEN:PORT' and prints what it receives on stdout:
-  --sim-bytes N    bytes the peer sends, K/M/G suffixes (default 1K, as devmem.py check_rx)
-  --sim-fault F    none | wrong-queue (another tenant's rule steers the flow to queue 0) |
-                   wrong-dmabuf (another tenant's dma-buf is bound to the queue it lands on)
-  --sim-period N   pattern period the peer sends (default: -v's, else 7)
-  --sim-mtu N      link MTU (default 1500)
-  --sim-loss P     probability the wire loses a frame, each direction (0..1, default 0)
-
-both:
-  --queues N       rx queues of our NIC model (default 4)
-  --dmabuf-size N  server: device memory to bind, a multiple of 4K up to 4G (default 16000
-                   pages, 62.5 MiB, as the tool)
-  --stall-timeout S  server: fail with a one-line diagnosis from the stack's counters when no
-                   byte arrived for S seconds (0.01..3600, default 30; virtual time in the
-                   simulation, real time on a link); the C tool waits forever
-  --seed N         seed of every random choice (default 1 in the simulation; on a real
-                   link a cryptographic source unless given)
-  --json           print one JSON object on stdout at the end (the tool's stdout output,
-                   "Validated buffer" lines or the bytes, is left out); stderr as without it
-  -h, --help       this help
-
-exit status: 0 ok, 1 the run failed, 2 a mistake on the command line`;
+/** `devmem ncdevmem --help`: generated from the option table the parser uses (args.ts) */
+export const NCDEVMEM_USAGE = ncdevmemHelp();
 
 /** checks the combinations ncdevmem's main() checks, before anything is printed */
 function plan(o: NcdevmemOptions): EnvPlan & { mode: 'negative' | 'server' | 'client' } {

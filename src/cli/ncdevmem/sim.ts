@@ -49,6 +49,8 @@ export class SimEnv implements NcdevmemEnv {
   /** client role: what the listening peer received, in order */
   readonly peerReceived: Uint8Array[] = [];
   private peerListener: Socket | null = null;
+  /** close() closed the listener on purpose (the client never connected, or gave up first) */
+  private listenerStopped = false;
   /** the peer's connected socket (server role: the sender; client role: the accepted one), for stall diagnoses */
   peerSocket: Socket | null = null;
   /** the wire's counters (frames, lost, corrupted, each direction) */
@@ -173,6 +175,11 @@ export class SimEnv implements NcdevmemEnv {
       try {
         conn = await ls.accept();
         this.peerSocket = conn;
+      } catch (e) {
+        // close() stopped a listener the client never reached: the client's own failure (its
+        // stall diagnosis, a connect error) is the run's one line, not this accept's EBADF
+        if (this.listenerStopped) return;
+        throw e;
       } finally {
         ls.close();
       }
@@ -196,7 +203,10 @@ export class SimEnv implements NcdevmemEnv {
 
   async close(): Promise<void> {
     // a client that never connected: the listener stops waiting (its accept fails)
-    if (this.peerListener !== null && this.peerReceived.length === 0) this.peerListener.close();
+    if (this.peerListener !== null && this.peerReceived.length === 0) {
+      this.listenerStopped = true;
+      this.peerListener.close();
+    }
     if (this.peerDone !== null) await this.peerDone;
     if (this.peerError !== null) this.log.err(`sim: the peer stopped: ${this.peerError}`);
     if (this.tenantNl !== null) this.tenantNl.close();

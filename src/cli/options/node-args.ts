@@ -1,8 +1,9 @@
 /**
- * `node:util` parseArgs for the commands that use it (bench, conformance) with the CLI's rules
- * of the option tables: a value is taken as given even when it starts with '-' (`--runs -1` is a
- * value the range check then rejects, not Node's "argument is ambiguous"), and every parse error
- * is a one-line `UsageError` naming the command's help (the command exits 2).
+ * `node:util` parseArgs with the CLI's rules of the option tables: a value is taken as given even
+ * when it starts with '-' (`--runs -1` is a value the range check then rejects, not Node's
+ * "argument is ambiguous"), and every parse error is a one-line `UsageError` naming the
+ * command's help (the command exits 2). No command uses it any more (every command parses with
+ * its option table, table.ts); kept for code that drives parseArgs itself.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../args.js';
