@@ -41,6 +41,10 @@ export class HostMemory {
   private userSlots = 0;
   /** user pages pinned and still referenced */
   userPagesPinned = 0;
+  /** reads of user pages whose caller detached the buffer under a pending send (they read zeros) */
+  detachedUserReads = 0;
+  /** the zero-filled stand-in for a detached user chunk (never written) */
+  private zeroChunk: { buf: Uint8Array; dv: DataView } | null = null;
   /** limit on pinned user pages (Linux RLIMIT_MEMLOCK, mm_account_pinned_pages → ENOBUFS) */
   maxUserPages = 1 << 20;
 
@@ -78,10 +82,32 @@ export class HostMemory {
 
   /** byte array that holds page `p` (shared by the chunk's 256 pages) */
   buf(p: number): Uint8Array {
-    return this.bufs[p >>> PAGES_PER_CHUNK_SHIFT]!;
+    const b = this.bufs[p >>> PAGES_PER_CHUNK_SHIFT]!;
+    // only a user page's view can be empty: its caller detached the buffer (see detachedRead)
+    return b.length !== 0 ? b : this.detachedRead(p).buf;
   }
   dv(p: number): DataView {
-    return this.dvs[p >>> PAGES_PER_CHUNK_SHIFT]!;
+    const c = p >>> PAGES_PER_CHUNK_SHIFT;
+    return this.bufs[c]!.length !== 0 ? this.dvs[c]! : this.detachedRead(p).dv;
+  }
+
+  /**
+   * A pinned user page whose caller detached (transferred) its ArrayBuffer while a zero-copy
+   * send still referenced it. Linux's pinned pages outlive an munmap; JavaScript gives the bytes
+   * to the buffer's new owner, so from then on the stack reads zeros: the send still completes
+   * (a caller that breaks the "do not touch until the completion" contract gets what Linux gives
+   * one that rewrites the buffer: whatever the memory holds), and nothing throws. Counted in
+   * `detachedUserReads`.
+   */
+  private detachedRead(p: number): { buf: Uint8Array; dv: DataView } {
+    this.detachedUserReads++;
+    let z = this.zeroChunk;
+    if (z === null) {
+      const ab = new ArrayBuffer(CHUNK_BYTES);
+      z = this.zeroChunk = { buf: new Uint8Array(ab), dv: new DataView(ab) };
+    }
+    void p;
+    return z;
   }
   /** offset of page `p` inside `buf(p)` */
   offset(p: number): number {

@@ -18,7 +18,8 @@ export interface LibPattern {
 export interface LibDeviceMemory {
   readonly fd: number;
   validate(offset: number, len: number, pattern: LibPattern): number;
-  readonly stats: { hostBytesRead: number };
+  /** hostVisibleBytes: every device-to-host transfer the stack made (absent in older builds) */
+  readonly stats: { hostBytesRead: number; hostVisibleBytes?: number };
 }
 
 /** the part of a RecvmsgResult every build returns */

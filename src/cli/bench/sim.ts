@@ -189,7 +189,8 @@ async function transfer(lib: BenchLib, net: LibNetwork, o: SimOptions, t0: bigin
   const wireFrames = wire.stats.aToB.frames;
   const lostFrames = (wire.stats.aToB.lost ?? 0) + (wire.stats.bToA?.lost ?? 0);
   const retransSegs = retransOf(a);
-  const hostPayloadBytesRead = dmabuf === null ? 0 : dmabuf.stats.hostBytesRead;
+  // the application's copies plus every device-to-host transfer the stack made (builds that count it)
+  const hostPayloadBytesRead = dmabuf === null ? 0 : dmabuf.stats.hostBytesRead + (dmabuf.stats.hostVisibleBytes ?? 0);
   nl.close();
   net.close();
   const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;

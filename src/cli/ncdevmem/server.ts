@@ -309,7 +309,7 @@ async function receiveLoop(
   log.err(`page_aligned_frags=${res.pageAlignedFrags}, non_page_aligned_frags=${res.nonPageAlignedFrags}`);
   log.err(
     `summary: received ${res.totalReceived + res.linearBytes} bytes (${res.totalReceived} in device memory, ${res.linearBytes} linear), ` +
-      `tokens issued ${res.tokensIssued}, returned ${res.tokensReturned}, host bytes read ${mem.stats.hostBytesRead}`,
+      `tokens issued ${res.tokensIssued}, returned ${res.tokensReturned}, host bytes read ${mem.stats.hostBytesRead} (the stack: ${mem.stats.hostVisibleBytes})`,
   );
   return 0;
 }
