@@ -26,7 +26,7 @@ function fold32(s: number): number {
 /**
  * Add the bytes [off, off+len) of the message, as big-endian 16-bit words starting at an even
  * position, to the accumulator `sum`. A trailing odd byte is padded with a zero low byte.
- * Returns an unfolded non-negative accumulator < 2^53. `buf` and `dv` share a byteOffset (see
+ * Returns the accumulator partly folded, below 2^17 (so that it stays a small integer). `buf` and `dv` share a byteOffset (see
  * ByteView); only `dv` is read.
  */
 export function csumPartial(buf: Uint8Array, dv: DataView, off: number, len: number, sum: number): number {
@@ -51,7 +51,10 @@ export function csumPartial(buf: Uint8Array, dv: DataView, off: number, len: num
     i += 2;
   }
   if (i < end) s += dv.getUint8(i) << 8;
-  return s;
+  // hand back a small integer (a V8 Smi, never a boxed heap number): folded to 16 bits plus a
+  // carry, the same ones-complement value, and positive whenever the sum was
+  while (s > 0xffffffff) s = fold32(s);
+  return (s & 0xffff) + (s >>> 16);
 }
 
 const NO_BUF = new Uint8Array(0);

@@ -39,7 +39,7 @@ it('README example (extracted from README.md): runs as written, the host reads n
     writeFileSync(join(dir, 'example.mjs'), js);
     const r = spawnSync(process.execPath, ['example.mjs'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout.trim().split('\n').at(-1), '0', 'the example prints hostBytesRead = 0');
+    assert.equal(r.stdout.trim().split('\n').at(-1), '0 0', 'the example prints hostBytesRead = 0 and hostVisibleBytes = 0');
     const pcap = join(dir, 'run.pcap');
     assert.ok(statSync(pcap).size > 24, `run.pcap holds records (${statSync(pcap).size} bytes)`);
     const recs = readPcap(new Uint8Array(readFileSync(pcap))).records;
