@@ -5,6 +5,10 @@
  * range (no copy). A record longer than the current MSS (the path MTU fell) is split first; a
  * short one takes its small followers along (tcp_retrans_try_collapse) — neither ever crosses a
  * hard boundary of the write queue (MSG_EOR, a zerocopy completion, readable / unreadable).
+ * When cwnd leaves room for `segs` segments, a lost run of records that went out in one packet
+ * (`TxRecord.cont`, one Linux skb) goes again as one multi-MSS packet of at most mss × segs
+ * bytes (Linux __tcp_retransmit_skb: tcp_fragment beyond that); the counters stay per record
+ * (bytes), so undo / RACK / TLP see each MSS as before.
  */
 import { seqLt } from '../../wire/seq.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH } from '../../wire/tcp.js';
@@ -15,7 +19,7 @@ import type { TcpProto } from '../proto.js';
 import { TCPCB_LOST, TCPCB_SACKED_ACKED, TCPCB_SACKED_RETRANS } from '../recovery/rack.js';
 import type { TcpSock } from '../sock.js';
 import type { TxRecord } from './rtx-queue.js';
-import { tcpSendData, tcpWriteXmit } from './xmit.js';
+import { tcpSendData, tcpTsoSegs, tcpWriteXmit } from './xmit.js';
 
 /**
  * Linux tcp_retransmit_skb: sends record `r` again (split to the MSS first, or merged with
@@ -23,45 +27,83 @@ import { tcpSendData, tcpWriteXmit } from './xmit.js';
  * episode's bookkeeping: the first retransmission's time (retrans_stamp, for undo and the
  * give-up timers) and the count undo checks DSACKs against (not for a tail loss probe,
  * `probe`). False when it cannot go: outside the peer's window (a receiver that shrank it),
- * unless it is the head.
+ * unless it is the head. `segs` (> 1 only from the retransmit queue, never for a probe): the
+ * segments cwnd leaves room for — a lost run of full-MSS records sent as one packet before goes
+ * as one packet of up to `segs` MSS (within the peer's window and the write queue's hard
+ * boundaries).
  */
-export function tcpRetransmitRecord(tcp: TcpProto, tp: TcpSock, r: TxRecord, probe = false): boolean {
+export function tcpRetransmitRecord(tcp: TcpProto, tp: TcpSock, r: TxRecord, probe = false, segs = 1): boolean {
   const mss = tp.mss;
   if (r.seq !== tp.sndUna && !seqLt(r.seq, (tp.sndUna + tp.sndWnd) | 0)) return false;
   const q = tp.rtx;
   const wq = tp.sendBuf;
   const dataLen = r.len - (r.fin ? 1 : 0);
+  let last = r;
+  let n = 1;
+  let len: number;
   if (dataLen > mss) q.split(r, mss);
   // merge small followers, never across a hard boundary of the write queue (EOR, zerocopy
   // completion, readable / unreadable memory: writeq-api segLimit)
   else if (dataLen < mss) q.collapse(r, dataLen > 0 ? wq.segLimit(r.seq, mss) : mss);
-  let len = r.len - (r.fin ? 1 : 0);
-  if (len > 0) {
-    const fit = wq.segLimit(r.seq, len);
-    if (fit > 0 && fit < len) {
-      q.split(r, fit);
-      len = fit;
+  else if (segs > 1 && !probe && !r.fin) {
+    // the run of lost records of r's original packet, up to segs MSS and the peer's window
+    // (Linux: len = cur_mss × segs, rounded down to whole MSS of avail_wnd)
+    const avail = (tp.sndUna + tp.sndWnd - r.seq) | 0;
+    let max = mss * segs;
+    if (avail < max) max = avail >= mss ? avail - (avail % mss) : mss;
+    const fit = wq.segLimit(r.seq, max, tcp.skbs.maxFrags);
+    if (fit < max) max = fit;
+    let total = mss;
+    for (let x = r.next; x !== null && x.cont && x.seq === last.endSeq; x = x.next) {
+      if ((x.sacked & (TCPCB_LOST | TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS)) !== TCPCB_LOST) break;
+      const d = x.len - (x.fin ? 1 : 0);
+      if (x.fin || d <= 0 || total + d > max) break;
+      total += d;
+      last = x;
+      n++;
+      if (d < mss) break;
+    }
+  }
+  if (n > 1) {
+    len = (last.endSeq - r.seq) | 0;
+  } else {
+    len = r.len - (r.fin ? 1 : 0);
+    if (len > 0) {
+      const fit = wq.segLimit(r.seq, len);
+      if (fit > 0 && fit < len) {
+        q.split(r, fit);
+        len = fit;
+      }
     }
   }
   const now = tcp.sched.now();
-  tp.stats.retransSegs++;
+  tp.stats.retransSegs += n;
   tp.stats.bytesRetrans += len;
-  tcp.stats.retransSegs++;
+  tcp.stats.retransSegs += n;
   if (!tp.inLoss) {
     // TcpExt TCPFastRetrans: retransmissions outside RTO recovery (Linux counts segments)
-    tp.stats.fastRetrans++;
-    tcp.stats.fastRetrans++;
+    tp.stats.fastRetrans += n;
+    tcp.stats.fastRetrans += n;
   }
-  // PSH as the original: on a record that ends a write (Linux keeps it on the skb's tail part)
-  tcpSendData(tcp, tp, r.seq, len, TCP_ACK | (len > 0 && r.psh ? TCP_PSH : 0) | (r.fin ? TCP_FIN : 0));
+  // PSH as the original: on a record that ends a write (Linux keeps it on the skb's tail part);
+  // tcpSendData adds it to a multi-MSS packet
+  tcpSendData(tcp, tp, r.seq, len, TCP_ACK | (len > 0 && last.psh ? TCP_PSH : 0) | (last.fin ? TCP_FIN : 0));
+  // Linux tcp_fragment: the packet is one skb from now on, apart from what precedes and follows
+  r.cont = false;
+  if (last.next !== null) last.next.cont = false;
   if (probe) {
     // a tail loss probe (Linux __tcp_retransmit_skb): not a retransmission in flight
-    tp.rtx.markProbed(r, now);
+    q.markProbed(r, now);
     return true;
   }
-  tp.rtx.markRetrans(r, now);
+  // each record of the packet: in flight again, newest in transmission order (in sequence)
+  for (let x = r; ; ) {
+    q.markRetrans(x, now);
+    if (x === last || x.next === null) break;
+    x = x.next;
+  }
   if (tp.firstRetransUs < 0) tp.firstRetransUs = now;
-  tp.undoRetrans = tp.undoRetrans < 0 ? 1 : tp.undoRetrans + 1;
+  tp.undoRetrans = tp.undoRetrans < 0 ? n : tp.undoRetrans + n;
   return true;
 }
 
@@ -77,14 +119,23 @@ export function tcpXmitRetransmitQueue(tcp: TcpProto, tp: TcpSock, force: boolea
   let sent = 0;
   let rearm = false;
   const head = q.head;
+  const mss = tp.mss;
+  const dev = tp.routeDev;
+  // Linux max_segs: what one TSO packet may carry (one segment without a route)
+  const maxSegs = dev !== null ? tcpTsoSegs(tcp, tp, mss, dev.gsoMaxSize) : 1;
   for (let r = head; r !== null; r = r.next) {
     if (!(force && sent === 0)) {
-      if (tp.pipe + Math.min(r.len, tp.mss) > tp.cwnd) break;
+      if (tp.pipe + Math.min(r.len, mss) > tp.cwnd) break;
       if (q.retransOut >= q.lostOut) break;
     }
     const s = r.sacked;
     if (!(s & TCPCB_LOST) || s & (TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS)) continue;
-    if (!tcpRetransmitRecord(tcp, tp, r)) break;
+    // Linux segs = cwnd − packets in flight, at most max_segs. The first packet of a pass goes
+    // as one MSS: Linux 6.18 was observed (packetdrill on this kernel, fr-4pkt-fack-last-byte and
+    // sack-route-refresh-ip-tos) to send the first hole's first MSS alone, later holes whole
+    let segs = sent === 0 ? 1 : tp.sndCwnd - tp.packetsInFlight;
+    if (segs > maxSegs) segs = maxSegs;
+    if (!tcpRetransmitRecord(tcp, tp, r, false, segs)) break;
     if (r === head && !tp.reoPending) rearm = true;
     sent++;
   }

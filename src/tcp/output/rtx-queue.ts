@@ -5,6 +5,8 @@
  * [seq, endSeq) again (re-references the pages; no copy). Flags are Linux's TCPCB_* bits
  * (recovery/rack.ts): SACKED_ACKED, SACKED_RETRANS, LOST, EVER_RETRANS. The counters are in
  * bytes (the transmit paths compare them with the byte view of cwnd, `tp.cwnd` = sndCwnd × mss): `sackedOut`, `lostOut`, `retransOut` of the records in the queue.
+ * `cont` remembers which records left in one packet (one Linux skb of several MSS), so that a
+ * retransmission may send such a lost run as one multi-MSS packet again (output/retransmit.ts).
  * Records come from a per-queue free list: sending and acknowledging do not allocate once the
  * queue reached its largest size.
  *
@@ -32,6 +34,11 @@ export class TxRecord {
   fin = false;
   /** the record ends a write (Linux tcp_mark_push): its retransmissions carry PSH */
   psh = false;
+  /**
+   * the record went out in the same packet as the one before it (one Linux skb of several
+   * MSS): a retransmission may send such a run as one multi-MSS packet again
+   */
+  cont = false;
   next: TxRecord | null = null;
   /** neighbours in transmission order (Linux tcp_tsorted_anchor); `inTs` when linked */
   tsPrev: TxRecord | null = null;
@@ -66,8 +73,9 @@ export class RtxQueue {
   private free: TxRecord | null = null;
 
   /** appends a record for [seq, end) sent at `now` */
-  push(seq: number, end: number, now: number, fin: boolean, psh = false): void {
+  push(seq: number, end: number, now: number, fin: boolean, psh = false, cont = false): void {
     const r = this.take();
+    r.cont = cont;
     r.seq = seq;
     r.endSeq = end;
     r.xmitUs = now;
@@ -286,6 +294,8 @@ export class RtxQueue {
     rest.sacked = r.sacked;
     rest.fin = r.fin;
     rest.psh = r.psh;
+    // Linux tcp_fragment: the rest is an skb of its own (its followers stay with it)
+    rest.cont = false;
     rest.next = r.next;
     r.endSeq = rest.seq;
     r.fin = false;

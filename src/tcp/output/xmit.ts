@@ -239,11 +239,11 @@ function tcpXmitNew(tcp: TcpProto, tp: TcpSock, seq: number, len: number, flags:
   let at = seq;
   let left = len;
   while (left > mss) {
-    q.push(at, (at + mss) | 0, now, false);
+    q.push(at, (at + mss) | 0, now, false, false, at !== seq);
     at = (at + mss) | 0;
     left -= mss;
   }
-  q.push(at, (at + left + (withFin ? 1 : 0)) | 0, now, withFin, len > 0 && recPsh);
+  q.push(at, (at + left + (withFin ? 1 : 0)) | 0, now, withFin, len > 0 && recPsh, at !== seq);
   tp.sndNxt = (seq + len + (withFin ? 1 : 0)) | 0;
   if (withFin) tp.finSent = true;
   if (seqGt(tp.sndNxt, tp.sndMax)) tp.sndMax = tp.sndNxt;
