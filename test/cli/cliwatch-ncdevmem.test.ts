@@ -4,54 +4,17 @@
 // client names why a completion did not come. Its NIC setup is undone and nothing stays bound.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import dgram from 'node:dgram';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { runNcdevmem } from '../../src/cli/ncdevmem/index.js';
-import { SimEnv } from '../../src/cli/ncdevmem/sim.js';
-import type { NcdevmemEnv } from '../../src/cli/ncdevmem/env.js';
-import { constants as C, NcdevmemPattern, Network, VxlanLink } from '../../src/index.js';
+import { constants as C, NcdevmemPattern } from '../../src/index.js';
+import { ncdevmemOverVxlan } from './ncdevmem-link.js';
+import { runSim as run, type SimRun } from './ncdevmem-run.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const SERVER = ['-l', '-s', '10.0.0.2', '-p', '5201', '-f', 'eth0', '-v', '7'];
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-  lines: string[];
-  env: SimEnv;
-  /** live dma-buf bindings when the environment was handed back (before it closed) */
-  bindingsAtEnd: number;
-  wallS: number;
-}
-
-async function run(args: string[], stdin?: string): Promise<Run> {
-  let out = '';
-  let err = '';
-  let env: NcdevmemEnv | null = null;
-  let bindingsAtEnd = -1;
-  const t0 = process.hrtime.bigint();
-  const sink = {
-    stdout: (t: string) => (out += t),
-    stderr: (t: string) => (err += t),
-    ...(stdin !== undefined ? { stdin: () => Promise.resolve(new TextEncoder().encode(stdin)) } : {}),
-  };
-  const code = await runNcdevmem(args, sink, (e) => {
-    env = e;
-    const close = e.close.bind(e);
-    e.close = async () => {
-      bindingsAtEnd = e.host.kernel.bindings.size;
-      await close();
-    };
-  });
-  const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
-  assert.ok(env !== null && (env as NcdevmemEnv) instanceof SimEnv);
-  return { code, out, err, lines: err.split('\n').filter((l) => l !== ''), env: env as SimEnv, bindingsAtEnd, wallS };
-}
-
 /** the one stall line (exactly one), without its "ncdevmem: stalled: " prefix */
-function stallLine(r: Run): string {
+function stallLine(r: SimRun): string {
   const hits = r.lines.filter((l) => l.startsWith('ncdevmem: stalled: '));
   assert.equal(hits.length, 1, r.lines.slice(-8).join('\n'));
   return hits[0]!.slice('ncdevmem: stalled: '.length);
@@ -72,7 +35,7 @@ describe('devmem ncdevmem server: a stalled transfer ends with a diagnosis, exit
     assert.ok(!r.lines.includes('ncdevmem: ok'));
     assert.ok(r.lines.includes('Running: ethtool -N eth0 delete 0'), 'its rule deleted');
     assert.equal(r.env.host.ethtool.ntupleRules('eth0').length, 0);
-    assert.equal(r.bindingsAtEnd, 0, 'the dma-buf was unbound before the environment closed');
+    assert.equal(r.atEnd.bindings, 0, 'the dma-buf was unbound before the environment closed');
     // every buffer the stall pinned went back to the pool once the socket closed
     assert.ok(r.wallS < 20, `${r.wallS} s wall`);
   });
@@ -92,7 +55,7 @@ describe('devmem ncdevmem server: a stalled transfer ends with a diagnosis, exit
     assert.equal(j.validated, false);
     assert.equal(j.tokensIssued, j.tokensReturned);
     assert.equal(line.includes(`: ${j.bytes} of 1048576 bytes delivered`), true, 'the line counts what the loop received');
-    assert.equal(r.bindingsAtEnd, 0);
+    assert.equal(r.atEnd.bindings, 0);
   });
 
   it('--stall-timeout 2: the same stall is found after 2 s of virtual time', async () => {
@@ -181,50 +144,25 @@ describe('devmem ncdevmem: the watchdog options are checked like every other', (
 });
 
 describe('devmem ncdevmem --link: a real peer that stops sending', () => {
-  async function freeUdpPort(): Promise<number> {
-    const sock = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve));
-    const port = sock.address().port;
-    await new Promise<void>((resolve) => sock.close(() => resolve()));
-    return port;
-  }
-
   it('--stall-timeout 1: 64K arrive, then nothing: exit 1, the receiving side\'s line in real time, no total', { timeout: 60_000 }, async () => {
-    const [p1, p2] = [await freeUdpPort(), await freeUdpPort()];
-    const child = spawn(process.execPath, [MAIN, 'ncdevmem', '-l', '-f', 'eth0', '-s', '10.9.0.2', '-p', '5201', '-v', '7', '--stall-timeout', '1',
-      '--link', `vxlan:local=127.0.0.1:${p1},remote=127.0.0.1:${p2},vni=7`, '--addr', '10.9.0.2/24', '--seed', '3'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    const listening = new Promise<void>((resolve, reject) => {
-      child.stderr.setEncoding('utf8').on('data', (t: string) => {
-        err += t;
-        if (err.includes('Waiting or connection on ::ffff:10.9.0.2:5201')) resolve();
-      });
-      child.on('exit', () => reject(new Error(`ncdevmem exited early:\n${err}`)));
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const net = new Network({ mode: 'real', seed: 4 });
+    const srv = await ncdevmemOverVxlan(['-l', '-f', 'eth0', '-s', '10.9.0.2', '-p', '5201', '-v', '7', '--stall-timeout', '1'], 7, 3, 4);
     try {
-      const link = await VxlanLink.open({ local: { address: '127.0.0.1', port: p2 }, remote: { address: '127.0.0.1', port: p1 }, vni: 7 });
-      const h = net.addHost('peer');
-      h.addDevice('eth0', { link });
-      h.ip.addAddress('eth0', '10.9.0.1/24', { nodad: true });
-      await listening;
+      const h = srv.peer;
       const sock = h.socket(C.AF_INET, C.SOCK_STREAM);
       await sock.connect('10.9.0.2', 5201);
       const buf = new Uint8Array(64 * 1024);
       new NcdevmemPattern(7).generate(buf, 0, buf.length);
       await sock.send(buf);
       // and then the peer neither sends nor closes
-      const code = await exited;
-      assert.equal(code, 1, err);
-      const lines = err.split('\n');
+      const code = await srv.exited;
+      assert.equal(code, 1, srv.err);
+      const lines = srv.err.split('\n');
       assert.ok(lines.includes('ncdevmem: stalled: no progress for 1 s (real time): 65536 bytes delivered'), lines.slice(-6).join('\n'));
       assert.ok(lines.includes('Running: ethtool -N eth0 delete 0'), 'the rule is deleted on the way out');
       assert.ok(!lines.includes('ncdevmem: ok'));
       sock.close();
     } finally {
-      child.kill();
-      await net.close();
+      await srv.close();
     }
   });
 });

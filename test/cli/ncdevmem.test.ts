@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { runNcdevmem } from '../../src/cli/ncdevmem/index.js';
@@ -11,60 +11,14 @@ import { SimEnv } from '../../src/cli/ncdevmem/sim.js';
 import { UsageError } from '../../src/cli/args.js';
 import { Log } from '../../src/cli/ncdevmem/log.js';
 import { doServer } from '../../src/cli/ncdevmem/server.js';
-import { constants as C, NcdevmemPattern, Network, VxlanLink, type Host } from '../../src/index.js';
+import { constants as C, NcdevmemPattern } from '../../src/index.js';
+import { liveFds, runSim as run, watchEnd } from './ncdevmem-run.js';
+import { ncdevmemOverVxlan } from './ncdevmem-link.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 function devmem(args: string[]) {
   return spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
-}
-
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-  lines: string[];
-  env: SimEnv;
-  /** when ncdevmem was done, before the environment closed: open fds beyond stdio, live bindings */
-  atEnd: { fds: number; bindings: number };
-}
-
-/**
- * Open fds past stdio whose object is still alive. (A closed NetlinkSocket leaves its fd taken
- * but defunct: the public API has no fd to close it by.)
- */
-function liveFds(h: Host): number {
-  const files = h.kernel.files;
-  let n = 0;
-  for (let fd = 3; fd < 64; fd++) {
-    const f = files.get(fd);
-    if (f !== null && !f.defunct) n++;
-  }
-  return n;
-}
-
-/** snapshots the host when ncdevmem hands its environment back */
-function watchEnd(env: NcdevmemEnv, atEnd: { fds: number; bindings: number }): void {
-  const close = env.close.bind(env);
-  env.close = async () => {
-    atEnd.fds = liveFds(env.host);
-    atEnd.bindings = env.host.kernel.bindings.size;
-    await close();
-  };
-}
-
-async function run(args: string[]): Promise<Run> {
-  let out = '';
-  let err = '';
-  const seen: { env: NcdevmemEnv | null } = { env: null };
-  const atEnd = { fds: -1, bindings: -1 };
-  const code = await runNcdevmem(args, { stdout: (t) => (out += t), stderr: (t) => (err += t) }, (e) => {
-    seen.env = e;
-    watchEnd(e, atEnd);
-  });
-  const env = seen.env;
-  assert.ok(env instanceof SimEnv, 'the run created a simulated environment');
-  return { code, out, err, lines: err.split('\n').filter((l) => l !== ''), env, atEnd };
 }
 
 interface Frag { page: number; inPage: number; offset: number; size: number; token: number; total: number; id: number }
@@ -253,7 +207,7 @@ describe('devmem ncdevmem -l: devmem receive from the simulated peer', () => {
     assert.equal(r.out, 'Validated buffer\n'.repeat(fs.length));
     assert.ok(r.lines.includes('ncdevmem: client exited'));
     assert.ok(r.lines.includes(`page_aligned_frags=${fs.filter((f) => f.size === 4096).length}, non_page_aligned_frags=${fs.filter((f) => f.size !== 4096).length}`));
-    assert.ok(r.lines.includes(`summary: received ${size} bytes (${size} in device memory, 0 linear), tokens issued ${fs.length}, returned ${fs.length}, host bytes read 0`), r.err);
+    assert.ok(r.lines.includes(`summary: received ${size} bytes (${size} in device memory, 0 linear), tokens issued ${fs.length}, returned ${fs.length}, host bytes read 0 (the stack: 0)`), r.err);
     assert.equal(r.env.peerSent, size);
     assert.equal(r.env.peerError, null);
     const h = r.env.host;
@@ -274,7 +228,7 @@ describe('devmem ncdevmem -l: devmem receive from the simulated peer', () => {
     assert.ok(r.lines.includes('Waiting or connection on fd00::2:7000'));
     assert.ok(r.lines.some((l) => /^Got connection from fd00::1:\d+$/.test(l)));
     assert.equal(frags(r.lines).reduce((s, f) => s + f.size, 0), 100 * 1024);
-    assert.ok(r.lines.some((l) => l.startsWith('summary: received 102400 bytes') && l.endsWith('host bytes read 0')));
+    assert.ok(r.lines.some((l) => l.startsWith('summary: received 102400 bytes') && l.endsWith('host bytes read 0 (the stack: 0)')));
     assertRestored(r.env);
   });
 
@@ -292,7 +246,7 @@ describe('devmem ncdevmem -l: devmem receive from the simulated peer', () => {
     const want = new Uint8Array(3000);
     new NcdevmemPattern(7).generate(want, 0, 3000);
     assert.equal(r.out, Buffer.from(want).toString('latin1'));
-    assert.ok(r.lines.some((l) => l.endsWith('host bytes read 3000')), r.err);
+    assert.ok(r.lines.some((l) => l.endsWith('host bytes read 3000 (the stack: 0)')), r.err);
   });
 
   it('-s written v4-mapped (::ffff:a.b.c.d) is IPv4: a tcp4 rule on the plain address', async () => {
@@ -459,7 +413,7 @@ describe('devmem ncdevmem: edges', () => {
     const linBytes = linear.reduce((s, l) => s + Number(l.split('=')[1]), 0);
     const dmaBytes = frags(lines).reduce((s, f) => s + f.size, 0);
     assert.equal(linBytes + dmaBytes, 64 * 1024);
-    assert.ok(lines.includes(`summary: received ${64 * 1024} bytes (${dmaBytes} in device memory, ${linBytes} linear), tokens issued ${frags(lines).length}, returned ${frags(lines).length}, host bytes read 0`), err);
+    assert.ok(lines.includes(`summary: received ${64 * 1024} bytes (${dmaBytes} in device memory, ${linBytes} linear), tokens issued ${frags(lines).length}, returned ${frags(lines).length}, host bytes read 0 (the stack: 0)`), err);
     assert.ok(!err.includes('Failed validation'));
     assert.equal(out, 'Validated buffer\n'.repeat(linear.length + frags(lines).length));
     assert.deepEqual(atEnd, { fds: 0, bindings: 0 });
@@ -490,37 +444,10 @@ describe('devmem ncdevmem: edges', () => {
 });
 
 describe('devmem ncdevmem --link: over a real VXLAN link (UDP on loopback)', () => {
-  /** a UDP port that was free a moment ago */
-  async function freeUdpPort(): Promise<number> {
-    const s = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-    const port = s.address().port;
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-    return port;
-  }
-
   it('check_rx as devmem.py runs it: our peer stack sends the pattern from -c:-p, ncdevmem -v 7 validates on the device and exits 0', { timeout: 60_000 }, async () => {
-    const [p1, p2] = [await freeUdpPort(), await freeUdpPort()];
-    const child = spawn(process.execPath, [MAIN, 'ncdevmem', '-l', '-f', 'eth0', '-s', '10.9.0.2', '-c', '10.9.0.1', '-p', '5201', '-v', '7',
-      '--link', `vxlan:local=127.0.0.1:${p1},remote=127.0.0.1:${p2},vni=42`, '--addr', '10.9.0.2/24', '--seed', '11'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (out += t));
-    const listening = new Promise<void>((resolve, reject) => {
-      child.stderr.setEncoding('utf8').on('data', (t: string) => {
-        err += t;
-        if (err.includes('Waiting or connection on ::ffff:10.9.0.2:5201')) resolve();
-      });
-      child.on('exit', () => reject(new Error(`ncdevmem exited early:\n${err}`)));
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const net = new Network({ mode: 'real', seed: 12 });
+    const srv = await ncdevmemOverVxlan(['-l', '-f', 'eth0', '-s', '10.9.0.2', '-c', '10.9.0.1', '-p', '5201', '-v', '7'], 42, 11, 12);
     try {
-      const link = await VxlanLink.open({ local: { address: '127.0.0.1', port: p2 }, remote: { address: '127.0.0.1', port: p1 }, vni: 42 });
-      const h = net.addHost('peer');
-      h.addDevice('eth0', { link });
-      h.ip.addAddress('eth0', '10.9.0.1/24', { nodad: true });
-      await listening;
+      const h = srv.peer;
       const s = h.socket(C.AF_INET, C.SOCK_STREAM);
       s.setsockopt(C.SOL_SOCKET, C.SO_REUSEADDR, 1);
       s.bind('10.9.0.1', 5201);
@@ -530,17 +457,16 @@ describe('devmem ncdevmem --link: over a real VXLAN link (UDP on loopback)', () 
       new NcdevmemPattern(7).generate(buf, 0, size);
       await s.send(buf);
       s.close();
-      const code = await exited;
-      assert.equal(code, 0, err);
-      const lines = err.split('\n');
+      const code = await srv.exited;
+      assert.equal(code, 0, srv.err);
+      const lines = srv.err.split('\n');
       const fs = frags(lines);
       assert.equal(fs.reduce((n, f) => n + f.size, 0), size);
       assert.ok(lines.includes('Got connection from ::ffff:10.9.0.1:5201'));
-      assert.ok(lines.includes(`summary: received ${size} bytes (${size} in device memory, 0 linear), tokens issued ${fs.length}, returned ${fs.length}, host bytes read 0`), err);
-      assert.equal(out, 'Validated buffer\n'.repeat(fs.length));
+      assert.ok(lines.includes(`summary: received ${size} bytes (${size} in device memory, 0 linear), tokens issued ${fs.length}, returned ${fs.length}, host bytes read 0 (the stack: 0)`), srv.err);
+      assert.equal(srv.out, 'Validated buffer\n'.repeat(fs.length));
     } finally {
-      child.kill();
-      await net.close();
+      await srv.close();
     }
   });
 

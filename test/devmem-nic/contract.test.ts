@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { ErrnoError, Network, type Host } from '../../src/index.js';
 import { NETMEM_NONE, type DmabufBinding } from '../../src/mem/index.js';
 import type { NetDevice } from '../../src/netdev/index.js';
+import { rejection } from './helpers.js';
 
 interface Rig {
   net: Network;
@@ -26,16 +27,6 @@ async function boundRig(): Promise<Rig> {
   const { id } = await nl.netdev.bindRx({ ifindex: dev.ifindex, fd: h.allocDeviceMemory(16 * 4096).fd, queues: [{ id: 3, type: 'rx' }] });
   const binding = h.kernel.mem.bindings.lookup(id)!;
   return { net, h, dev, nl, id, binding };
-}
-
-async function rejection(p: Promise<unknown>): Promise<ErrnoError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof ErrnoError, String(e));
-    return e;
-  }
-  assert.fail('expected a rejection');
 }
 
 function thrown(fn: () => unknown): ErrnoError {

@@ -1,7 +1,7 @@
 // Helpers for the devmem-nic tests (NIC TX of device memory, the devmem contract rows, rx-buf-size,
 // the host-visible figure). Not a test file.
 import assert from 'node:assert/strict';
-import { Network, type Host } from '../../src/index.js';
+import { ErrnoError, Network, type Host } from '../../src/index.js';
 import type { DmabufBinding } from '../../src/mem/index.js';
 import type { LinkPort, NetDevice } from '../../src/netdev/index.js';
 import { skbCopyBits, skbFree, type SkBuff, type UbufInfo } from '../../src/skb/index.js';
@@ -102,4 +102,15 @@ export async function bindTx(h: Host, dev: NetDevice, pages: number): Promise<{ 
   assert.ok(binding !== null);
   binding.put();
   return { binding, nl, id };
+}
+
+/** the ErrnoError `p` rejects with (fails the test when it resolves or throws anything else) */
+export async function rejection(p: Promise<unknown>): Promise<ErrnoError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof ErrnoError, String(e));
+    return e;
+  }
+  assert.fail('expected a rejection');
 }

@@ -3,19 +3,10 @@
 // (EINVAL with the kernel's extack), and receive cmsgs / tokens over large net_iovs end to end.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { constants as C, ErrnoError, NcdevmemPattern, Network, type Host } from '../../src/index.js';
+import { constants as C, NcdevmemPattern, Network, type Host } from '../../src/index.js';
 import type { NetDevice } from '../../src/netdev/index.js';
-import { PORT, listen, patternSender, type Pair } from '../e2e/helpers.js';
-
-async function rejection(p: Promise<unknown>): Promise<ErrnoError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof ErrnoError, String(e));
-    return e;
-  }
-  assert.fail('expected a rejection');
-}
+import { bindDevmem, makePair, patternConn } from '../e2e/helpers.js';
+import { rejection } from './helpers.js';
 
 function oneHost(opts: { maxRxPageOrder?: number } = {}): { net: Network; h: Host; dev: NetDevice } {
   const net = new Network({ seed: 6 });
@@ -87,28 +78,15 @@ describe('rx-buf-size: bind-rx validation (§12)', () => {
 describe('rx-buf-size: receive over large net_iovs (devmem.py check_rx_large_niov)', () => {
   for (const mtu of [1500, 9000]) {
     it(`16 KiB net_iovs, MTU ${mtu}: cmsgs within one net_iov each, one token per frag piece, data validated on the device`, async () => {
-      const net = new Network({ seed: 7 });
-      const a = net.addHost('a');
-      const b = net.addHost('b');
-      const ea = a.addDevice('eth0', { rxQueues: 4, mtu });
-      const eb = b.addDevice('eth0', { rxQueues: 4, mtu });
-      net.connect(ea, eb, { gbps: 100, delayUs: 5 });
-      a.ip.addAddress('eth0', '10.0.0.1/24');
-      b.ip.addAddress('eth0', '10.0.0.2/24');
-      const p: Pair = { net, a, b, ea, eb, devq: 3 };
-      b.ethtool.setRings('eth0', { tcpDataSplit: 'on', hdsThresh: 0 });
-      b.ethtool.setRss('eth0', { equal: 3 });
-      b.ethtool.addNtupleRule('eth0', { flowType: 'tcp4', dstIp: '10.0.0.2', dstPort: PORT, action: 3 });
-      const dmabuf = b.allocDeviceMemory(256 * 16384);
-      const nl = b.netlink();
-      const { id } = await nl.netdev.bindRx({ ifindex: eb.ifindex, fd: dmabuf.fd, queues: [{ id: 3, type: 'rx' }], rxBufSize: 16384 });
+      const p = makePair({ seed: 7, mtu });
+      assert.equal(p.devq, 3);
+      const { net, eb } = p;
+      const { dmabuf, nl, id } = await bindDevmem(p, 256 * 16384, 16384);
       const pool = eb.rxQueues[3]!.pool;
       assert.equal(pool.order, 2);
       assert.equal((await nl.netdev.pagePoolGet(pool.id)).dmabuf, id);
-      const ls = listen(p);
       const size = 1 << 20;
-      const sender = patternSender(p, size);
-      const conn = await ls.accept();
+      const { ls, sender, conn } = await patternConn(p, size);
       const pattern = new NcdevmemPattern(7);
       let bytes = 0;
       let bad = 0;

@@ -27,6 +27,35 @@ function outq(s: Setup): number {
   return s.a.sys.ioctl(s.cfd, C.SIOCOUTQ);
 }
 
+/**
+ * Two hosts on a 10 Gb/s link, a TX binding of `dmabufSize` bytes on a, and an accepted
+ * connection a -> b:`port` whose sender has SO_ZEROCOPY and a 32 KiB send buffer (promise API).
+ */
+async function blockingPair(seed: number, dmabufSize: number, port: number) {
+  const net = new Network({ seed });
+  const a = net.addHost('a');
+  const b = net.addHost('b');
+  const ea = a.addDevice('eth0', { rxQueues: 1 });
+  const eb = b.addDevice('eth0', { rxQueues: 1 });
+  net.connect(ea, eb, { gbps: 10, delayUs: 10 });
+  a.ip.addAddress('eth0', '10.0.0.1/24');
+  b.ip.addAddress('eth0', '10.0.0.2/24');
+  const dmabuf = a.allocDeviceMemory(dmabufSize);
+  const nl = a.netlink();
+  const { id } = await nl.netdev.bindTx({ ifindex: ea.ifindex, fd: dmabuf });
+  const binding = a.kernel.bindings.lookup(id)!;
+  const ls = b.socket(C.AF_INET, C.SOCK_STREAM);
+  ls.bind('0.0.0.0', port);
+  ls.listen(1);
+  const cs = a.socket(C.AF_INET, C.SOCK_STREAM);
+  cs.setsockopt(C.SOL_SOCKET, C.SO_ZEROCOPY, 1);
+  cs.setsockopt(C.SOL_SOCKET, C.SO_SNDBUF, 32 * 1024);
+  const acc = ls.accept();
+  await cs.connect('10.0.0.2', port);
+  const conn = await acc;
+  return { net, a, id, binding, nl, cs, conn };
+}
+
 /** every zero-copy notification queued on `fd` as [lo, hi, code] */
 function notifs(s: Setup): [number, number, number][] {
   const out: [number, number, number][] = [];
@@ -159,27 +188,7 @@ describe('audit: forged cmsg_len', () => {
 
 describe('audit: unbind while a blocking devmem send waits', () => {
   it('the call keeps its binding reference and finishes the send from the unbound binding (net_devmem_get_binding once per call)', async () => {
-    const net = new Network({ seed: 5 });
-    const a = net.addHost('a');
-    const b = net.addHost('b');
-    const ea = a.addDevice('eth0', { rxQueues: 1 });
-    const eb = b.addDevice('eth0', { rxQueues: 1 });
-    net.connect(ea, eb, { gbps: 10, delayUs: 10 });
-    a.ip.addAddress('eth0', '10.0.0.1/24');
-    b.ip.addAddress('eth0', '10.0.0.2/24');
-    const dmabuf = a.allocDeviceMemory(1 << 20);
-    const nl = a.netlink();
-    const { id } = await nl.netdev.bindTx({ ifindex: ea.ifindex, fd: dmabuf });
-    const binding = a.kernel.bindings.lookup(id)!;
-    const ls = b.socket(C.AF_INET, C.SOCK_STREAM);
-    ls.bind('0.0.0.0', 7001);
-    ls.listen(1);
-    const cs = a.socket(C.AF_INET, C.SOCK_STREAM);
-    cs.setsockopt(C.SOL_SOCKET, C.SO_ZEROCOPY, 1);
-    cs.setsockopt(C.SOL_SOCKET, C.SO_SNDBUF, 32 * 1024);
-    const acc = ls.accept();
-    await cs.connect('10.0.0.2', 7001);
-    const conn = await acc;
+    const { net, id, binding, nl, cs, conn } = await blockingPair(5, 1 << 20, 7001);
     const total = 1 << 20;
     const send = cs.sendDevmem(id, { offset: 0, length: total });
     nl.close();
@@ -202,27 +211,7 @@ describe('audit: unbind while a blocking devmem send waits', () => {
 
 describe('audit: close during a blocking devmem send', () => {
   it('the waiting call fails EBADF and drops its binding and notification references; nothing leaks', async () => {
-    const net = new Network({ seed: 3 });
-    const a = net.addHost('a');
-    const b = net.addHost('b');
-    const ea = a.addDevice('eth0', { rxQueues: 1 });
-    const eb = b.addDevice('eth0', { rxQueues: 1 });
-    net.connect(ea, eb, { gbps: 10, delayUs: 10 });
-    a.ip.addAddress('eth0', '10.0.0.1/24');
-    b.ip.addAddress('eth0', '10.0.0.2/24');
-    const dmabuf = a.allocDeviceMemory(4 << 20);
-    const nl = a.netlink();
-    const { id } = await nl.netdev.bindTx({ ifindex: ea.ifindex, fd: dmabuf });
-    const binding = a.kernel.bindings.lookup(id)!;
-    const ls = b.socket(C.AF_INET, C.SOCK_STREAM);
-    ls.bind('0.0.0.0', 7000);
-    ls.listen(1);
-    const cs = a.socket(C.AF_INET, C.SOCK_STREAM);
-    cs.setsockopt(C.SOL_SOCKET, C.SO_ZEROCOPY, 1);
-    cs.setsockopt(C.SOL_SOCKET, C.SO_SNDBUF, 32 * 1024);
-    const acc = ls.accept();
-    await cs.connect('10.0.0.2', 7000);
-    const conn = await acc;
+    const { net, a, id, binding, nl, cs, conn } = await blockingPair(3, 4 << 20, 7000);
     conn.setsockopt(C.SOL_SOCKET, C.SO_RCVBUF, 16 * 1024);
     const zc = (a.sys.sock(cs.fd) as TcpSockFile).zc;
     // the receiver never reads: the send fills the window and the send buffer, then waits

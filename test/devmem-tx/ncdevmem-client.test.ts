@@ -9,46 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../src/cli/args.js';
 import { lineIovecs, splitLines, MAX_IOV } from '../../src/cli/ncdevmem/client.js';
-import type { NcdevmemEnv } from '../../src/cli/ncdevmem/env.js';
-import { runNcdevmem } from '../../src/cli/ncdevmem/index.js';
-import { SimEnv } from '../../src/cli/ncdevmem/sim.js';
-
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-  lines: string[];
-  env: SimEnv;
-  atEnd: { bindings: number; sockets: number };
-}
-
-async function run(args: string[], input: string | Uint8Array): Promise<Run> {
-  let out = '';
-  let err = '';
-  const seen: { env: NcdevmemEnv | null } = { env: null };
-  const atEnd = { bindings: -1, sockets: -1 };
-  const bytes = typeof input === 'string' ? Buffer.from(input, 'latin1') : input;
-  const code = await runNcdevmem(args, {
-    stdout: (t) => (out += t),
-    stderr: (t) => (err += t),
-    stdin: () => Promise.resolve(bytes),
-  }, (e) => {
-    seen.env = e;
-    const close = e.close.bind(e);
-    e.close = async () => {
-      atEnd.bindings = e.host.kernel.bindings.size;
-      let n = 0;
-      for (let fd = 3; fd < 64; fd++) {
-        const f = e.host.kernel.files.get(fd);
-        if (f !== null && !f.defunct) n++;
-      }
-      atEnd.sockets = n;
-      await close();
-    };
-  });
-  assert.ok(seen.env instanceof SimEnv);
-  return { code, out, err, lines: err.split('\n').filter((l) => l !== ''), env: seen.env, atEnd };
-}
+import { runSim as run } from '../cli/ncdevmem-run.js';
 
 describe('ncdevmem client: getline and -z', () => {
   it('splitLines keeps each newline with its line; a last line without one is a line too', () => {
@@ -94,7 +55,7 @@ describe('ncdevmem client: check_tx against the simulated listener', () => {
       'tx complete [1,1]',
       'ncdevmem: tx ok',
     ]);
-    assert.deepEqual(r.atEnd, { bindings: 0, sockets: 0 }, 'binding unbound and socket closed before the env closed');
+    assert.deepEqual(r.atEnd, { fds: 0, bindings: 0 }, 'binding unbound and socket closed before the env closed');
   });
 
   it('check_tx_chunks: -z 3 sends 3-byte iovecs; the same text arrives', async () => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants as C, ErrnoError, NcdevmemPattern } from '../../src/index.js';
-import { bindDevmem, listen, makePair, patternSender } from './helpers.js';
+import { bindDevmem, makePair, patternConn } from './helpers.js';
 
 /** receives everything with MSG_SOCK_DEVMEM, validating on the device and returning tokens */
 async function devmemReceive(conn: import('../../src/index.js').Socket, dmabuf: import('../../src/index.js').DeviceMemory, id: number, opts: { holdTokens?: boolean } = {}) {
@@ -42,10 +42,8 @@ describe('devmem TCP end to end', () => {
   it('delivers 4 MiB into device memory, validated on the device, host reads 0 bytes', async () => {
     const p = makePair();
     const { dmabuf, nl, id } = await bindDevmem(p, 8 << 20);
-    const ls = listen(p);
     const size = 4 << 20;
-    const sender = patternSender(p, size);
-    const conn = await ls.accept();
+    const { ls, sender, conn } = await patternConn(p, size);
     const r = await devmemReceive(conn, dmabuf, id);
     await sender;
     assert.equal(r.bytes, size);
@@ -67,10 +65,8 @@ describe('devmem TCP end to end', () => {
   it('recovers from 2% loss and ends with every token returned', async () => {
     const p = makePair({ seed: 3, wire: { loss: 0.02 } });
     const { dmabuf, id } = await bindDevmem(p, 8 << 20);
-    const ls = listen(p);
     const size = 2 << 20;
-    const sender = patternSender(p, size);
-    const conn = await ls.accept();
+    const { sender, conn } = await patternConn(p, size);
     const r = await devmemReceive(conn, dmabuf, id);
     await sender;
     assert.equal(r.bytes, size);
@@ -83,9 +79,7 @@ describe('devmem TCP end to end', () => {
   it('recvmsg without MSG_SOCK_DEVMEM on device-memory data fails with EFAULT', async () => {
     const p = makePair();
     await bindDevmem(p, 4 << 20);
-    const ls = listen(p);
-    const sender = patternSender(p, 10_000);
-    const conn = await ls.accept();
+    const { sender, conn } = await patternConn(p, 10_000);
     await conn.readable();
     await assert.rejects(conn.recvmsg({ iovLen: 4096 }), (e: unknown) => e instanceof ErrnoError && e.code === 'EFAULT' && e.errno === 14);
     // MSG_TRUNC discards unreadable data without the flag
@@ -98,9 +92,7 @@ describe('devmem TCP end to end', () => {
   it('writes byte-exact Linux cmsgs: 16-byte cmsghdr + 24-byte dmabuf_cmsg, CMSG_SPACE 40', async () => {
     const p = makePair();
     const { dmabuf, id } = await bindDevmem(p, 4 << 20);
-    const ls = listen(p);
-    const sender = patternSender(p, 3000);
-    const conn = await ls.accept();
+    const { sender, conn } = await patternConn(p, 3000);
     await conn.readable();
     const m = await conn.recvmsg({ iovLen: 2000, controlLen: 200, flags: C.MSG_SOCK_DEVMEM });
     assert.equal(m.length, 2000);
@@ -133,9 +125,7 @@ describe('devmem TCP end to end', () => {
   it('a control buffer too small for one cmsg fails with ETOOSMALL and loses nothing', async () => {
     const p = makePair();
     await bindDevmem(p, 4 << 20);
-    const ls = listen(p);
-    const sender = patternSender(p, 5000);
-    const conn = await ls.accept();
+    const { sender, conn } = await patternConn(p, 5000);
     await conn.readable();
     await assert.rejects(conn.recvmsg({ iovLen: 5000, controlLen: 39, flags: C.MSG_SOCK_DEVMEM }), (e: unknown) => e instanceof ErrnoError && e.errno === 525);
     const m = await conn.recvmsg({ iovLen: 5000, controlLen: 40, flags: C.MSG_SOCK_DEVMEM });
@@ -150,9 +140,7 @@ describe('devmem TCP end to end', () => {
   it('SO_DEVMEM_DONTNEED returns the freed count; unknown and repeated tokens count 0', async () => {
     const p = makePair();
     const { dmabuf, id } = await bindDevmem(p, 4 << 20);
-    const ls = listen(p);
-    const sender = patternSender(p, 64 * 1024);
-    const conn = await ls.accept();
+    const { sender, conn } = await patternConn(p, 64 * 1024);
     const r = await devmemReceive(conn, dmabuf, id, { holdTokens: true });
     assert.equal(r.bytes, 64 * 1024);
     const n = r.held.length;
@@ -176,9 +164,7 @@ describe('devmem TCP end to end', () => {
   it('close returns every outstanding token to the page pool', async () => {
     const p = makePair();
     const { dmabuf, id, nl } = await bindDevmem(p, 4 << 20);
-    const ls = listen(p);
-    const sender = patternSender(p, 256 * 1024);
-    const conn = await ls.accept();
+    const { sender, conn } = await patternConn(p, 256 * 1024);
     const r = await devmemReceive(conn, dmabuf, id, { holdTokens: true });
     await sender;
     const pool = p.eb.rxQueues[p.devq]!.pool;
@@ -198,10 +184,8 @@ describe('devmem TCP end to end', () => {
     const p = makePair();
     // 32 pages: far less than the data in flight
     const { dmabuf, id } = await bindDevmem(p, 32 * 4096);
-    const ls = listen(p);
     const size = 1 << 20;
-    const sender = patternSender(p, size);
-    const conn = await ls.accept();
+    const { sender, conn } = await patternConn(p, size);
     // A receive window larger than the device memory could let out-of-order data pin every
     // buffer while the hole can never land (Linux behaves the same: size the dma-buf above the
     // window, spec §3.7). 32 KiB of window against 128 KiB of device memory.
@@ -256,10 +240,8 @@ describe('devmemChunks iterator', () => {
     const { devmemChunks } = await import('../../src/index.js');
     const p = makePair();
     const { dmabuf, id } = await bindDevmem(p, 8 << 20);
-    const ls = listen(p);
     const size = 1 << 20;
-    const sender = patternSender(p, size);
-    const conn = await ls.accept();
+    const { sender, conn } = await patternConn(p, size);
     const pattern = new NcdevmemPattern(7);
     let bytes = 0;
     let issued = 0;

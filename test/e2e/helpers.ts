@@ -30,13 +30,15 @@ export function makePair(opts: { seed?: number; mtu?: number; rxQueues?: number;
   return { net, a, b, ea, eb, devq: rxQueues - 1 };
 }
 
-export async function bindDevmem(p: Pair, dmabufSize: number): Promise<{ dmabuf: DeviceMemory; nl: NetlinkSocket; id: number }> {
+/** B's last queue bound to a new dma-buf (header split on, a tcp4 rule to PORT); `rxBufSize` as bind-rx's rx-buf-size */
+export async function bindDevmem(p: Pair, dmabufSize: number, rxBufSize?: number): Promise<{ dmabuf: DeviceMemory; nl: NetlinkSocket; id: number }> {
   p.b.ethtool.setRings('eth0', { tcpDataSplit: 'on', hdsThresh: 0 });
   p.b.ethtool.setRss('eth0', { equal: p.devq });
   p.b.ethtool.addNtupleRule('eth0', { flowType: 'tcp4', dstIp: '10.0.0.2', dstPort: PORT, action: p.devq });
   const dmabuf = p.b.allocDeviceMemory(dmabufSize);
   const nl = p.b.netlink();
-  const { id } = await nl.netdev.bindRx({ ifindex: p.eb.ifindex, fd: dmabuf.fd, queues: [{ id: p.devq, type: 'rx' }] });
+  const queues = [{ id: p.devq, type: 'rx' as const }];
+  const { id } = await nl.netdev.bindRx({ ifindex: p.eb.ifindex, fd: dmabuf.fd, queues, ...(rxBufSize !== undefined ? { rxBufSize } : {}) });
   return { dmabuf, nl, id };
 }
 
@@ -61,6 +63,14 @@ export function listen(p: Pair) {
   ls.bind('0.0.0.0', PORT);
   ls.listen(8);
   return ls;
+}
+
+/** a listener on B, a patternSender of `size` bytes from A to it (its promise) and the accepted connection */
+export async function patternConn(p: Pair, size: number) {
+  const ls = listen(p);
+  const sender = patternSender(p, size);
+  const conn = await ls.accept();
+  return { ls, sender, conn };
 }
 
 /** a listener on B and an established connection from A to it */

@@ -4,49 +4,12 @@
 // --link vxlan:… --addr …`, which sends each line from device memory (sendmsg MSG_ZEROCOPY +
 // SCM_DEVMEM_DMABUF) and waits for its completion. Pass: socat printed exactly the text. IPv4 and
 // IPv6. Needs root, iproute2, socat; skips with the reason otherwise, fails under CI.
-import { after, before, test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import dgram from 'node:dgram';
-import { fileURLToPath } from 'node:url';
-import { NetnsHarness, PREFIX, interopSupport, leftovers, missingTools, skipOrFail, sweepStale, type Netns } from './netns.js';
+import type { Netns, NetnsHarness } from './netns.js';
+import { deadline, freePort, interopSuite, spawnNcdevmem } from './suite.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-let h: NetnsHarness | null = null;
-
-before(() => {
-  if (!interopSupport().ok) return;
-  sweepStale();
-  h = new NetnsHarness();
-});
-
-after(() => {
-  if (!h) return;
-  h.teardown();
-  assert.deepEqual(leftovers(), [], `nothing named ${PREFIX}* is left behind`);
-});
-
-function ready(t: TestContext): NetnsHarness | null {
-  const s = interopSupport();
-  if (!s.ok) {
-    skipOrFail(t, s.reason);
-    return null;
-  }
-  const miss = missingTools('socat', 'ss');
-  if (miss.length) {
-    skipOrFail(t, `missing ${miss.join(', ')} (apt-get install socat iproute2)`);
-    return null;
-  }
-  return h;
-}
-
-async function freePort(type: 'udp4' | 'udp6', address: string): Promise<number> {
-  const s = dgram.createSocket({ type, ipv6Only: type === 'udp6' });
-  await new Promise<void>((resolve) => s.bind(0, address, () => resolve()));
-  const port = s.address().port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
+const ready = interopSuite(['socat', 'ss'], 'apt-get install socat iproute2');
 
 /** waits until something listens on TCP `port` inside `ns` */
 async function listening(ns: Netns, port: number): Promise<void> {
@@ -85,28 +48,15 @@ async function checkTx(hh: NetnsHarness, family: 4 | 6, input: string, extra: st
   const socatExit = new Promise<number | null>((resolve) => socat.on('exit', (c) => resolve(c)));
   await listening(ns, 5201);
   const ep = family === 4 ? lo : `[${lo}]`;
-  const child = spawn(process.execPath, [
-    MAIN, 'ncdevmem', '-f', 'eth0', '-s', kernelIp, '-p', '5201', ...extra,
+  const nc = spawnNcdevmem(hh, [
+    '-f', 'eth0', '-s', kernelIp, '-p', '5201', ...extra,
     '--link', `vxlan:local=${ep}:${port},remote=${ep}:4789,vni=${vni}`, '--addr', `${ourIp}/${plen}`,
-  ], { stdio: ['pipe', 'pipe', 'pipe'] });
-  hh.track(child);
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stdin!.end(input);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<null>((resolve) => {
-    timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      socat.kill('SIGKILL');
-      resolve(null);
-    }, 30_000);
-  });
-  const code = await Promise.race([exited, timeout]);
-  const socatCode = await Promise.race([socatExit, timeout]);
-  clearTimeout(timer);
-  return { code, out, socat: socatOut, socatCode };
+  ], input);
+  const d = deadline(30_000, [nc.child, socat]);
+  const code = await Promise.race([nc.exited, d.expired]);
+  const socatCode = await Promise.race([socatExit, d.expired]);
+  d.clear();
+  return { code, out: nc.out, socat: socatOut, socatCode };
 }
 
 for (const family of [4, 6] as const) {

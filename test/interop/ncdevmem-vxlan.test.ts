@@ -3,56 +3,18 @@
 // rule matches); `devmem ncdevmem -l … -v 7 --link vxlan:… --addr …` receives it into device
 // memory, validates it on the device and exits 0. A corrupted byte makes it fail. IPv4 and IPv6.
 // Needs root, iproute2, socat; skips with the reason otherwise, fails under CI.
-import { after, before, test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import dgram from 'node:dgram';
-import { fileURLToPath } from 'node:url';
-import { NetnsHarness, PREFIX, interopSupport, leftovers, missingTools, skipOrFail, sweepStale } from './netns.js';
+import type { NetnsHarness } from './netns.js';
+import { deadline, freePort, interopSuite, spawnNcdevmem } from './suite.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-let h: NetnsHarness | null = null;
-
-before(() => {
-  if (!interopSupport().ok) return;
-  sweepStale();
-  h = new NetnsHarness();
-});
-
-after(() => {
-  if (!h) return;
-  h.teardown();
-  assert.deepEqual(leftovers(), [], `nothing named ${PREFIX}* is left behind`);
-});
-
-function ready(t: TestContext): NetnsHarness | null {
-  const s = interopSupport();
-  if (!s.ok) {
-    skipOrFail(t, s.reason);
-    return null;
-  }
-  const miss = missingTools('socat');
-  if (miss.length) {
-    skipOrFail(t, `missing ${miss.join(', ')} (apt-get install socat)`);
-    return null;
-  }
-  return h;
-}
+const ready = interopSuite(['socat'], 'apt-get install socat');
 
 /** what `yes $(printf '\x01\x02\x03\x04\x05\x06') | head -c n` prints: the -v 7 pattern */
 function ncdevmemPattern(n: number): Buffer {
   const b = Buffer.alloc(n);
   for (let i = 0; i < n; i++) b[i] = i % 7 === 6 ? 0x0a : (i % 7) + 1;
   return b;
-}
-
-/** a UDP port free right now on `address` (bound and released; the race on loopback is harmless) */
-async function freePort(type: 'udp4' | 'udp6', address: string): Promise<number> {
-  const s = dgram.createSocket({ type, ipv6Only: type === 'udp6' });
-  await new Promise<void>((resolve) => s.bind(0, address, () => resolve()));
-  const port = s.address().port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
 }
 
 interface RunResult {
@@ -71,31 +33,18 @@ async function checkRx(hh: NetnsHarness, family: 4 | 6, payload: Buffer, mtu = 1
   const plen = family === 4 ? 24 : 64;
   hh.addVxlanToUs(ns, { vni, outer: family, ourPort: port, mtu, addrs: [`${kernelIp}/${plen}`] });
   const ep = family === 4 ? lo : `[${lo}]`;
-  const child = spawn(process.execPath, [
-    MAIN, 'ncdevmem', '-l', '-f', 'eth0', '-s', ourIp, '-c', kernelIp, '-p', '5201', '-v', '7',
+  const nc = spawnNcdevmem(hh, [
+    '-l', '-f', 'eth0', '-s', ourIp, '-c', kernelIp, '-p', '5201', '-v', '7',
     '--link', `vxlan:local=${ep}:${port},remote=${ep}:4789,vni=${vni},mtu=${mtu}`, '--addr', `${ourIp}/${plen}`,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  hh.track(child);
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  ]);
   // socat retries until ncdevmem listens; bound to the client address and the same port, as devmem.py does
   const dst = family === 4
     ? `TCP4:${ourIp}:5201,bind=${kernelIp}:5201,retry=100,interval=0.1`
     : `TCP6:[${ourIp}]:5201,bind=[${kernelIp}]:5201,retry=100,interval=0.1`;
   const r = await ns.exec(['socat', '-u', '-', dst], { input: payload, timeoutMs: 30_000 });
-  let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([
-    exited,
-    new Promise<null>((resolve) => {
-      timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(null);
-      }, 30_000);
-    }),
-  ]).finally(() => clearTimeout(timer));
-  return { code, out, socat: r.code };
+  const d = deadline(30_000, [nc.child]);
+  const code = await Promise.race([nc.exited, d.expired]).finally(() => d.clear());
+  return { code, out: nc.out, socat: r.code };
 }
 
 for (const family of [4, 6] as const) {

@@ -16,10 +16,14 @@
 //    nowhere real;
 //  - `interopSupport()` says whether this machine can run the suite (root, iproute2, netns);
 //    `skipOrFail(t, reason)` skips with the reason, or fails loudly under `process.env.CI`.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// The name-prefix-generic process helpers (sh, leftovers, the stale sweep) are the bench's, from
+// src/cli/bench/netns.ts.
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { TestContext } from 'node:test';
+import { findTool, killAll, leftovers as leftoversNamed, sh, shQuiet, sweepStaleNamed } from '../../src/cli/bench/netns.js';
 import { setLocalBypass } from './rtnl.js';
+
+export { sh };
 
 export const PREFIX = `dmt${process.pid}`;
 
@@ -30,27 +34,8 @@ export interface ExecResult {
   stderr: string;
 }
 
-/** runs argv synchronously (setup commands); throws with stderr on failure */
-export function sh(argv: string[], timeoutMs = 10_000): string {
-  try {
-    return execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new Error(`${argv.join(' ')}: ${(err.stderr ?? '').trim() || err.message}`);
-  }
-}
-
-function shQuiet(argv: string[]): boolean {
-  try {
-    execFileSync(argv[0]!, argv.slice(1), { stdio: 'ignore', timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function which(cmd: string): boolean {
-  return ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/bin', '/usr/local/sbin'].some((d) => existsSync(`${d}/${cmd}`));
+  return findTool(cmd) !== null;
 }
 
 let support: { ok: boolean; reason: string } | null = null;
@@ -238,14 +223,7 @@ export class NetnsHarness {
 
   /** kills children, deletes namespaces and root devices; idempotent, synchronous */
   teardown(): void {
-    for (const c of this.children) {
-      try {
-        c.kill('SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-    this.children.clear();
+    killAll(this.children);
     for (const ns of this.namespaces.splice(0)) shQuiet(['ip', 'netns', 'del', ns]);
     for (const d of this.rootDevs.splice(0)) shQuiet(['ip', 'link', 'del', d]);
     this.torn = true;
@@ -258,36 +236,12 @@ export class NetnsHarness {
 
 /** namespaces and root-namespace devices whose names start with `prefix` (default: this process's) */
 export function leftovers(prefix = PREFIX): string[] {
-  const out: string[] = [];
-  for (const line of sh(['ip', 'netns', 'list']).split('\n')) {
-    const name = line.split(' ')[0] ?? '';
-    if (name.startsWith(prefix)) out.push(`netns ${name}`);
-  }
-  for (const line of sh(['ip', '-o', 'link', 'show']).split('\n')) {
-    const m = /^\d+:\s+([^:@\s]+)/.exec(line);
-    if (m && m[1]!.startsWith(prefix)) out.push(`link ${m[1]}`);
-  }
-  return out;
+  return leftoversNamed(prefix);
 }
 
 /** removes namespaces and devices left by harness processes that no longer exist */
 export function sweepStale(): string[] {
-  const removed: string[] = [];
-  const alive = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'EPERM';
-    }
-  };
-  for (const item of leftovers('dmt')) {
-    const [kind, name] = item.split(' ') as [string, string];
-    const m = /^dmt(\d+)[-v]/.exec(name);
-    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
-    if (kind === 'netns' ? shQuiet(['ip', 'netns', 'del', name]) : shQuiet(['ip', 'link', 'del', name])) removed.push(item);
-  }
-  return removed;
+  return sweepStaleNamed('dmt', /^dmt(\d+)[-v]/);
 }
 
 const live = new Set<NetnsHarness>();

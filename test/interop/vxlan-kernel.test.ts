@@ -2,43 +2,17 @@
 // the link itself, so these tests prove the encapsulation, ports, VNI and the harness (namespaces,
 // nolocalbypass, FDB port, teardown) on their own. Needs root and iproute2; skips otherwise, fails
 // under CI.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VxlanLink } from '../../src/link/vxlan/index.js';
 import { StubReceiver } from '../link/vxlan-helpers.js';
-import { NetnsHarness, interopSupport, leftovers, missingTools, skipOrFail, sweepStale, PREFIX } from './netns.js';
+import { NetnsHarness, leftovers, sweepStale } from './netns.js';
+import { interopSuite } from './suite.js';
 
 const OUR_MAC = [0x02, 0x00, 0x5e, 0x10, 0x00, 0x02];
 const OUR_MAC_TEXT = '02:00:5e:10:00:02';
 
-let h: NetnsHarness | null = null;
-
-before(() => {
-  if (interopSupport().ok) {
-    sweepStale();
-    h = new NetnsHarness();
-  }
-});
-
-after(() => {
-  if (!h) return;
-  h.teardown();
-  assert.deepEqual(leftovers(), [], `nothing named ${PREFIX}* is left behind`);
-});
-
-function ready(t: import('node:test').TestContext): NetnsHarness | null {
-  const s = interopSupport();
-  if (!s.ok) {
-    skipOrFail(t, s.reason);
-    return null;
-  }
-  const miss = missingTools('ping');
-  if (miss.length) {
-    skipOrFail(t, `missing ${miss.join(', ')} (apt-get install iputils-ping)`);
-    return null;
-  }
-  return h;
-}
+const ready = interopSuite(['ping'], 'apt-get install iputils-ping');
 
 /** one's-complement update of a 16-bit checksum when one 16-bit word changes (RFC 1624 eqn. 3) */
 function csumReplace(ck: number, oldW: number, newW: number): number {

@@ -5,7 +5,7 @@
 // against Node's http server over our sockets, and Node's http client over our sockets against a
 // kernel server; ping RTT kernel → us over VXLAN next to kernel → kernel over veth.
 // Needs root, iproute2, ping, socat, curl; skips with the reason otherwise, fails under CI.
-import { after, before, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,40 +13,18 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants as C, Network, VxlanLink, type Host, type VxlanLinkOptions } from '../../src/index.js';
-import {
-  NetnsHarness, PREFIX, interopSupport, leftovers, missingTools, skipOrFail, sweepStale, type Netns,
-} from './netns.js';
+import { PREFIX, type NetnsHarness, type Netns } from './netns.js';
+import { interopSuite } from './suite.js';
 
-let h: NetnsHarness | null = null;
 let dir = '';
-
-before(() => {
-  if (!interopSupport().ok) return;
-  sweepStale();
-  h = new NetnsHarness();
-  dir = mkdtempSync(join(tmpdir(), `${PREFIX}-`));
+const ready = interopSuite([], (miss) => `apt-get install ${miss.map((m) => (m === 'ping' ? 'iputils-ping' : m)).join(' ')}`, {
+  setup: () => {
+    dir = mkdtempSync(join(tmpdir(), `${PREFIX}-`));
+  },
+  cleanup: () => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  },
 });
-
-after(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  if (!h) return;
-  h.teardown();
-  assert.deepEqual(leftovers(), [], `nothing named ${PREFIX}* is left behind`);
-});
-
-function ready(t: TestContext, ...tools: string[]): NetnsHarness | null {
-  const s = interopSupport();
-  if (!s.ok) {
-    skipOrFail(t, s.reason);
-    return null;
-  }
-  const miss = missingTools(...tools);
-  if (miss.length) {
-    skipOrFail(t, `missing ${miss.join(', ')} (apt-get install ${miss.map((m) => (m === 'ping' ? 'iputils-ping' : m)).join(' ')})`);
-    return null;
-  }
-  return h;
-}
 
 /** rejects when `p` takes longer than `ms` of wall-clock time (a bounded wait on an event) */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -12,6 +12,36 @@ import { TCP_ACK, TCP_PSH } from '../../src/wire/tcp.js';
 import { flags, seqNum } from './harness/checkers.js';
 import { MSS, ackWith, burst, dataSeq, expectRetrans, openWithRtt } from './recovery-helpers.js';
 
+/** a SACK connection (RTT 100 ms) with `n` full segments sent, then `us` of quiet */
+function inFlight(n: number, us: number) {
+  const { ctx, c } = openWithRtt();
+  burst(ctx, c, n);
+  ctx.run(us);
+  return { ctx, c, tp: c.tp! };
+}
+
+/**
+ * Without SACK: 15 segments written, 10 out, then two duplicate ACKs 10 ms apart (as
+ * packetdrill's limited-transmit-no-sack: TSO deferral waits for a burst within 1 ms of the last
+ * transmission), each letting one new pure-ACK segment out; 10 ms later. `n1` is the first new
+ * segment, `afterFirst` the state right after the first duplicate ACK.
+ */
+function twoDupAcks() {
+  const { ctx, c } = openWithRtt({ sack: false });
+  const tp = c.tp!;
+  assert.equal(ctx.write(c.fd, new Uint8Array(15 * MSS)), 15 * MSS);
+  for (let i = 0; i < 10; i++) c.expect(seqNum(dataSeq(c, i * MSS)));
+  ctx.run(110_000);
+  ackWith(c, 0);
+  const n1 = c.expect(seqNum(dataSeq(c, 10 * MSS)), flags(TCP_ACK));
+  const afterFirst = { caState: tp.caState, cwnd: tp.sndCwnd };
+  ctx.run(10_000);
+  ackWith(c, 0);
+  c.expect(seqNum(dataSeq(c, 11 * MSS)), flags(TCP_ACK));
+  ctx.run(10_000);
+  return { ctx, c, tp, n1, afterFirst };
+}
+
 describe('recovery: RACK (SACK connections)', () => {
   it('the last of 4 segments SACKed: no retransmission until the reordering timer (RTT/4 + 2 ms), then the head', () => {
     const { ctx, c } = openWithRtt();
@@ -38,10 +68,7 @@ describe('recovery: RACK (SACK connections)', () => {
   });
 
   it('three segments SACKed: the head is lost at once (no reordering seen: reo_wnd 0), fast retransmit on that ACK', () => {
-    const { ctx, c } = openWithRtt();
-    const tp = c.tp!;
-    burst(ctx, c, 10);
-    ctx.run(100_000);
+    const { ctx, c, tp } = inFlight(10, 100_000);
     ackWith(c, 0, [[MSS, 2 * MSS]]);
     ackWith(c, 0, [[MSS, 3 * MSS]]);
     assert.equal(tp.caState, CaState.Disorder);
@@ -92,10 +119,7 @@ describe('recovery: RACK (SACK connections)', () => {
   });
 
   it('reordering: a SACKed hole filled by the original widens reordering and RACK keeps its window in recovery', () => {
-    const { ctx, c } = openWithRtt();
-    const tp = c.tp!;
-    burst(ctx, c, 10);
-    ctx.run(100_000);
+    const { ctx, c, tp } = inFlight(10, 100_000);
     // 5 segments SACKed above a hole at 0..1000, then the hole arrives (reordering, not loss)
     ackWith(c, 0, [[2 * MSS, 3 * MSS]]);
     ackWith(c, 0, [[2 * MSS, 4 * MSS]]);
@@ -108,22 +132,10 @@ describe('recovery: RACK (SACK connections)', () => {
 
 describe('recovery: without SACK (NewReno, RFC 6582) and limited transmit (RFC 3042)', () => {
   it('each of the first two duplicate ACKs sends one new segment; the third retransmits the head', () => {
-    const { ctx, c } = openWithRtt({ sack: false });
-    const tp = c.tp!;
-    assert.equal(ctx.write(c.fd, new Uint8Array(15 * MSS)), 15 * MSS);
-    for (let i = 0; i < 10; i++) c.expect(seqNum(dataSeq(c, i * MSS)));
-    ctx.run(110_000);
-    ackWith(c, 0);
-    const n1 = c.expect(seqNum(dataSeq(c, 10 * MSS)), flags(TCP_ACK));
+    const { ctx, c, tp, n1, afterFirst } = twoDupAcks();
     assert.equal(n1.payload.length, MSS);
-    assert.equal(tp.caState, CaState.Disorder);
-    assert.equal(tp.sndCwnd, 10, 'no cwnd change on a duplicate ACK');
-    // (ACKs 10 ms apart, as packetdrill's limited-transmit-no-sack: TSO deferral waits for a
-    // burst within 1 ms of the last transmission)
-    ctx.run(10_000);
-    ackWith(c, 0);
-    c.expect(seqNum(dataSeq(c, 11 * MSS)), flags(TCP_ACK));
-    ctx.run(10_000);
+    assert.equal(afterFirst.caState, CaState.Disorder);
+    assert.equal(afterFirst.cwnd, 10, 'no cwnd change on a duplicate ACK');
     ackWith(c, 0);
     expectRetrans(c, 0, MSS);
     assert.equal(tp.caState, CaState.Recovery);
@@ -135,17 +147,7 @@ describe('recovery: without SACK (NewReno, RFC 6582) and limited transmit (RFC 3
   });
 
   it('duplicate ACKs that turn out to be reordering: back to Open, slow start goes on', () => {
-    const { ctx, c } = openWithRtt({ sack: false });
-    const tp = c.tp!;
-    assert.equal(ctx.write(c.fd, new Uint8Array(15 * MSS)), 15 * MSS);
-    for (let i = 0; i < 10; i++) c.expect(seqNum(dataSeq(c, i * MSS)));
-    ctx.run(110_000);
-    ackWith(c, 0);
-    c.expect(seqNum(dataSeq(c, 10 * MSS)));
-    ctx.run(10_000);
-    ackWith(c, 0);
-    c.expect(seqNum(dataSeq(c, 11 * MSS)));
-    ctx.run(10_000);
+    const { ctx, c, tp } = twoDupAcks();
     ackWith(c, 3 * MSS);
     assert.equal(tp.caState, CaState.Open);
     // one segment newly ACKed (two were duplicate-ACKed): cwnd 10 → 11, 11 − 9 in flight = 2 out
@@ -158,10 +160,7 @@ describe('recovery: without SACK (NewReno, RFC 6582) and limited transmit (RFC 3
 
 describe('recovery: forged SACK blocks leave the scoreboard alone', () => {
   it('blocks beyond snd_nxt, below snd_una, reversed, empty or wrapping are ignored and counted', () => {
-    const { ctx, c } = openWithRtt();
-    const tp = c.tp!;
-    burst(ctx, c, 4);
-    ctx.run(50_000);
+    const { ctx, c, tp } = inFlight(4, 50_000);
     const discards0 = ctx.host.kernel.tcp.stats.sackDiscard;
     const sack = (blocks: [number, number][]): void => {
       c.send({ flags: TCP_ACK, ack: dataSeq(c, 0), options: { sack: blocks } });
@@ -187,10 +186,7 @@ describe('recovery: forged SACK blocks leave the scoreboard alone', () => {
   });
 
   it('unsorted, overlapping and repeated blocks SACK exactly the segments some block covers whole', () => {
-    const { ctx, c } = openWithRtt();
-    const tp = c.tp!;
-    burst(ctx, c, 8);
-    ctx.run(50_000);
+    const { ctx, c, tp } = inFlight(8, 50_000);
     ackWith(c, 0, [[3 * MSS, 5 * MSS], [MSS, 2 * MSS], [MSS + 500, 4 * MSS], [3 * MSS, 5 * MSS]]);
     assert.equal(tp.rtx.sackedOut, 4 * MSS, 'segments 1, 2, 3, 4');
     let r = tp.rtx.head;
@@ -202,10 +198,7 @@ describe('recovery: forged SACK blocks leave the scoreboard alone', () => {
   });
 
   it('a receiver that reneges: the RTO forgets every SACK mark and resends the SACKed data too', () => {
-    const { ctx, c } = openWithRtt();
-    const tp = c.tp!;
-    burst(ctx, c, 4);
-    ctx.run(50_000);
+    const { ctx, c, tp } = inFlight(4, 50_000);
     ackWith(c, 0, [[MSS, 2 * MSS]]);
     assert.equal(tp.rtx.sackedOut, MSS);
     // the receiver dropped what it SACKed: the ACK stops at the SACKed segment

@@ -12,6 +12,8 @@
  *    nothing behind;
  *  - `realSupport()` says why this machine cannot run the real rows (not root, a missing tool,
  *    no /dev/net/tun), or '' when it can.
+ * The process helpers (`sh`, `shQuiet`, `findTool`, `killAll`, `leftovers`, `sweepStaleNamed`) are generic
+ * over the name prefix: the interop test harness (test/interop/netns.ts, prefix `dmt`) uses them too.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,7 +22,8 @@ export const BENCH_PREFIX = `dmb${process.pid}`;
 
 const BIN_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
 
-function findTool(cmd: string): string | null {
+/** the path of an installed program, or null */
+export function findTool(cmd: string): string | null {
   for (const d of BIN_DIRS) if (existsSync(`${d}/${cmd}`)) return `${d}/${cmd}`;
   return null;
 }
@@ -50,7 +53,8 @@ export function sh(argv: string[], timeoutMs = 10_000): string {
   }
 }
 
-function shQuiet(argv: string[]): boolean {
+/** runs argv synchronously, output discarded; whether it succeeded */
+export function shQuiet(argv: string[]): boolean {
   try {
     execFileSync(argv[0]!, argv.slice(1), { stdio: 'ignore', timeout: 10_000 });
     return true;
@@ -145,14 +149,7 @@ export class BenchNetns {
 
   /** kills every child started here that still runs */
   killChildren(): void {
-    for (const c of this.children) {
-      try {
-        c.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    this.children.clear();
+    killAll(this.children);
   }
 
   /** kills children, deletes namespaces and root devices; synchronous, idempotent */
@@ -168,6 +165,18 @@ export class BenchNetns {
     process.removeListener('exit', this.onExit);
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(s, this.onSignal);
   }
+}
+
+/** SIGKILLs every child in `children` (those already gone are skipped) and empties the set */
+export function killAll(children: Set<ChildProcess>): void {
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  children.clear();
 }
 
 /** namespaces and root devices named `prefix…` (default: this process's) */
@@ -186,10 +195,18 @@ export function leftovers(prefix = BENCH_PREFIX): string[] {
 
 /** removes namespaces and devices of bench processes that no longer run */
 export function sweepStale(): string[] {
+  return sweepStaleNamed('dmb', /^dmb(\d+)/);
+}
+
+/**
+ * Removes the namespaces and root devices named `family…` whose maker is dead: `pidOf` matches
+ * a name and captures the pid of the process that made it (other names are left alone).
+ */
+export function sweepStaleNamed(family: string, pidOf: RegExp): string[] {
   const removed: string[] = [];
-  for (const item of leftovers('dmb')) {
+  for (const item of leftovers(family)) {
     const [kind, name] = item.split(' ') as [string, string];
-    const m = /^dmb(\d+)/.exec(name);
+    const m = pidOf.exec(name);
     if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
     if (kind === 'netns' ? shQuiet(['ip', 'netns', 'del', name]) : shQuiet(['ip', 'link', 'del', name])) removed.push(item);
   }
