@@ -10,7 +10,9 @@
  * view of bytes [k MiB, (k+1) MiB)), so `buf/dv/offset` and every skb helper work unchanged. The
  * pin holds one reference per page; frags take more through `MemSpace.get`; a page whose count
  * reaches zero is released (never to the free list), and the region's slots are reused once all
- * its pages are. User pages count in `userPagesPinned`, not in `inUse` or `maxPages`.
+ * its pages are. User pages count in `userPagesPinned`, not in `inUse` or `maxPages`. A caller
+ * that detaches (transfers) a pinned buffer leaves its pages reading as zeros (`detachedRead`):
+ * the stack never throws on them.
  */
 import { hostPageRef, PAGE_SHIFT, PAGE_SIZE, type NetmemRef } from './netmem.js';
 

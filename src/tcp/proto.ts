@@ -5,14 +5,20 @@
  * the segment builder's flyweights). The socket layer calls the `user*` entry points (results
  * are 0 / byte counts or negative errno values, never exceptions). The protocol itself is
  * organised by concern, as Linux's tcp_input / tcp_output / tcp_timer:
- *   input/   rcv (header checks, demux, dispatch by state), listen (LISTEN and SYN_RECV),
- *            syn-sent, established (synchronized states), validate (RFC 5961, rate limits),
- *            ack (tcp_ack), newreno (loss recovery), data (receive queue, FIN, ACK policy),
- *            ofo (out-of-order queue), timewait
- *   output/  builder (the one segment builder), xmit (data, write_xmit), control (ACK, SYN,
- *            RST, FIN, probes), window (tcp_select_window), retransmit
- *   timer/   dispatch, rto (retransmission and probe timer)
- *   conn.ts (connection set-up, ISN, teardown), rtt.ts, err.ts (ICMP), demux, ratelimit, …
+ *   input/        rcv (header checks, demux, dispatch by state), listen + cookie-req (LISTEN,
+ *                 SYN_RECV, SYN cookies), syn-sent, established (synchronized states), validate
+ *                 (PAWS, RFC 5961, rate limits), ack (tcp_ack, clean_rtx_queue), sack + sack-blocks
+ *                 (scoreboard, DSACK; our SACK option), fast-recovery (tcp_fastretrans_alert,
+ *                 undo, F-RTO), data (receive queue, FIN, ACK policy), ofo, timewait
+ *   output/       builder (the one segment builder), xmit (tcp_write_xmit: TSO sizing and
+ *                 deferral, Nagle), options, control (ACK, SYN, RST, FIN, probes), window
+ *                 (tcp_select_window), retransmit, rtx-queue (sent records, RACK's send order)
+ *   write-queue/  the send side's skbs (tcp_sendmsg, size goal, PSH, EOR, caller-owned frags)
+ *   recovery/     RACK, TLP, PRR, the FLAG_* bits, cong-control (cwnd on each ACK)
+ *   cong/         tcp_congestion_ops: CUBIC, Reno, the registry, pacing
+ *   timer/        dispatch, rto (retransmission, probe, give-up), tlp, keepalive
+ *   conn.ts (connection set-up, ISN, teardown), rtt.ts, err.ts (ICMP), ecn.ts, chrono.ts,
+ *   demux, ratelimit, syncookies, isn, …
  *
  * Ownership: `rcv` takes the skb; a segment's skb either joins a queue of its connection or is
  * freed before `rcv` returns. Local ports belong to `ports` (bound sockets, TIME_WAIT included,
