@@ -17,7 +17,8 @@
  *
  * Zero-copy send: `sendZerocopy(data)` sends a caller's Uint8Array with MSG_ZEROCOPY and resolves
  * when the stack no longer references it (after the ACK and the NIC), so the caller knows when it
- * may reuse the buffer. Transmit completions and timestamps are otherwise read from the error
+ * may reuse the buffer: until then the stack reads the caller's bytes in place, so a change shows
+ * on the wire (as Linux's MSG_ZEROCOPY), and a buffer detached meanwhile reads as zeros. Transmit completions and timestamps are otherwise read from the error
  * queue: `recvmsg({ flags: MSG_ERRQUEUE, controlLen })` (EAGAIN when empty, never waits).
  */
 import type { Rng } from '../../rand/index.js';
