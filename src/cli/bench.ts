@@ -19,7 +19,7 @@ import { formatHelp } from './options/table.js';
 import { BENCH_COMMAND, parseBenchArgs } from './options/bench.js';
 import { floorCopy, nodeNetLoopback } from './bench/baselines.js';
 import { currentLibFile, loadLib, resolveLibFile, type BenchLib } from './bench/lib.js';
-import { RecvShapeError, simTransfer, type RecvMethod } from './bench/sim.js';
+import { RecvShapeError, SimFixture, simTransfer, type RecvMethod } from './bench/sim.js';
 import { txTransfer } from './bench/tx.js';
 import { spread, type Spread } from './bench/stats.js';
 import { realSupport, sweepStale } from './bench/netns.js';
@@ -218,16 +218,35 @@ export async function runBench(argv: string[]): Promise<number> {
       run: async (bytes) => ({ ...(await nodeNetLoopback(bytes)), validated: true, problem: '' }),
     });
   }
+  // every simulated row keeps one fixture (network, hosts, binding, listener) for all its runs,
+  // warm-up included; a failed run's fixture is closed and the next run opens a fresh one
+  const fixtures = new Set<SimFixture>();
   const simRow = (lib: BenchLib, mode: 'devmem' | 'copy', mtu: number, ipv6: boolean, loss = 0): RowDef => {
     const prefix = lib === cur ? '' : `${lib.label}:`;
     const lossTag = loss === 0 ? '' : `-loss${Math.round(loss * 100)}`;
+    let fx: SimFixture | null = null;
     return mk({
       name: `${prefix}${mode}${ipv6 ? '6' : ''}${lossTag}-mtu${mtu}`, kind: 'sim', lib: lib.label, mode, family: ipv6 ? 6 : 4, mtu,
       packet: mtu - (ipv6 ? 60 : 40), bytesPerRun: size, copies: copiesOf(mode), checksum: SIM_CSUM, loss,
       run: async (bytes) => {
         const what = `${lib.label} ${mode} MTU ${mtu}${loss === 0 ? '' : ` loss ${loss}`}`;
-        const r = await withTimeout(simTransfer(lib, { mode, mtu, ipv6, size: bytes, recv, loss }), 60 + bytes / (loss === 0 ? 5e6 : 1e6), what);
-        return { bytes: r.bytes, seconds: r.wallSeconds, validated: r.validated, problem: r.problem, retransSegs: r.retransSegs };
+        if (fx === null || fx.broken) {
+          if (fx !== null) {
+            fixtures.delete(fx);
+            fx.close();
+          }
+          fx = await SimFixture.open(lib, { mode, mtu, ipv6, loss });
+          fixtures.add(fx);
+        }
+        const f = fx;
+        try {
+          const r = await withTimeout(f.run({ size: bytes, recv }), 60 + bytes / (loss === 0 ? 5e6 : 1e6), what);
+          return { bytes: r.bytes, seconds: r.wallSeconds, validated: r.validated, problem: r.problem, retransSegs: r.retransSegs };
+        } catch (e) {
+          // a timed-out or thrown run: its fixture goes (closing the network settles the run)
+          f.broken = true;
+          throw e;
+        }
       },
     });
   };
@@ -272,99 +291,105 @@ export async function runBench(argv: string[]): Promise<number> {
     }
   }
 
-  // ---- warm-up: JIT for every code path; picks the receive call; probes IPv6 and lossy base rows ----
-  log(`warm-up (${libs.map((l) => l.file).join(', ')}) … `);
-  const warmSim = Math.min(size, 16 << 20);
-  for (;;) {
-    try {
-      for (const r of [...rows]) {
-        if (r.kind !== 'sim' || v6rows.includes(r)) continue;
-        let s: Omit<Sample, 'round'>;
-        try {
-          s = await r.run(warmSim);
-        } catch (e) {
-          if (!(lossRows.includes(r) && r.lib !== 'current') || e instanceof RecvShapeError) throw e;
-          s = { bytes: 0, seconds: 0, validated: false, problem: errText(e) };
-        }
-        if (!s.validated && lossRows.includes(r) && r.lib !== 'current') {
-          // an older build without a lossy wire (or whose TCP does not recover): its row is left out
-          rows.splice(rows.indexOf(r), 1);
-          notes.push(`${r.name} left out: the ${r.lib} build does not complete a transfer over a lossy wire (${s.problem})`);
-          continue;
-        }
-        if (!s.validated) throw new Error(`${r.name}: ${s.problem}`);
-        if (r.loss > 0 && s.retransSegs === null && !notes.some((n) => n.startsWith(`retx/MB: ${r.lib}`))) {
-          notes.push(`retx/MB: ${r.lib} build has no retransmission counter (snmp().tcp or tcp.stats)`);
-        }
-      }
-      break;
-    } catch (e) {
-      if (e instanceof RecvShapeError && recvOpt === 'auto' && recv === 'recvmsgInto') {
-        recv = 'recvmsg';
-        notes.push(`receive call: recvmsg (a build's recvmsgInto has another result shape)`);
-        continue;
-      }
-      throw e;
-    }
-  }
-  if (v6rows.length > 0) {
-    let why = '';
-    try {
-      // a build without IPv6 may fail at once or wait forever (no route, no neighbour): 10 s
-      for (const mtu of [1500, 65535]) {
-        const probe = simTransfer(cur, { mode: 'devmem', mtu, ipv6: true, size: Math.min(size, 4 << 20), recv });
-        const s = await withTimeout(probe, 10, `IPv6 devmem MTU ${mtu}`);
-        if (!s.validated) {
-          why = s.problem;
-          break;
-        }
-      }
-    } catch (e) {
-      why = errText(e);
-    }
-    if (why !== '') {
-      for (const r of v6rows) rows.splice(rows.indexOf(r), 1);
-      notes.push(`IPv6 rows skipped: this build does not run a devmem transfer over IPv6 (${why})`);
-    }
-  }
-  if (groups.has('baselines')) {
-    floorCopy(Math.min(size, 64 << 20), 1460);
-    await nodeNetLoopback(Math.min(nodeSize, 64 << 20));
-  }
-  if (realRows.length > 0) {
-    const swept = sweepStale();
-    if (swept.length > 0) notes.push(`removed what an earlier bench left behind: ${swept.join(', ')}`);
-    real = await RealBench.open();
-    for (const r of realRows) {
-      const s = await r.run(Math.min(realSize, 8 << 20));
-      if (!s.validated) {
-        await real.close();
-        throw new Error(`${r.name} (warm-up): ${s.problem}`);
-      }
-    }
-  }
-  log('done\n');
-
-  // ---- interleaved rounds (then the pings), the real network removed whatever happens ----
   const pings: PingReport[] = [];
   /** our side's link counters at the end (both directions of every run, warm-up included) */
   const realLinks: Record<string, Record<string, number>> = {};
+  // the fixtures are closed whatever happens from here to the end of the rounds
   try {
-    await rounds();
-    if (real !== null) {
-      for (const link of ['vxlan', 'veth', 'tap'] as const) {
-        const rtts = await real.ping(link, PINGS);
-        pings.push({ name: `ping-${link}-mtu1500`, kind: 'ping', link, count: rtts.length, rttMs: spread(rtts), samplesMs: rtts, ratioVeth: NaN });
-      }
-      const veth = pings.find((p) => p.link === 'veth')!.rttMs.median;
-      for (const p of pings) p.ratioVeth = p.rttMs.median / veth;
-      for (const spec of realRowSpecs()) {
-        const st = spec.dir === 'k2us' ? real.linkStats(spec) : null;
-        if (st !== null) realLinks[`${spec.link}-mtu${spec.mtu}`] = st;
+    // ---- warm-up: JIT for every code path; picks the receive call; probes IPv6 and lossy base rows ----
+    log(`warm-up (${libs.map((l) => l.file).join(', ')}) … `);
+    const warmSim = Math.min(size, 16 << 20);
+    for (;;) {
+      try {
+        for (const r of [...rows]) {
+          if (r.kind !== 'sim' || v6rows.includes(r)) continue;
+          let s: Omit<Sample, 'round'>;
+          try {
+            s = await r.run(warmSim);
+          } catch (e) {
+            if (!(lossRows.includes(r) && r.lib !== 'current') || e instanceof RecvShapeError) throw e;
+            s = { bytes: 0, seconds: 0, validated: false, problem: errText(e) };
+          }
+          if (!s.validated && lossRows.includes(r) && r.lib !== 'current') {
+            // an older build without a lossy wire (or whose TCP does not recover): its row is left out
+            rows.splice(rows.indexOf(r), 1);
+            notes.push(`${r.name} left out: the ${r.lib} build does not complete a transfer over a lossy wire (${s.problem})`);
+            continue;
+          }
+          if (!s.validated) throw new Error(`${r.name}: ${s.problem}`);
+          if (r.loss > 0 && s.retransSegs === null && !notes.some((n) => n.startsWith(`retx/MB: ${r.lib}`))) {
+            notes.push(`retx/MB: ${r.lib} build has no retransmission counter (snmp().tcp or tcp.stats)`);
+          }
+        }
+        break;
+      } catch (e) {
+        if (e instanceof RecvShapeError && recvOpt === 'auto' && recv === 'recvmsgInto') {
+          recv = 'recvmsg';
+          notes.push(`receive call: recvmsg (a build's recvmsgInto has another result shape)`);
+          continue;
+        }
+        throw e;
       }
     }
+    if (v6rows.length > 0) {
+      let why = '';
+      try {
+        // a build without IPv6 may fail at once or wait forever (no route, no neighbour): 10 s
+        for (const mtu of [1500, 65535]) {
+          const probe = simTransfer(cur, { mode: 'devmem', mtu, ipv6: true, size: Math.min(size, 4 << 20), recv });
+          const s = await withTimeout(probe, 10, `IPv6 devmem MTU ${mtu}`);
+          if (!s.validated) {
+            why = s.problem;
+            break;
+          }
+        }
+      } catch (e) {
+        why = errText(e);
+      }
+      if (why !== '') {
+        for (const r of v6rows) rows.splice(rows.indexOf(r), 1);
+        notes.push(`IPv6 rows skipped: this build does not run a devmem transfer over IPv6 (${why})`);
+      }
+    }
+    if (groups.has('baselines')) {
+      floorCopy(Math.min(size, 64 << 20), 1460);
+      await nodeNetLoopback(Math.min(nodeSize, 64 << 20));
+    }
+    if (realRows.length > 0) {
+      const swept = sweepStale();
+      if (swept.length > 0) notes.push(`removed what an earlier bench left behind: ${swept.join(', ')}`);
+      real = await RealBench.open();
+      for (const r of realRows) {
+        const s = await r.run(Math.min(realSize, 8 << 20));
+        if (!s.validated) {
+          await real.close();
+          throw new Error(`${r.name} (warm-up): ${s.problem}`);
+        }
+      }
+    }
+    log('done\n');
+
+    // ---- interleaved rounds (then the pings), the real network removed whatever happens ----
+    try {
+      await rounds();
+      if (real !== null) {
+        for (const link of ['vxlan', 'veth', 'tap'] as const) {
+          const rtts = await real.ping(link, PINGS);
+          pings.push({ name: `ping-${link}-mtu1500`, kind: 'ping', link, count: rtts.length, rttMs: spread(rtts), samplesMs: rtts, ratioVeth: NaN });
+        }
+        const veth = pings.find((p) => p.link === 'veth')!.rttMs.median;
+        for (const p of pings) p.ratioVeth = p.rttMs.median / veth;
+        for (const spec of realRowSpecs()) {
+          const st = spec.dir === 'k2us' ? real.linkStats(spec) : null;
+          if (st !== null) realLinks[`${spec.link}-mtu${spec.mtu}`] = st;
+        }
+      }
+    } finally {
+      if (real !== null) await real.close();
+    }
   } finally {
-    if (real !== null) await real.close();
+    for (const f of fixtures) f.close();
+    fixtures.clear();
   }
 
   async function rounds(): Promise<void> {

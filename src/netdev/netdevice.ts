@@ -502,7 +502,7 @@ export class NetDevice implements TimerTarget {
     const skb = this.skbs.allocOnPage(rxq.header.ref, rxq.header.off, this.headerBufSize, 0);
     // DMA the header bytes
     if (hb === frame.buf && hl >= hlen) {
-      copySmall(hb, ho, skb.buf, skb.data, hlen);
+      copySmall(hb, frame.dv, ho, skb.buf, skb.dv, skb.data, hlen);
     } else {
       skbCopyBits(frame, 0, skb.buf, skb.data, hlen);
     }

@@ -30,6 +30,9 @@ function fold32(s: number): number {
  * ByteView); only `dv` is read.
  */
 export function csumPartial(buf: Uint8Array, dv: DataView, off: number, len: number, sum: number): number {
+  // headers (IPv4 20 bytes, TCP 20–60): small-integer words, no loop bookkeeping
+  if (len <= SMALL_BYTES && sum <= SMALL_SUM_MAX) return csumSmall(dv, off, len, sum);
+  if (len >= LARGE_BYTES) return csumLarge(dv, off, len, sum);
   let s = sum;
   let i = off;
   const end = off + len;
@@ -41,7 +44,61 @@ export function csumPartial(buf: Uint8Array, dv: DataView, off: number, len: num
       s += dv.getUint32(i) + dv.getUint32(i + 4) + dv.getUint32(i + 8) + dv.getUint32(i + 12);
     }
   }
-  if (s >= FOLD_LIMIT) s = fold32(fold32(s));
+  return csumTail(dv, i, end, fold17(s));
+}
+
+/** an accumulator folded below 2^17 (a small integer: passed between functions unboxed) */
+function fold17(sum: number): number {
+  let s = sum;
+  while (s > 0xffffffff) s = fold32(s);
+  return (s & 0xffff) + (s >>> 16);
+}
+
+/** blocks up to this size take the small-integer path */
+const SMALL_BYTES = 64;
+/** a starting sum up to this keeps the small path below 2^31 (32 words of < 2^16 added) */
+const SMALL_SUM_MAX = 0x3fffffff;
+/** blocks from this size take the two-accumulator loop */
+const LARGE_BYTES = 4096;
+
+/** csumPartial of at most SMALL_BYTES bytes with `sum` ≤ SMALL_SUM_MAX, in int32 arithmetic */
+function csumSmall(dv: DataView, off: number, len: number, sum: number): number {
+  let s = sum;
+  let i = off;
+  const end = off + len;
+  for (; end - i >= 4; i += 4) s += dv.getUint16(i) + dv.getUint16(i + 2);
+  if (end - i >= 2) {
+    s += dv.getUint16(i);
+    i += 2;
+  }
+  if (i < end) s += dv.getUint8(i) << 8;
+  return (s & 0xffff) + (s >>> 16);
+}
+
+/** csumPartial of a large block: 32 bytes per step into two accumulators (independent adds) */
+function csumLarge(dv: DataView, off: number, len: number, sum: number): number {
+  let s = sum;
+  let t = 0;
+  let i = off;
+  const end = off + len;
+  while (end - i >= 32) {
+    let stop = end - ((end - i) & 31);
+    if (stop - i > CHUNK_BYTES) stop = i + CHUNK_BYTES;
+    if (s >= FOLD_LIMIT) s = fold32(fold32(s));
+    if (t >= FOLD_LIMIT) t = fold32(fold32(t));
+    for (; i < stop; i += 32) {
+      s += dv.getUint32(i) + dv.getUint32(i + 4) + dv.getUint32(i + 8) + dv.getUint32(i + 12);
+      t += dv.getUint32(i + 16) + dv.getUint32(i + 20) + dv.getUint32(i + 24) + dv.getUint32(i + 28);
+    }
+  }
+  s = fold32(fold32(s)) + fold32(fold32(t));
+  for (; end - i >= 16; i += 16) s += dv.getUint32(i) + dv.getUint32(i + 4) + dv.getUint32(i + 8) + dv.getUint32(i + 12);
+  return csumTail(dv, i, end, fold17(s));
+}
+
+/** the last < 16 bytes of a block after `sum` (< 2^17), then the fold to a small integer (csumPartial's result) */
+function csumTail(dv: DataView, i: number, end: number, sum: number): number {
+  let s = sum;
   while (end - i >= 4) {
     s += dv.getUint32(i);
     i += 4;

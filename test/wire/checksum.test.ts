@@ -55,6 +55,33 @@ describe('checksum', () => {
       }), { numRuns: 500 });
   });
 
+  it('every size class (header-sized, medium, ≥ 4 KiB two-accumulator) matches the naive sum, with any running sum (property)', () => {
+    // the sizes straddle the thresholds of csumPartial's three paths; the running sums include
+    // the small path's limit (2^30 - 1) and values far above it
+    const big = new Uint8Array(70_000);
+    fc.assert(fc.property(
+      fc.constantFrom(0, 1, 19, 20, 63, 64, 65, 66, 1447, 1448, 4095, 4096, 4097, 4127, 9000, 65483, 65535),
+      fc.nat(), fc.nat(4096), fc.constantFrom(0, 1, 0xffff, 0x3fffffff, 0x40000000, 2 ** 40 + 7, 2 ** 48 - 1),
+      (len, seed, off, sum) => {
+        let x = seed | 1;
+        for (let i = 0; i < off + len; i++) {
+          x = (Math.imul(x, 1103515245) + 12345) | 0;
+          big[i] = x >>> 24;
+        }
+        const dv = dataViewOf(big);
+        const want = csumFold(naiveFoldedSum(big, off, len) + sum);
+        const got = csumPartial(big, dv, off, len, sum);
+        assert.equal(csumFold(got), want);
+        // the result is a small integer (< 2^17): passed between functions unboxed
+        assert.ok(Number.isInteger(got) && got >= 0 && got < 2 ** 17);
+      }), { numRuns: 300 });
+    // all-0xff data: every word at its largest, the accumulators' worst case
+    big.fill(0xff);
+    for (const len of [64, 4096, 65535]) {
+      assert.equal(csumFold(csumPartial(big, dataViewOf(big), 1, len, 2 ** 48 - 1)), csumFold(naiveFoldedSum(big, 1, len) + 2 ** 48 - 1));
+    }
+  });
+
   it('split sums combine with csumBlockAdd, odd split points included (property)', () => {
     fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 200 }), fc.nat(), fc.nat(), (data, k1, k2) => {
       const dv = dataViewOf(data);

@@ -6,10 +6,19 @@
  * 80 000-byte control buffer, every frag validated on the device, tokens returned with
  * SO_DEVMEM_DONTNEED in coalesced ranges); copy mode receives into a host buffer and validates
  * there. `loss` makes the wire lose frames (seeded: the same frames every run) for the lossy
- * rows, which also report the sender's retransmitted segments. The figure is the wall clock of
- * the whole run: setup, both hosts, wire, teardown. A run that stops making progress (no byte
+ * rows, which also report the sender's retransmitted segments.
+ *
+ * A `SimFixture` is what a bench row keeps for all its runs: the network, both hosts, the wire,
+ * the device-memory binding and the listener, as an application keeps its stack. Each run is one
+ * new connection and one transfer on it; its figure is the wall clock from the connecting socket's
+ * creation to the receiver's end of stream and the sender's close. (A fresh network per run made
+ * V8 throw away, at every run's first GC, the optimized code that had embedded the previous run's
+ * objects — "weak objects" in `--trace-deopt-verbose` — so each run re-warmed the JIT; at MTU
+ * 65535, 8 000 packets a run, that warm-up was most of the figure, for every build.) `simTransfer`
+ * is the one-shot form: a fixture, one run, closed. A run that stops making progress (no byte
  * received for 30 s of virtual time) ends within seconds of wall time as a failed sample whose
- * problem is the demo's one-line diagnosis (`../ncdevmem/watchdog.ts`, `../demo/diagnose.ts`).
+ * problem is the demo's one-line diagnosis (`../ncdevmem/watchdog.ts`, `../demo/diagnose.ts`),
+ * and leaves its fixture `broken` (the caller closes it and opens another).
  */
 import type { Host, NetDevice, NetlinkSocket, Socket } from '../../index.js';
 import { diagnoseStall } from '../demo/diagnose.js';
@@ -19,14 +28,21 @@ import type { BenchLib, LibDeviceMemory, LibHost, LibNetwork, LibPattern, LibSoc
 /** how the receiver calls recvmsg; one method for every build in an invocation */
 export type RecvMethod = 'recvmsgInto' | 'recvmsg';
 
-export interface SimOptions {
+/** what a fixture is built with (the same for all its runs) */
+export interface FixtureOptions {
   mode: 'devmem' | 'copy';
   mtu: number;
   ipv6: boolean;
-  size: number;
-  recv: RecvMethod;
   /** probability that the wire loses a frame, each direction, from the network's seeded stream (default 0) */
   loss?: number;
+  /** device memory bound in devmem mode (default 64 MiB; tests shrink it to force a stall) */
+  dmabufSize?: number;
+}
+
+/** one run on a fixture */
+export interface RunOptions {
+  size: number;
+  recv: RecvMethod;
   /** called every 8 MiB received (heap sampling) */
   onProgress?: (bytes: number) => void;
   /**
@@ -35,9 +51,9 @@ export interface SimOptions {
    * watchdog: the caller's wall-clock timeout stands)
    */
   stallUs?: number;
-  /** device memory bound in devmem mode (default 64 MiB; tests shrink it to force a stall) */
-  dmabufSize?: number;
 }
+
+export type SimOptions = FixtureOptions & RunOptions;
 
 export interface SimResult {
   bytes: number;
@@ -93,23 +109,80 @@ function isEagain(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'EAGAIN';
 }
 
+/** one transfer on a fixture of its own, closed afterwards (tests, probes, the heap sample) */
 export async function simTransfer(lib: BenchLib, o: SimOptions): Promise<SimResult> {
-  const t0 = process.hrtime.bigint();
-  const net = new lib.Network({ seed: 1 });
+  const fx = await SimFixture.open(lib, o);
   try {
-    return await transfer(lib, net, o, t0);
-  } catch (e) {
-    // a failed run leaves nothing behind: close() settles or drops whatever is still pending
-    try {
-      net.close();
-    } catch {
-      // already closed
-    }
-    throw e;
+    return await fx.run(o);
+  } finally {
+    fx.close();
   }
 }
 
-async function transfer(lib: BenchLib, net: LibNetwork, o: SimOptions, t0: bigint): Promise<SimResult> {
+/** what a fixture holds between runs */
+interface Parts {
+  a: LibHost;
+  b: LibHost;
+  eb: { ifindex: number };
+  wire: ReturnType<LibNetwork['connect']>;
+  addrB: string;
+  fam: number;
+  devq: number;
+  nl: ReturnType<LibHost['netlink']>;
+  dmabuf: LibDeviceMemory | null;
+  bindingId: number;
+  ls: LibSocket;
+}
+
+/**
+ * The network, hosts, wire, binding and listener of one bench row, reused by each of its runs.
+ * Owns the network: `close()` ends everything. After a failed or stalled run it is `broken` and
+ * must not run again.
+ */
+export class SimFixture {
+  /** a run failed or stalled: whatever it left (a half-open connection, held tokens) stays until close */
+  broken = false;
+  private closed = false;
+
+  private constructor(private readonly lib: BenchLib, private readonly o: FixtureOptions, private readonly net: LibNetwork, private readonly p: Parts) {}
+
+  static async open(lib: BenchLib, o: FixtureOptions): Promise<SimFixture> {
+    const net = new lib.Network({ seed: 1 });
+    try {
+      return new SimFixture(lib, o, net, await setup(lib, net, o));
+    } catch (e) {
+      net.close();
+      throw e;
+    }
+  }
+
+  /** one new connection from host A to B's listener and `r.size` bytes over it */
+  async run(r: RunOptions): Promise<SimResult> {
+    if (this.broken || this.closed) throw new Error('SimFixture: run on a broken or closed fixture');
+    try {
+      const res = await transfer(this.lib, this.net, { ...this.o, ...r }, this.p);
+      if (!res.validated) this.broken = true;
+      return res;
+    } catch (e) {
+      this.broken = true;
+      throw e;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.p.ls.close();
+      this.p.nl.close();
+    } finally {
+      // a stalled run's sender and connection are settled or dropped by the network's close
+      this.net.close();
+    }
+  }
+}
+
+async function setup(lib: BenchLib, net: LibNetwork, o: FixtureOptions): Promise<Parts> {
   const C = lib.constants;
   const a = net.addHost('a');
   const b = net.addHost('b');
@@ -143,6 +216,19 @@ async function transfer(lib: BenchLib, net: LibNetwork, o: SimOptions, t0: bigin
   ls.setsockopt(C.SOL_SOCKET, C.SO_REUSEADDR, 1);
   ls.bind(o.ipv6 ? '::' : '0.0.0.0', PORT);
   ls.listen(8);
+  return { a, b, eb, wire, addrB, fam, devq, nl, dmabuf, bindingId, ls };
+}
+
+async function transfer(lib: BenchLib, net: LibNetwork, o: SimOptions, p: Parts): Promise<SimResult> {
+  const C = lib.constants;
+  const { a, b, eb, wire, addrB, fam, devq, nl, dmabuf, bindingId, ls } = p;
+  const lostOf = (): number => (wire.stats.aToB.lost ?? 0) + (wire.stats.bToA?.lost ?? 0);
+  const frames0 = wire.stats.aToB.frames;
+  const lost0 = lostOf();
+  const retrans0 = retransOf(a);
+  const hostRead = (): number => (dmabuf === null ? 0 : dmabuf.stats.hostBytesRead + (dmabuf.stats.hostVisibleBytes ?? 0));
+  const hostRead0 = hostRead();
+  const t0 = process.hrtime.bigint();
   const cs = a.socket(fam, C.SOCK_STREAM);
 
   const sender = (async () => {
@@ -183,17 +269,15 @@ async function transfer(lib: BenchLib, net: LibNetwork, o: SimOptions, t0: bigin
     watch?.stop();
   }
   (conn as LibSocket | null)?.close();
-  // a stalled sender is left behind: closing the network settles it
+  // a stalled sender is left behind: closing the fixture's network settles it
   if (stalled === null) await sender;
-  ls.close();
-  const wireFrames = wire.stats.aToB.frames;
-  const lostFrames = (wire.stats.aToB.lost ?? 0) + (wire.stats.bToA?.lost ?? 0);
-  const retransSegs = retransOf(a);
-  // the application's copies plus every device-to-host transfer the stack made (builds that count it)
-  const hostPayloadBytesRead = dmabuf === null ? 0 : dmabuf.stats.hostBytesRead + (dmabuf.stats.hostVisibleBytes ?? 0);
-  nl.close();
-  net.close();
   const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const wireFrames = wire.stats.aToB.frames - frames0;
+  const lostFrames = lostOf() - lost0;
+  const retransEnd = retransOf(a);
+  const retransSegs = retransEnd === null || retrans0 === null ? null : retransEnd - retrans0;
+  // the application's copies plus every device-to-host transfer the stack made (builds that count it)
+  const hostPayloadBytesRead = hostRead() - hostRead0;
   let problem = '';
   if (stalled !== null) problem = `stalled: ${stalled}`;
   else if (got.bytes !== o.size) problem = `received ${got.bytes} of ${o.size} bytes`;

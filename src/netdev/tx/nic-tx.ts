@@ -139,7 +139,7 @@ export class NicTx {
       const seg = dev.skbs.alloc(hdrLen, 0);
       if (seg === null) break;
       skbPut(seg, hdrLen);
-      copySmall(b, skb.data, seg.buf, seg.data, hdrLen);
+      copySmall(b, dv, skb.data, seg.buf, seg.dv, seg.data, hdrLen);
       const sdv = seg.dv;
       const sip = seg.data + l3;
       const sth = seg.data + l4;
@@ -282,11 +282,16 @@ function iterAt(list: SkbPieceIter[], d: number): SkbPieceIter {
   return list[d]!;
 }
 
-/** copies `n` bytes; a plain loop for header-sized runs (no subarray view allocated per frame) */
-export function copySmall(src: Uint8Array, so: number, dst: Uint8Array, d: number, n: number): void {
+/**
+ * copies `n` bytes; header-sized runs move four bytes at a time through the DataViews (no
+ * subarray view allocated per frame). `sdv`/`ddv` are the DataViews of `src`/`dst` (same base).
+ */
+export function copySmall(src: Uint8Array, sdv: DataView, so: number, dst: Uint8Array, ddv: DataView, d: number, n: number): void {
   if (n > 256) {
     dst.set(src.subarray(so, so + n), d);
     return;
   }
-  for (let i = 0; i < n; i++) dst[d + i] = src[so + i]!;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) ddv.setUint32(d + i, sdv.getUint32(so + i));
+  for (; i < n; i++) dst[d + i] = src[so + i]!;
 }
