@@ -44,9 +44,10 @@ Throughput is reported, never asserted.`,
   ],
   epilog: `Rows: floor-mtuN (CPU floor: one Uint8Array copy of every payload byte in MSS-sized pieces),
 node-net-loopback (Node's net over 127.0.0.1: the kernel's TCP), devmem-mtuN and copy-mtuN
-(host A → host B over a 100 Gbit/s, 5 µs simulated wire; wall clock of the whole simulation on
-one core), devmem6-mtuN (the same over IPv6), copy-lossP-mtu1500 (lossy: copy mode over a wire
-that loses P % of the frames each way, seeded; with copy-mtu1500 as the 0 % row), retx/MB: the
+(host A → host B over a 100 Gbit/s, 5 µs simulated wire; each run a new connection between
+hosts kept for the row's runs, timed from connect to close, the simulation on one core),
+devmem6-mtuN (the same over IPv6), copy-lossP-mtu1500 (lossy: copy mode over a wire that loses
+P % of the frames each way, seeded; with copy-mtu1500 as the 0 % row), retx/MB: the
 sender's retransmitted segments per 10^6 bytes. Transmit rows (group tx, this build only):
 devmem-tx-mtuN (devmem TX: sendmsg from a TX-bound dma-buf, the NIC reads the payload from device
 memory) and zerocopy-mtuN (MSG_ZEROCOPY of host buffers; copy-mtuN is its plain-send twin), both
