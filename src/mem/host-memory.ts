@@ -4,6 +4,12 @@
  * metadata lives in typed arrays indexed by page number: `refcnt` for ordinary pages, `ppRef`
  * and `pool` for pages owned by a page pool. Pages are recycled through a LIFO free list.
  *
+ * Frag pages (`allocFragPage`, Linux SKB_FRAG_PAGE_ORDER): 32 KiB compound pages for the
+ * socket's page frag (what TCP copies sent bytes into), 8 contiguous pages carved from chunks
+ * kept for them. The head page's number is the page: its refcount counts for the whole block,
+ * `buf/dv/offset` of the head address all 32 KiB (a frag may start anywhere in it), and the
+ * block counts 8 pages in `inUse`. Released blocks go back to their own free list.
+ *
  * User pages (`pinUserPages`, what MSG_ZEROCOPY pins): a caller's Uint8Array made into host pages
  * without a copy. Its bytes [i*4096, (i+1)*4096) are page i (the last one may be short); the
  * region takes whole chunk slots of the page-number space (slot k's byte array is the caller's
@@ -19,6 +25,11 @@ import { hostPageRef, PAGE_SHIFT, PAGE_SIZE, type NetmemRef } from './netmem.js'
 const PAGES_PER_CHUNK_SHIFT = 8;
 const PAGES_PER_CHUNK = 1 << PAGES_PER_CHUNK_SHIFT;
 const CHUNK_BYTES = PAGES_PER_CHUNK * PAGE_SIZE;
+/** Linux SKB_FRAG_PAGE_ORDER: order of the socket's page frag (a 32 KiB compound page) */
+export const FRAG_PAGE_ORDER = 3;
+/** bytes of a frag page */
+export const FRAG_PAGE_SIZE = PAGE_SIZE << FRAG_PAGE_ORDER;
+const FRAG_PAGES = 1 << FRAG_PAGE_ORDER;
 
 export class HostMemory {
   /** chunk byte arrays, index = page >> 8 */
@@ -37,6 +48,13 @@ export class HostMemory {
   maxPages: number;
   /** per chunk slot: 1 for a slot of user pages (in use or free for the next region), else 0 */
   private chunkUser: Int32Array = new Int32Array(0);
+  /** per chunk slot: 1 for a chunk carved into frag pages, else 0 */
+  private chunkFrag: Int32Array = new Int32Array(0);
+  /** head pages of free frag pages (LIFO) */
+  private freeFrag: Int32Array = new Int32Array(0);
+  private freeFragCount = 0;
+  /** frag pages carved so far (the free list's size bound) */
+  private fragBlocks = 0;
   /** the region holding each user chunk slot */
   private readonly userRegion: (UserPages | null)[] = [];
   private readonly freeUserSlots: number[] = [];
@@ -69,10 +87,31 @@ export class HostMemory {
     return p;
   }
 
-  /** returns a page to the free list; the caller must hold the last reference */
+  /**
+   * allocates a frag page (FRAG_PAGE_SIZE contiguous bytes from `offset(p)` of `buf(p)`) with
+   * refcnt 1; returns its head page or -1 when memory is full
+   */
+  allocFragPage(): number {
+    if (this.freeFragCount === 0 && !this.growFrag()) return -1;
+    const p = this.freeFrag[--this.freeFragCount]!;
+    this.refcnt[p] = 1;
+    this.ppRef[p] = 0;
+    this.pool[p] = 0;
+    this.inUse += FRAG_PAGES;
+    return p;
+  }
+
+  /** returns a page (or a frag page, by its head) to its free list; the caller must hold the last reference */
   release(p: number): void {
-    if (this.chunkUser[p >>> PAGES_PER_CHUNK_SHIFT] !== 0) {
+    const c = p >>> PAGES_PER_CHUNK_SHIFT;
+    if (this.chunkUser[c] !== 0) {
       this.releaseUser(p);
+      return;
+    }
+    if (this.chunkFrag[c] !== 0) {
+      this.refcnt[p] = 0;
+      this.freeFrag[this.freeFragCount++] = p;
+      this.inUse -= FRAG_PAGES;
       return;
     }
     this.refcnt[p] = 0;
@@ -127,6 +166,21 @@ export class HostMemory {
     return true;
   }
 
+  /** a new chunk carved into frag pages */
+  private growFrag(): boolean {
+    const old = this.capacity;
+    if (old - this.userSlots * PAGES_PER_CHUNK + PAGES_PER_CHUNK > this.maxPages) return false;
+    const ab = new ArrayBuffer(CHUNK_BYTES);
+    this.addChunk(new Uint8Array(ab), new DataView(ab));
+    this.chunkFrag[old >>> PAGES_PER_CHUNK_SHIFT] = 1;
+    // room for every block there is: a release pushes without a bounds check
+    this.fragBlocks += PAGES_PER_CHUNK / FRAG_PAGES;
+    this.freeFrag = growI32(this.freeFrag, this.fragBlocks);
+    // push in reverse so that blocks are handed out in ascending order
+    for (let p = this.capacity - FRAG_PAGES; p >= old; p -= FRAG_PAGES) this.freeFrag[this.freeFragCount++] = p;
+    return true;
+  }
+
   /** appends a chunk slot (its pages are not put on the free list here) */
   private addChunk(buf: Uint8Array, dv: DataView): void {
     this.bufs.push(buf);
@@ -137,6 +191,7 @@ export class HostMemory {
     this.pool = growI32(this.pool, cap);
     this.free = growI32(this.free, cap);
     this.chunkUser = growI32(this.chunkUser, cap >>> PAGES_PER_CHUNK_SHIFT);
+    this.chunkFrag = growI32(this.chunkFrag, cap >>> PAGES_PER_CHUNK_SHIFT);
     this.capacity = cap;
   }
 

@@ -5,7 +5,7 @@
  * is counted; reference counts follow `MemSpace.get/put`.
  */
 export * from './netmem.js';
-export { HostMemory, UserPages, pinUserPages } from './host-memory.js';
+export { FRAG_PAGE_ORDER, FRAG_PAGE_SIZE, HostMemory, UserPages, pinUserPages } from './host-memory.js';
 export { NcdevmemPattern } from './pattern.js';
 export { DeviceMemory, type DeviceBackend, type DeviceMemoryStats, type SgEntry } from './device-memory.js';
 export type { DmaBufAttachment } from './device-memory.js';

@@ -119,6 +119,15 @@ export class MemSpace {
     return p < 0 ? NETMEM_NONE : hostPageRef(p);
   }
 
+  /**
+   * a fresh frag page (FRAG_PAGE_SIZE bytes addressed from its ref, Linux SKB_FRAG_PAGE_ORDER)
+   * with one reference, or NETMEM_NONE when host memory is full
+   */
+  allocFragPage(): NetmemRef {
+    const p = this.host.allocFragPage();
+    return p < 0 ? NETMEM_NONE : hostPageRef(p);
+  }
+
   /** byte array holding host page `ref` (throws for a net_iov: it has no host address) */
   buf(ref: NetmemRef): Uint8Array {
     if ((ref & 1) !== 0) throw new TypeError('net_iov has no host address');

@@ -14,7 +14,7 @@
  * Allocation-free: records are pooled by the write queue, skbs by the host's cache.
  */
 import { isV4 } from '../../inet/index.js';
-import { PAGE_SIZE } from '../../mem/index.js';
+import { FRAG_PAGE_SIZE } from '../../mem/index.js';
 import type { OutputOptions } from '../../net/index.js';
 import { skbFree, type SkBuff } from '../../skb/index.js';
 import { seqGt, seqLt } from '../../wire/seq.js';
@@ -368,12 +368,15 @@ export function tcpSlowStartAfterIdleCheck(tcp: TcpProto, tp: TcpSock): void {
 /**
  * Linux tcp_xmit_size_goal: the payload of one TSO skb, in whole MSS, up to the device's GSO
  * limit less the headers (sk_gso_max_size − 1 − IP − TCP header: 64 KiB − headers by default)
- * and to what the skb's frag slots hold at any page alignment ((maxFrags − 1) pages)
+ * and to what the skb's frag slots hold at any alignment of the socket's 32 KiB frag pages
+ * ((maxFrags − 1) × FRAG_PAGE_SIZE). A record built from 4 KiB pages (the order-0 fallback, pinned
+ * user pages, net_iovs) ends earlier, when its frag slots are full (the write queue starts the
+ * next record then, as tcp_sendmsg at sysctl_max_skb_frags).
  */
 export function tcpSizeGoal(tcp: TcpProto, tp: TcpSock, gsoMaxSize: number): number {
   const mss = tp.mss;
   let goal = gsoMaxSize - 1 - (isV4(tp.raddr) ? TCP_HDR4 : TCP_HDR6);
-  const fragCap = (tcp.skbs.maxFrags - 1) * PAGE_SIZE;
+  const fragCap = (tcp.skbs.maxFrags - 1) * FRAG_PAGE_SIZE;
   if (goal > fragCap) goal = fragCap;
   goal -= goal % mss;
   return goal > mss ? goal : mss;

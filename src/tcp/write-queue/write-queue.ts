@@ -17,7 +17,7 @@
  * their own frag references and `skbZcopySet` from `attachFrags`. Records and frag slots are
  * pooled / ring-allocated: steady-state sending and acknowledging allocate nothing.
  */
-import { NETMEM_NONE, PAGE_SIZE, netmemIsNetIov, type MemSpace, type NetmemRef } from '../../mem/index.js';
+import { FRAG_PAGE_SIZE, NETMEM_NONE, PAGE_SIZE, netmemIsNetIov, type MemSpace, type NetmemRef } from '../../mem/index.js';
 import { MAX_SKB_FRAGS, skbAddFrag, skbZcopySet, ubufGet, ubufPut, type SkBuff, type UbufInfo } from '../../skb/index.js';
 
 /**
@@ -67,8 +67,13 @@ export class WriteQueue {
   private cursor = 0;
 
   // ---- copy page ----
+  /**
+   * the socket's page frag (Linux sk_page_frag): a 32 KiB frag page, or a 4 KiB page when none
+   * could be had (skb_page_frag_refill's order-0 fallback); `copyCap` is its size
+   */
   private copyPage: NetmemRef = NETMEM_NONE;
   private copyFill = 0;
+  private copyCap = 0;
 
   // ---- records ----
   head: WqSkb | null = null;
@@ -140,14 +145,19 @@ export class WriteQueue {
     const mem = this.mem;
     let done = 0;
     while (done < len) {
-      if (this.copyPage === NETMEM_NONE || this.copyFill === PAGE_SIZE) {
+      if (this.copyPage === NETMEM_NONE || this.copyFill === this.copyCap) {
         if (this.copyPage !== NETMEM_NONE) mem.put(this.copyPage);
-        this.copyPage = mem.allocPage();
         this.copyFill = 0;
+        this.copyPage = mem.allocFragPage();
+        this.copyCap = FRAG_PAGE_SIZE;
+        if (this.copyPage === NETMEM_NONE) {
+          this.copyPage = mem.allocPage();
+          this.copyCap = PAGE_SIZE;
+        }
         if (this.copyPage === NETMEM_NONE) break;
       }
       const ref = this.copyPage;
-      const n = Math.min(PAGE_SIZE - this.copyFill, len - done);
+      const n = Math.min(this.copyCap - this.copyFill, len - done);
       // extend the tail frag when it ends where this copy starts (skb_can_coalesce)
       const lastK = (this.fHead + this.fCount - 1) & (this.cap - 1);
       const extend = this.fCount > 0 && r.nrFrags > 0 && this.fRef[lastK] === ref && this.fUarg[lastK] === null &&
