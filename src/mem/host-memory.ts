@@ -79,12 +79,7 @@ export class HostMemory {
   /** allocates a page with refcnt 1 and no pool; returns its index or -1 when memory is full */
   alloc(): number {
     if (this.freeCount === 0 && !this.grow()) return -1;
-    const p = this.free[--this.freeCount]!;
-    this.refcnt[p] = 1;
-    this.ppRef[p] = 0;
-    this.pool[p] = 0;
-    this.inUse++;
-    return p;
+    return this.handOut(this.free[--this.freeCount]!, 1);
   }
 
   /**
@@ -93,11 +88,15 @@ export class HostMemory {
    */
   allocFragPage(): number {
     if (this.freeFragCount === 0 && !this.growFrag()) return -1;
-    const p = this.freeFrag[--this.freeFragCount]!;
+    return this.handOut(this.freeFrag[--this.freeFragCount]!, FRAG_PAGES);
+  }
+
+  /** page `p` (covering `pages` pages) leaves a free list: one reference, no pool */
+  private handOut(p: number, pages: number): number {
     this.refcnt[p] = 1;
     this.ppRef[p] = 0;
     this.pool[p] = 0;
-    this.inUse += FRAG_PAGES;
+    this.inUse += pages;
     return p;
   }
 
