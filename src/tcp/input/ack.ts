@@ -24,6 +24,7 @@ import { TCPCB_RETRANS, TCPCB_SACKED_ACKED, rackAdvance, rackUpdateReoWnd } from
 import { CaState } from '../cong/types.js';
 import { tcpRttUpdate } from '../rtt.js';
 import type { TcpSock } from '../sock.js';
+import type { TxRecord } from '../output/rtx-queue.js';
 import {
   REXMIT_LOST, REXMIT_NEW, REXMIT_NONE, alertState, tcpFastretransAlert, tcpPktsAcked, tcpProcessTlpAck,
   tcpRemoveRenoSacks, tcpSetXmitTimer, tcpSkbSpuriousRetrans,
@@ -216,7 +217,37 @@ function tcpCleanRtxQueue(tcp: TcpProto, tp: TcpSock, ack: number, priorFack: nu
   let reord = tp.sndNxt;
   let pkts = 0;
   let r = q.head;
-  while (r !== null && seqLe(r.endSeq, ack)) {
+  while (r !== null) {
+    if (r.segs > 1) {
+      // an untouched TSO packet (rtx-queue.ts): acknowledged whole, by whole pieces, or exploded
+      const k = seqLe(r.endSeq, ack) ? r.segs : piecesAcked(r, ack);
+      if (k < 0) {
+        q.explode(r);
+        continue;
+      }
+      if (k === 0) break;
+      // every piece was sent at once and never retransmitted: what k per-MSS records would do
+      lastAckt = r.xmitUs;
+      if (firstAckt < 0) firstAckt = lastAckt;
+      if (seqLt(r.seq, reord)) reord = r.seq;
+      if (!seqGt((r.seq + r.pieceLen) | 0, tp.highSeq)) flag |= FLAG_ORIG_SACK_ACKED;
+      if (tp.sackOk) {
+        tp.delivered += k;
+        const lastEnd = k === r.segs ? r.endSeq : (r.seq + k * r.pieceLen) | 0;
+        rackAdvance(tp.rack, tp, 0, lastEnd, r.xmitUs, r.xmitOrder + k - 1);
+      }
+      pkts += k;
+      flag |= FLAG_DATA_ACKED;
+      if (k < r.segs) {
+        q.ackPieces(r, k);
+        break;
+      }
+      const next = r.next;
+      q.unlinkHead(r);
+      r = next;
+      continue;
+    }
+    if (!seqLe(r.endSeq, ack)) break;
     const next = r.next;
     const sacked = r.sacked;
     if (sacked & TCPCB_RETRANS) {
@@ -253,6 +284,18 @@ function tcpCleanRtxQueue(tcp: TcpProto, tp: TcpSock, ack: number, priorFack: nu
   // a never-retransmitted hole below SACKed data filled: that was reordering
   if (flag & FLAG_ACKED && tp.sackOk && seqLt(reord, priorFack)) tcpCheckSackReordering(tp, reord, false);
   return flag;
+}
+
+/**
+ * whole pieces of the multi-piece record `r` that `ack` covers (it ends inside `r`); −1 when
+ * it ends inside a piece (the record must become its pieces first)
+ */
+function piecesAcked(r: TxRecord, ack: number): number {
+  const acked = (ack - r.seq) | 0;
+  if (acked <= 0) return 0;
+  const k = Math.floor(acked / r.pieceLen);
+  // inside a piece, or all pieces but not the FIN after them: per-piece handling decides
+  return k * r.pieceLen === acked && k < r.segs ? k : -1;
 }
 
 /** Linux tcp_xmit_recovery: after cwnd is set, new data (F-RTO) or the lost records */

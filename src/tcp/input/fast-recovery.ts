@@ -154,6 +154,7 @@ function tcpResetRenoSack(tp: TcpSock): void {
  * arrived, or on a partial ACK in Recovery
  */
 function tcpNewrenoMarkLost(tp: TcpSock, sndUnaAdvanced: boolean): void {
+  tp.rtx.segmentize();
   const st = tp.caState;
   if ((st < CaState.Recovery && tp.renoSackedSegs >= tp.reordering) || (st === CaState.Recovery && sndUnaAdvanced)) {
     const h = tp.rtx.head;
@@ -173,6 +174,7 @@ function tcpNewrenoMarkLost(tp: TcpSock, sndUnaAdvanced: boolean): void {
  * the reordering timer for the rest; true when the timer was armed
  */
 export function tcpRackMarkLost(tcp: TcpProto, tp: TcpSock): boolean {
+  tp.rtx.segmentize();
   const t = rackMarkLost(tp.rack, tp, tp.rtx, tp.rto);
   if (t === 0) return false;
   const sched = tcp.sched;
@@ -184,6 +186,7 @@ export function tcpRackMarkLost(tcp: TcpProto, tp: TcpSock): boolean {
 
 /** Linux tcp_rack_reo_timeout: the reordering window passed; mark, recover, retransmit */
 export function tcpRackReoTimeout(tcp: TcpProto, tp: TcpSock): void {
+  tp.rtx.segmentize();
   tp.reoPending = false;
   const prior = tp.packetsInFlight;
   const lostBefore = tp.rtx.lostOut;
@@ -454,6 +457,7 @@ function tcpCheckSackReneging(tcp: TcpProto, tp: TcpSock): boolean {
  * `alertState.flag`; sets `alertState.rexmit`.
  */
 export function tcpFastretransAlert(tcp: TcpProto, tp: TcpSock, priorSndUna: number, numDupack: number): void {
+  tp.rtx.segmentize();
   const flag = alertState.flag;
   const ece = (flag & FLAG_ECE) !== 0;
   const q = tp.rtx;

@@ -81,6 +81,8 @@ export function tcpSacktag(
   const b = o.sackBlocks;
   const n = o.sackCount;
   if (n <= 0) return 0;
+  // SACK tagging works on single-MSS records (rtx-queue.ts): TSO packets become their pieces
+  tp.rtx.segmentize();
   const dsack = tcpCheckDsack(tcp, tp, b[0]! | 0, b[1]! | 0, n > 1 ? b[2]! | 0 : 0, n > 1 ? b[3]! | 0 : 0, n, ack, priorSndUna, st);
   // the valid blocks, sorted by start (Linux sorts them: reordering is judged in sequence order)
   const blk = sorted;

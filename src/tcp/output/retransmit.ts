@@ -33,6 +33,7 @@ import { tcpSendData, tcpTsoSegs, tcpWriteXmit } from './xmit.js';
  * boundaries).
  */
 export function tcpRetransmitRecord(tcp: TcpProto, tp: TcpSock, r: TxRecord, probe = false, segs = 1): boolean {
+  tp.rtx.segmentize();
   const mss = tp.mss;
   if (r.seq !== tp.sndUna && !seqLt(r.seq, (tp.sndUna + tp.sndWnd) | 0)) return false;
   const q = tp.rtx;
@@ -114,6 +115,7 @@ export function tcpRetransmitRecord(tcp: TcpProto, tp: TcpSock, r: TxRecord, pro
  * reordering timer is pending). Returns the number sent.
  */
 export function tcpXmitRetransmitQueue(tcp: TcpProto, tp: TcpSock, force: boolean): number {
+  tp.rtx.segmentize();
   const q = tp.rtx;
   if (q.lostOut <= 0) return 0;
   let sent = 0;
@@ -152,6 +154,7 @@ export function tcpXmitRetransmitQueue(tcp: TcpProto, tp: TcpSock, force: boolea
  * congestion response).
  */
 export function tcpSimpleRetransmit(tcp: TcpProto, tp: TcpSock): void {
+  tp.rtx.segmentize();
   const q = tp.rtx;
   const mss = tp.mss;
   for (let r = q.head; r !== null; r = r.next) {

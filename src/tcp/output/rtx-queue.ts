@@ -1,6 +1,13 @@
 /**
  * The retransmit queue (Linux tcp_rtx_queue + the scoreboard counters): one record per sent
- * segment of at most one MSS, in sequence order, from snd_una to snd_nxt. A record holds no
+ * segment of at most one MSS, in sequence order, from snd_una to snd_nxt — except that a TSO
+ * packet nothing has touched yet stays one record of `segs` MSS-sized pieces (`pushPacket`, Linux
+ * keeps it one skb of tcp_skb_pcount segments), so that a clean bulk transfer pushes and frees one
+ * record per packet instead of one per MSS. Such a record is only ever pushed, acknowledged whole
+ * or by whole pieces (`ackPieces`), or exploded into its pieces (`segmentize`): everything else —
+ * SACK tagging, loss marks, retransmissions, probes, splits — works on single-MSS records, and the
+ * entry points of those paths call `segmentize()` first (the queue then stays per-segment until it
+ * empties). `count` is in segments either way (Linux packets_out). A record holds no
  * bytes: its payload stays in the send buffer, and a retransmission attaches frags for
  * [seq, endSeq) again (re-references the pages; no copy). Flags are Linux's TCPCB_* bits
  * (recovery/rack.ts): SACKED_ACKED, SACKED_RETRANS, LOST, EVER_RETRANS. The counters are in
@@ -39,6 +46,10 @@ export class TxRecord {
    * MSS): a retransmission may send such a run as one multi-MSS packet again
    */
   cont = false;
+  /** MSS-sized pieces the record stands for (> 1 only for an untouched TSO packet; see the module comment) */
+  segs = 1;
+  /** the pieces' size when segs > 1 (the last piece may be shorter and carries the FIN) */
+  pieceLen = 0;
   next: TxRecord | null = null;
   /** neighbours in transmission order (Linux tcp_tsorted_anchor); `inTs` when linked */
   tsPrev: TxRecord | null = null;
@@ -54,7 +65,16 @@ export class TxRecord {
 export class RtxQueue {
   head: TxRecord | null = null;
   tail: TxRecord | null = null;
+  /** segments in the queue (Linux packets_out): a multi-piece record counts its pieces */
   count = 0;
+  /** records of more than one piece */
+  multi = 0;
+  /** a recovery path needed per-segment records: new packets are pushed per MSS until the queue empties */
+  perSegment = false;
+  /** false: one record per MSS always (the reference behaviour the TSO records are tested against) */
+  tsoRecords = true;
+  /** packets pushed as one multi-piece record (a statistic) */
+  multiPushed = 0;
   /** bytes of SACKed records */
   sackedOut = 0;
   /** bytes of records marked lost and not SACKed */
@@ -89,6 +109,106 @@ export class RtxQueue {
     this.tail = r;
     this.count++;
     this.tsAppend(r);
+  }
+
+  /**
+   * appends one record for a TSO packet [seq, seq + len) (+ the FIN) of `ceil(len / mss)` pieces
+   * sent at `now` (the pieces take consecutive transmission orders, as per-MSS pushes would);
+   * per-MSS records instead while the queue is per-segment
+   */
+  pushPacket(seq: number, len: number, mss: number, now: number, fin: boolean, psh: boolean): void {
+    if (len <= mss || this.perSegment || !this.tsoRecords) {
+      let at = seq;
+      let left = len;
+      while (left > mss) {
+        this.push(at, (at + mss) | 0, now, false, false, at !== seq);
+        at = (at + mss) | 0;
+        left -= mss;
+      }
+      this.push(at, (at + left + (fin ? 1 : 0)) | 0, now, fin, len > 0 && psh, at !== seq);
+      return;
+    }
+    const segs = Math.ceil(len / mss);
+    const r = this.take();
+    r.cont = false;
+    r.seq = seq;
+    r.endSeq = (seq + len + (fin ? 1 : 0)) | 0;
+    r.xmitUs = now;
+    r.xmitOrder = this.order;
+    this.order += segs;
+    r.sacked = 0;
+    r.fin = fin;
+    r.psh = psh;
+    r.segs = segs;
+    r.pieceLen = mss;
+    r.next = null;
+    if (this.tail === null) this.head = r;
+    else this.tail.next = r;
+    this.tail = r;
+    this.count += segs;
+    this.multi++;
+    this.multiPushed++;
+    this.tsAppend(r);
+  }
+
+  /**
+   * the first `k` pieces (0 < k < segs) of the multi-piece head record `r` are acknowledged
+   * (Linux tcp_trim_head of a TSO skb): `r` keeps the rest, each piece its transmission order
+   */
+  ackPieces(r: TxRecord, k: number): void {
+    r.seq = (r.seq + k * r.pieceLen) | 0;
+    r.xmitOrder += k;
+    // what is left went out in the same packet as the pieces before it
+    r.cont = true;
+    r.segs -= k;
+    this.count -= k;
+    if (r.segs === 1) {
+      r.pieceLen = 0;
+      this.multi--;
+    }
+  }
+
+  /** every multi-piece record becomes its pieces; the queue stays per-segment until it empties */
+  segmentize(): void {
+    this.perSegment = true;
+    for (let r = this.head; r !== null && this.multi > 0; r = r.next) if (r.segs > 1) this.explode(r);
+  }
+
+  /**
+   * `r` becomes its pieces, in place (both lists): exactly the records per-MSS pushes would have
+   * made (continuation flags, transmission orders, the FIN and PSH on the last)
+   */
+  explode(r: TxRecord): void {
+    const n = r.segs;
+    if (n <= 1) return;
+    const mss = r.pieceLen;
+    const end = r.endSeq;
+    const fin = r.fin;
+    const psh = r.psh;
+    let prev = r;
+    for (let i = 1; i < n; i++) {
+      const p = this.take();
+      p.seq = (r.seq + i * mss) | 0;
+      p.endSeq = i === n - 1 ? end : (p.seq + mss) | 0;
+      p.xmitUs = r.xmitUs;
+      p.xmitOrder = r.xmitOrder + i;
+      p.sacked = r.sacked;
+      p.fin = i === n - 1 && fin;
+      p.psh = i === n - 1 && psh;
+      p.cont = true;
+      p.next = prev.next;
+      prev.next = p;
+      p.inTs = false;
+      this.tsInsertAfter(prev, p);
+      prev = p;
+    }
+    if (this.tail === r) this.tail = prev;
+    r.endSeq = (r.seq + mss) | 0;
+    r.fin = false;
+    r.psh = false;
+    r.segs = 1;
+    r.pieceLen = 0;
+    this.multi--;
   }
 
   // ---- the transmission-ordered list (RackSentQueue) ----
@@ -155,7 +275,11 @@ export class RtxQueue {
       this.unlinkHead(r);
       r = n;
     }
-    if (r !== null) this.trimHead(r, una);
+    if (r !== null) {
+      // whole pieces of a multi-piece record acknowledged count as records would (never retransmitted)
+      if (rtt < 0 && r.segs > 1 && ((una - r.seq) | 0) >= r.pieceLen) rtt = r.xmitUs;
+      this.trimHead(r, una);
+    }
     return rtt;
   }
 
@@ -163,18 +287,27 @@ export class RtxQueue {
   unlinkHead(r: TxRecord): void {
     this.unaccount(r, r.len);
     this.head = r.next;
+    this.count -= r.segs;
+    if (r.segs > 1) this.multi--;
     if (this.head === null) {
       this.tail = null;
       this.sackedOut = this.lostOut = this.retransOut = 0;
+      this.perSegment = false;
     }
     this.tsUnlink(r);
     this.give(r);
-    this.count--;
   }
 
   /** the head record `r` is acknowledged up to `una` (inside it): keep the rest */
   trimHead(r: TxRecord, una: number): void {
     if (!seqGt(una, r.seq)) return;
+    if (r.segs > 1) {
+      // a multi-piece record: whole pieces go, a piece `una` ends inside becomes a record
+      const k = Math.floor(((una - r.seq) | 0) / r.pieceLen);
+      if (k > 0) this.ackPieces(r, Math.min(k, r.segs - 1));
+      if (r.segs > 1 && seqGt(una, r.seq)) this.explode(r);
+      if (!seqGt(una, r.seq)) return;
+    }
     this.unaccount(r, (una - r.seq) | 0);
     r.seq = una;
   }
@@ -185,6 +318,7 @@ export class RtxQueue {
    * marked lost stays counted in flight. Returns the bytes newly SACKed (0 if it already was).
    */
   tagSacked(r: TxRecord): number {
+    if (this.multi !== 0) this.segmentize();
     const s = r.sacked;
     if (s & TCPCB_SACKED_ACKED) return 0;
     const len = r.len;
@@ -206,6 +340,7 @@ export class RtxQueue {
 
   /** a DSACK names `r`'s retransmission as redundant: it is no longer in flight */
   clearRetrans(r: TxRecord): void {
+    if (this.multi !== 0) this.segmentize();
     if (!(r.sacked & TCPCB_SACKED_RETRANS)) return;
     r.sacked &= ~TCPCB_SACKED_RETRANS;
     this.retransOut -= r.len;
@@ -213,6 +348,7 @@ export class RtxQueue {
 
   /** marks the records fully inside [start, end) SACKed; returns bytes newly SACKed */
   markSacked(start: number, end: number): number {
+    if (this.multi !== 0) this.segmentize();
     let n = 0;
     for (let r = this.head; r !== null && seqGt(end, r.seq); r = r.next) {
       if (seqGe(r.seq, start) && seqLe(r.endSeq, end)) n += this.tagSacked(r);
@@ -226,6 +362,7 @@ export class RtxQueue {
    * leaves the transmission-ordered list until it is sent again (RACK skips it meanwhile).
    */
   markLost(r: TxRecord): void {
+    if (this.multi !== 0) this.segmentize();
     const s = r.sacked;
     if (s & TCPCB_SACKED_ACKED) return;
     this.tsUnlink(r);
@@ -247,6 +384,7 @@ export class RtxQueue {
    * flight stay counted)
    */
   unmarkLost(): void {
+    if (this.multi !== 0) this.segmentize();
     for (let r = this.head; r !== null; r = r.next) r.sacked &= ~TCPCB_LOST;
     this.lostOut = 0;
   }
@@ -257,6 +395,7 @@ export class RtxQueue {
    * no byte depends on a SACK once the timer fired, and every record is lost.
    */
   markAllLost(): void {
+    if (this.multi !== 0) this.segmentize();
     for (let r = this.head; r !== null; r = r.next) {
       if (r.sacked & TCPCB_SACKED_ACKED) r.sacked &= ~TCPCB_SACKED_ACKED;
       this.markLost(r);
@@ -269,6 +408,7 @@ export class RtxQueue {
    * accounting): ever retransmitted and newest in transmission order, not counted in flight
    */
   markProbed(r: TxRecord, now: number): void {
+    if (this.multi !== 0) this.segmentize();
     r.xmitUs = now;
     r.xmitOrder = this.order++;
     r.sacked |= TCPCB_EVER_RETRANS;
@@ -277,6 +417,7 @@ export class RtxQueue {
 
   /** a record was (re)transmitted at `now`: counted in flight again, newest in transmission order */
   markRetrans(r: TxRecord, now: number): void {
+    if (this.multi !== 0) this.segmentize();
     r.xmitUs = now;
     r.xmitOrder = this.order++;
     if (!(r.sacked & TCPCB_SACKED_RETRANS)) this.retransOut += r.len;
@@ -286,6 +427,7 @@ export class RtxQueue {
 
   /** splits `r` after `len` bytes (a retransmission at a smaller MSS); the rest follows it */
   split(r: TxRecord, len: number): void {
+    if (this.multi !== 0) this.segmentize();
     const rest = this.take();
     rest.seq = (r.seq + len) | 0;
     rest.endSeq = r.endSeq;
@@ -314,6 +456,7 @@ export class RtxQueue {
    * followed it). Only records neither SACKed nor in retransmission, lost exactly when `r` is.
    */
   collapse(r: TxRecord, mss: number): void {
+    if (this.multi !== 0) this.segmentize();
     for (;;) {
       const n = r.next;
       if (n === null || r.fin || r.sacked & (TCPCB_SACKED_RETRANS | TCPCB_SACKED_ACKED)) return;
@@ -343,6 +486,8 @@ export class RtxQueue {
     this.head = this.tail = null;
     this.tsHead = this.tsTail = null;
     this.count = 0;
+    this.multi = 0;
+    this.perSegment = false;
     this.sackedOut = this.lostOut = this.retransOut = 0;
   }
 
@@ -362,6 +507,8 @@ export class RtxQueue {
   }
 
   private give(r: TxRecord): void {
+    r.segs = 1;
+    r.pieceLen = 0;
     r.inTs = false;
     r.tsPrev = r.tsNext = null;
     r.next = this.free;

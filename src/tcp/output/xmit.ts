@@ -234,16 +234,8 @@ function tcpXmitNew(tcp: TcpProto, tp: TcpSock, seq: number, len: number, flags:
   // timer as the RTO (a pending zero-window probe timer must not fire on it)
   const idle = tp.inFlight === 0;
   tcpSendData(tcp, tp, seq, len, flags | (withFin ? TCP_FIN : 0));
-  const mss = tcpCurrentMss(tp);
-  const q = tp.rtx;
-  let at = seq;
-  let left = len;
-  while (left > mss) {
-    q.push(at, (at + mss) | 0, now, false, false, at !== seq);
-    at = (at + mss) | 0;
-    left -= mss;
-  }
-  q.push(at, (at + left + (withFin ? 1 : 0)) | 0, now, withFin, len > 0 && recPsh, at !== seq);
+  // one record per TSO packet (its MSS pieces stand for the segments; rtx-queue.ts)
+  tp.rtx.pushPacket(seq, len, tcpCurrentMss(tp), now, withFin, recPsh);
   tp.sndNxt = (seq + len + (withFin ? 1 : 0)) | 0;
   if (withFin) tp.finSent = true;
   if (seqGt(tp.sndNxt, tp.sndMax)) tp.sndMax = tp.sndNxt;

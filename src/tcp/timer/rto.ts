@@ -38,6 +38,7 @@ import type { TcpSock } from '../sock.js';
 import { tcpSendLossProbe } from './tlp.js';
 
 export function tcpRetransmitTimer(tcp: TcpProto, tp: TcpSock): void {
+  tp.rtx.segmentize();
   const sched = tcp.sched;
   const now = sched.now();
   if (tp.state === TCP_SYN_SENT || tp.state === TCP_SYN_RECV) {
@@ -89,6 +90,7 @@ export function tcpRetransmitTimer(tcp: TcpProto, tp: TcpSock): void {
  * cwnd once per window (with undo state), enters Loss, arms F-RTO.
  */
 export function tcpEnterLoss(tcp: TcpProto, tp: TcpSock): void {
+  tp.rtx.segmentize();
   const newRecovery = tp.caState < CaState.Recovery;
   tcpTimeoutMarkLost(tp);
   if (tcpEnterLossCwnd(tp, tp.caOps, tp.retransmits)) tcpInitUndo(tp);

@@ -31,6 +31,7 @@ export function tcpScheduleLossProbe(tcp: TcpProto, tp: TcpSock, advancingRto: b
 
 /** Linux tcp_send_loss_probe: the probe timer fired */
 export function tcpSendLossProbe(tcp: TcpProto, tp: TcpSock): void {
+  tp.rtx.segmentize();
   const sched = tcp.sched;
   const q = tp.rtx;
   const wnd = (tp.sndUna + tp.sndWnd - tp.sndNxt) | 0;

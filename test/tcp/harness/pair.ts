@@ -58,14 +58,14 @@ export class Pair {
   private readonly tapA: Tap;
   private readonly tapB: Tap;
 
-  constructor(o: { family?: 4 | 6; seed?: number; delayUs?: number; loss?: number } = {}) {
+  constructor(o: { family?: 4 | 6; seed?: number; delayUs?: number; loss?: number; reorder?: number } = {}) {
     this.family = o.family ?? 4;
     this.net = new Network({ seed: o.seed ?? 1 });
     this.a = this.net.addHost('a');
     this.b = this.net.addHost('b');
     this.ea = this.a.addDevice('eth0', { rxQueues: 1, mac: MAC_A });
     this.eb = this.b.addDevice('eth0', { rxQueues: 1, mac: MAC_B });
-    this.wire = this.net.connect(this.ea, this.eb, { gbps: 10, delayUs: o.delayUs ?? 50, loss: o.loss ?? 0 });
+    this.wire = this.net.connect(this.ea, this.eb, { gbps: 10, delayUs: o.delayUs ?? 50, loss: o.loss ?? 0, reorder: o.reorder ?? 0 });
     if (this.family === 4) {
       this.addrA = InetAddr.parse('10.0.0.1');
       this.addrB = InetAddr.parse('10.0.0.2');
