@@ -344,8 +344,11 @@ export function tcpTsoSegs(tcp: TcpProto, tp: TcpSock, mss: number, gsoMaxSize: 
     if (r < 32) bytes += gsoMaxSize / 2 ** r;
   }
   if (bytes > gsoMaxSize) bytes = gsoMaxSize;
-  const segs = Math.floor(bytes / mss);
-  return Math.max(segs, sys.tcp_min_tso_segs, 1);
+  const segs = Math.max(Math.floor(bytes / mss), sys.tcp_min_tso_segs, 1);
+  // never more than the device's GSO limit carries (tcp_min_tso_segs would make two 64 KiB
+  // segments at MTU 65535; Linux segments such a packet in software, our NIC model drops it)
+  const cap = Math.floor((gsoMaxSize - 1 - (isV4(tp.raddr) ? TCP_HDR4 : TCP_HDR6)) / mss);
+  return cap >= 1 && segs > cap ? cap : segs;
 }
 
 /**
