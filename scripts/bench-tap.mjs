@@ -2,7 +2,8 @@
 // namespace this script makes pushes BYTES to our host's listener (the whole stack: TapLink →
 // FramePort → GRO → TCP → recv), per read mode and with/without vnet-hdr offloads; prints Gbit/s.
 // Modes: worker | poll | worker-novnet | poll-novnet (the stack), link-worker | link-poll (the link
-// alone: the tests' StubPeer ACKs every in-order segment, no stack; isolates the link's cost).
+// alone: the tests' StubPeer ACKs every in-order segment, no stack; isolates the link's cost);
+// worker-us2k | poll-us2k: the other direction, our host sends to a kernel receiver.
 // Needs root, /dev/net/tun and a build (`npm run build`). Usage:
 //   node scripts/bench-tap.mjs [--bytes N] [--mtu 1500] [--cc cubic|bbr|reno] [--runs worker,poll,worker-novnet] [--json] [--ss] [--recv into|recv] [--recv-size N]
 import { execFileSync, spawn } from 'node:child_process';
@@ -51,6 +52,28 @@ s.shutdown(socket.SHUT_WR)
 s.recv(1)
 `;
 
+// us2k modes: the kernel receives (prints 'ready', then the byte count and seconds from accept to EOF)
+const RECEIVER = `
+import json, socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', int(sys.argv[1])))
+s.listen(1)
+print('ready', flush=True)
+c, _ = s.accept()
+t0 = time.perf_counter()
+mv = memoryview(bytearray(1 << 20))
+n = 0
+while True:
+    k = c.recv_into(mv)
+    if k == 0:
+        break
+    n += k
+t1 = time.perf_counter()
+c.close()
+print(json.dumps({'received': n, 'seconds': t1 - t0}), flush=True)
+`;
+
 function ip(...a) {
   return execFileSync('ip', a, { encoding: 'utf8' });
 }
@@ -91,6 +114,22 @@ async function run(mode) {
       secs = Number(process.hrtime.bigint() - t0) / 1e9;
       got = peer.tcpIn;
       await new Promise((r) => child.once('exit', r));
+    } else if (mode.endsWith('us2k')) {
+      const child = spawn('ip', ['netns', 'exec', ns, PY, '-c', RECEIVER, '5302'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d) => { out += d; });
+      while (!out.includes('ready')) await sleep(5);
+      const cs = host.socket(C.AF_INET, C.SOCK_STREAM);
+      await cs.connect('10.86.0.1', 5302);
+      const chunk = new Uint8Array(1 << 18);
+      for (let i = 0; i < chunk.length; i++) chunk[i] = i & 0xff;
+      for (let left = BYTES; left > 0; left -= chunk.length) await cs.send(left >= chunk.length ? chunk : chunk.subarray(0, left));
+      cs.shutdown(C.SHUT_WR);
+      await new Promise((r) => child.once('exit', r));
+      cs.close();
+      const res = JSON.parse(out.slice(out.indexOf('{')));
+      got = res.received;
+      secs = res.seconds;
     } else {
       const ls = host.socket(C.AF_INET, C.SOCK_STREAM);
       ls.bind('0.0.0.0', 5301);

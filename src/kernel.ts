@@ -71,6 +71,8 @@ export class Kernel implements NetdevKernel, SyscallHost, SocketHost {
     const mac = opts.mac ?? 0x020000000000 + ((this.rng.nextU32() & 0xffff) * 0x100) + ifindex;
     const dev = new NetDevice(this.mem, this.skbs, this.sched, name, ifindex, { ...opts, mac });
     this.devs.push(dev);
+    // a link-driven poll ends with the ACKs TCP deferred during it (one per socket per batch)
+    dev.napiDoneHook = this.tcp;
     this.netif.addDevice(dev);
     this.ipv6.addDevice(dev);
     return dev;

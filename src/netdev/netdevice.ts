@@ -41,6 +41,14 @@ export interface LinkPort {
   transmit(skb: SkBuff, from: NetDevice): void;
 }
 
+/**
+ * told when a NAPI-style poll batch ends (`napiComplete`, after the GRO flush): the host's TCP
+ * sends the ACKs it deferred while the batch ran (Linux TCP_ACK_DEFERRED)
+ */
+export interface NapiDoneHook {
+  napiDone(): void;
+}
+
 /** a packet tap (tcpdump / AF_PACKET); borrows the skb for the call */
 export interface PacketTap {
   tap(skb: SkBuff, dir: 'rx' | 'tx', dev: NetDevice): void;
@@ -193,6 +201,8 @@ export class NetDevice implements TimerTarget {
   rssHasher = new ToeplitzHasher();
   link: LinkPort | null = null;
   rxHandler: RxHandler | null = null;
+  /** called at the end of every `napiComplete()` (set by the host; null: none) */
+  napiDoneHook: NapiDoneHook | null = null;
   readonly taps: PacketTap[] = [];
   readonly napiBase: number;
   /** payload pools of previous queue generations (detached, still draining) */
@@ -413,9 +423,13 @@ export class NetDevice implements TimerTarget {
     this.rxFrame(frame, true, -1, queue, gsoSize, csumTrusted);
   }
 
-  /** ends a receive batch (Linux `napi_complete_done`): flushes every queue's GRO train */
+  /**
+   * ends a receive batch (Linux `napi_complete_done`): flushes every queue's GRO train, then
+   * tells `napiDoneHook` (deferred ACKs go out once per batch)
+   */
   napiComplete(): void {
     for (let i = 0; i < this.rxQueues.length; i++) if (this.rxQueues[i]!.groSkb !== null) this.groFlush(this.rxQueues[i]!);
+    if (this.napiDoneHook !== null) this.napiDoneHook.napiDone();
   }
 
   private rxFrame(frame: SkBuff, fcsOk: boolean, fragCsum: number, queueHint: number, gsoSize: number, trusted: boolean): void {

@@ -42,6 +42,7 @@ import {
 import { tcpDone, tcpInitConnection, tcpListenStop, tcpPurgeRcv, tcpUnreadData } from './conn.js';
 import { TcpDemux } from './demux.js';
 import { tcpErr } from './err.js';
+import { tcpFlushDeferredAcks } from './input/ack-defer.js';
 import { tcpPurgeOfo } from './input/ofo.js';
 import { tcpRcv } from './input/rcv.js';
 import { TcpMemWait } from './mem-wait.js';
@@ -223,6 +224,14 @@ export class TcpProto implements Transport {
   readonly txView = new TcpView();
   /** scratch: IP TOS / traffic class of the segment being received (input/rcv, for ECN CE marks) */
   rxTos = 0;
+  /**
+   * scratch: the segment being received came from a device polled NAPI-style (a link port that
+   * ends each batch with `napiComplete`): its regular ACK may wait for the batch's end (input/ack-defer.ts)
+   */
+  rxNapi = false;
+  /** sockets whose regular ACK waits for the end of the current device poll; first `ackDeferLen` are live */
+  readonly ackDeferQ: (TcpSock | null)[] = [];
+  ackDeferLen = 0;
   /** scratch: the ISN for the connection a SYN to a TIME_WAIT 4-tuple opens (timewait.ts; 0: none) */
   twIsn = 0;
   /** scratch: IP ECN field of the segment being built (ecn.ts tcpEcnSend), and its output options */
@@ -511,6 +520,11 @@ export class TcpProto implements Transport {
   /** a socket timer fired (TcpSock.onTimer) */
   onTimer(tp: TcpSock, kind: number): void {
     tcpOnTimer(this, tp, kind);
+  }
+
+  /** a device poll batch ended (NetDevice `napiDoneHook`): send the ACKs deferred during it */
+  napiDone(): void {
+    if (this.ackDeferLen !== 0) tcpFlushDeferredAcks(this);
   }
 
   /** a bare ACK with the current rcv_nxt and window */

@@ -219,6 +219,8 @@ export class TcpSock implements TimerTarget, PortUser, PrrSock, CwndValidateSock
   /** received but unacknowledged full segments */
   unackedSegs = 0;
   ackPending = false;
+  /** in `TcpProto.ackDeferQ`: a regular ACK waits for the end of the device poll (input/ack-defer.ts) */
+  ackDeferred = false;
   /** time of our last answer to an invalid segment (Linux last_oow_ack_time), -1 for none */
   lastOowAckTime = -1;
 

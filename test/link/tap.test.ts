@@ -259,6 +259,35 @@ describe('TAP link (kernel in a network namespace)', { skip }, () => {
     await link.close();
   });
 
+  it('hands frames up as views reused per length: bytes exact, no stale view after the buffer changes', () => {
+    const link = open({ vnetHdr: false });
+    const got: { view: Uint8Array; bytes: number[] }[] = [];
+    link.attach({
+      receive: (f) => { got.push({ view: f, bytes: [...f] }); },
+      flush: () => undefined, drain: () => undefined, error: () => undefined,
+    });
+    const a = new Uint8Array(256);
+    for (let i = 0; i < a.length; i++) a[i] = i;
+    link.deliver(a, 0, 60, 0);
+    link.deliver(a, 0, 60, 0);
+    link.deliver(a, 0, 100, 0);
+    a[0] = 0xee;
+    link.deliver(a, 0, 60, 0);
+    assert.equal(got[0]!.view, got[1]!.view, 'the same view for the same buffer and length');
+    assert.equal(got[1]!.view, got[3]!.view);
+    assert.deepEqual(got.map((g) => g.bytes.length), [60, 60, 100, 60]);
+    assert.deepEqual(got[2]!.bytes, Array.from({ length: 100 }, (_, i) => i));
+    assert.equal(got[3]!.bytes[0], 0xee, 'the view reads the buffer as it is now');
+    // another buffer (and an offset into it): fresh views over it, never the old buffer's
+    const b = new Uint8Array(300).fill(7);
+    link.deliver(b, 20, 60, 0);
+    assert.notEqual(got[4]!.view, got[0]!.view);
+    assert.equal(got[4]!.view.buffer, b.buffer);
+    assert.equal(got[4]!.view.byteOffset, 20);
+    assert.deepEqual(got[4]!.bytes, new Array<number>(60).fill(7));
+    assert.equal(link.stats.rxFrames, 5);
+  });
+
   it('close: stops delivery, the device disappears, later sends are dropped, close is idempotent', async () => {
     const link = open();
     const name = link.name;

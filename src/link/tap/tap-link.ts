@@ -19,7 +19,8 @@
  *    the first of a run reported through `rx.error`. A multi-queue link writes each
  *    flow on a stable queue (`txQueueOf`), so the kernel steers the flow's replies to that queue;
  *  - a queue whose fd dies (the device was deleted under us) reports `rx.error` once and stops.
- * Per frame the receive path allocates one Uint8Array view over the ring slot; nothing else.
+ * Nothing is allocated per frame: the receive path reuses one view of the reader's buffer per
+ * frame length; the transmit path writes from one reused buffer.
  */
 import { closeSync } from 'node:fs';
 import { ERRNO, ErrnoError } from '../../uapi/errno.js';
@@ -106,6 +107,8 @@ export class TapLink implements FrameLink, QueueSink {
   private readonly txBuf: Uint8Array;
   private readonly meta: FrameMeta = newFrameMeta();
   private readers: QueueIo[] = [];
+  /** per queue: views of the reader's buffer by frame length (`rxView`) */
+  private readonly rxViews: (Uint8Array | undefined)[][] = [];
   private rx: LinkReceiver | null = null;
   /** the receiver's at-once entry (our FramePort): no ring copy; every batch ends with flush() */
   private batchRx: BatchLinkReceiver | null = null;
@@ -242,10 +245,26 @@ export class TapLink implements FrameLink, QueueSink {
     }
     this.stats.rxFrames++;
     this.stats.rxBytes += flen;
-    const frame = new Uint8Array(buf.buffer, buf.byteOffset + foff, flen);
+    const frame = this.rxView(buf, foff, flen, queue);
     const qi = this.queues > 1 ? queue : undefined;
     if (this.batchRx !== null) this.batchRx.receiveInBatch(frame, meta, qi);
     else rx.receive(frame, meta, qi);
+  }
+
+  /**
+   * `buf[off..off+len)` as its own Uint8Array: a reader delivers from one fixed buffer per
+   * queue, so the view of each length is made once and reused (no allocation per frame)
+   */
+  private rxView(buf: Uint8Array, off: number, len: number, queue: number): Uint8Array {
+    const views = this.rxViews[queue] ?? (this.rxViews[queue] = []);
+    let v = views[len];
+    if (v === undefined || v.buffer !== buf.buffer || v.byteOffset !== buf.byteOffset + off) {
+      // another buffer than the cached views': start over for it
+      if (v !== undefined) views.length = 0;
+      v = new Uint8Array(buf.buffer, buf.byteOffset + off, len);
+      views[len] = v;
+    }
+    return v;
   }
 
   /** @internal */

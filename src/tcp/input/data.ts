@@ -3,7 +3,8 @@
  * in-order data joins the receive queue (coalesced into the tail skb when possible), the
  * out-of-order queue drains behind it, duplicates are answered with an ACK, out-of-order data is
  * kept (ofo.ts) with one duplicate ACK per merged segment. ACK policy: quick ACKs at the start,
- * every second full segment, after out-of-order, on FIN; otherwise the delayed-ACK timer.
+ * every second full segment (at the end of the device poll for a NAPI-polled device:
+ * ack-defer.ts), after out-of-order, on FIN; otherwise the delayed-ACK timer.
  */
 import { skbFree, skbTryCoalesce, type SkBuff } from '../../skb/index.js';
 import { seqGt, seqLe, seqLt } from '../../wire/seq.js';
@@ -13,6 +14,7 @@ import { tcpEcnCheckCe } from '../ecn.js';
 import { tcpSendAck } from '../output/control.js';
 import type { TcpProto } from '../proto.js';
 import type { TcpSock } from '../sock.js';
+import { tcpDeferAck } from './ack-defer.js';
 import { tcpOfoDrain, tcpOfoInsert } from './ofo.js';
 import { tcpDsackSet, tcpSackRemove } from './sack-blocks.js';
 import { tcpEnterTimeWait } from './timewait.js';
@@ -58,9 +60,13 @@ export function tcpDataQueue(tcp: TcpProto, tp: TcpSock, skb: SkBuff): void {
     // ACK policy: quickack at start, every second full segment, out-of-order fill, FIN
     // (a GRO train counts as the segments it merged)
     tp.unackedSegs += skb.gsoSize > 0 ? Math.ceil(skb.len / skb.gsoSize) : 1;
-    if (fin || hadOfo || tp.quickAcks > 0 || tp.unackedSegs >= 2 || ackNow) {
+    if (fin || hadOfo || tp.quickAcks > 0 || ackNow) {
       if (tp.quickAcks > 0) tp.quickAcks--;
       tcpSendAck(tcp, tp);
+    } else if (tp.unackedSegs >= 2) {
+      // the regular ACK: once per device poll when the segment came from one (ack-defer.ts)
+      if (tcp.rxNapi) tcpDeferAck(tcp, tp);
+      else tcpSendAck(tcp, tp);
     } else if (!tp.delackTimer.armed) {
       tp.ackPending = true;
       tcp.sched.arm(tp.delackTimer, tcp.sched.now() + TCP_DELACK_MIN);

@@ -64,6 +64,7 @@ export function tcpRcv(tcp: TcpProto, skb: SkBuff, meta: RxMeta): void {
   skb.endSeq = (seq + skb.len) | 0;
   skb.tcpFlags = flags;
   tcp.rxTos = meta.tos;
+  tcp.rxNapi = meta.dev !== null && meta.dev.napiPoll;
 
   let tp = tcp.demux.lookupEstablished(dst, dport, src, sport);
   if (tp === null) tp = tcp.demux.lookupListener(dst, dport, src, sport);
