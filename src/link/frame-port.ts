@@ -22,7 +22,8 @@
  *    flush); frames left over are polled on the next turn. `receiveInBatch` (our own links, see
  *    `BatchLinkReceiver`) skips the ring copy: the frame goes through the NIC model inside the
  *    call, GRO trains wait for the batch's end (`flush()` or the scheduled poll); a flush that
- *    leaves nothing cancels the scheduled poll. Meta is honoured: a TCP GSO
+ *    leaves nothing cancels the scheduled poll, and a link that promises its flush
+ *    (`flushFollows`) gets no poll scheduled at all. Meta is honoured: a TCP GSO
  *    super-frame goes up as one skb with its segment size (a UDP one as one large datagram);
  *    `needsCsum`/`dataValid` make the checksum trusted. Malformed meta is counted and the frame
  *    dropped.
@@ -44,10 +45,12 @@ import { linearizeFrame } from './linearize.js';
  * (`isBatchReceiver`): `receiveInBatch` takes a frame through the NIC model at once instead of
  * copying it into the rx ring (the link's buffer is borrowed for the call only, as with
  * `receive`); GRO trains wait for the batch's `flush()`, or for the poll scheduled after this
- * event-loop turn when the link cannot tell where its batch ends.
+ * event-loop turn when the link cannot tell where its batch ends. `flushFollows` true: the link
+ * promises `flush()` at the end of its batch (in the same callback), so no poll is scheduled
+ * for a frame that went through at once (no `setImmediate` per batch).
  */
 export interface BatchLinkReceiver extends LinkReceiver {
-  receiveInBatch(frame: Uint8Array, meta?: FrameMeta | null, queue?: number): void;
+  receiveInBatch(frame: Uint8Array, meta?: FrameMeta | null, queue?: number, flushFollows?: boolean): void;
 }
 
 export function isBatchReceiver(rx: LinkReceiver): rx is BatchLinkReceiver {
@@ -367,7 +370,7 @@ export class FramePort implements LinkPort, BatchLinkReceiver, TimerTarget {
    * `receive`) while a poll or another direct frame is running (a re-entrant call) or the ring
    * still holds earlier frames.
    */
-  receiveInBatch(frame: Uint8Array, meta?: FrameMeta | null, queue?: number): void {
+  receiveInBatch(frame: Uint8Array, meta?: FrameMeta | null, queue?: number, flushFollows?: boolean): void {
     if (!this.admit(frame, meta, queue)) return;
     const ring = this.rings[this.inRing]!;
     if (this.polling || ring.count > 0) {
@@ -393,8 +396,8 @@ export class FramePort implements LinkPort, BatchLinkReceiver, TimerTarget {
     } finally {
       this.polling = false;
     }
-    this.schedulePoll();
-    if (this.repoll) {
+    if (flushFollows !== true || this.repoll) {
+      // a poll asked for while this frame ran (repoll) is that poll; the link's flush() may run it sooner
       this.repoll = false;
       this.schedulePoll();
     }

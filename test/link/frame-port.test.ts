@@ -195,6 +195,26 @@ describe('FramePort rx: receiveInBatch (our links: no ring copy, GRO until the b
     assert.equal(r.port.stats.polls, 1);
   });
 
+  it('flushFollows: no poll is scheduled for frames that went through; the link\'s flush() ends the batch', () => {
+    const r = rawRig();
+    const pay = pattern(500, 5);
+    r.port.receiveInBatch(testFrame(0, 60), null, undefined, true);
+    for (let i = 0; i < 4; i++) r.port.receiveInBatch(ackOnly(tcpFrame(pay.subarray(i * 125, (i + 1) * 125), 1000 + i * 125)), null, undefined, true);
+    assert.equal(r.sched.pending, 0, 'no poll scheduled: the link promised the flush');
+    assert.equal(r.rec.got.length, 1, 'the non-TCP frame went up at once; GRO holds the train');
+    r.rx.flush();
+    assert.equal(r.rec.got.length, 2);
+    assert.deepEqual(r.rec.got[1]!.bytes.subarray(TH + TCP_HLEN), pay);
+    assert.equal(r.port.stats.polls, 1);
+    // a frame that has to wait behind the ring is still polled by the port itself
+    r.rx.receive(testFrame(1, 60));
+    r.port.receiveInBatch(testFrame(2, 60), null, undefined, true);
+    assert.equal(r.sched.pending, 1, 'the ring needs its poll');
+    runAll(r.sched);
+    assert.deepEqual(r.rec.got.slice(2).map((g) => frameIndex(g.bytes)), [1, 2]);
+    assert.equal(r.sched.pending, 0);
+  });
+
   it('keeps order with frames already in the ring, and a re-entrant call (from inside the stack) is queued, not nested', () => {
     const r = rawRig();
     r.rx.receive(testFrame(0, 60));

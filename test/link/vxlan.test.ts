@@ -1,5 +1,7 @@
-// VxlanLink over loopback dgram sockets: byte-exact encapsulation, Linux's receive checks,
-// backpressure and drain, seeded loss, close, IPv6 outer, option checks.
+// VxlanLink over loopback, both transports (libc through koffi, node:dgram): byte-exact
+// encapsulation, Linux's receive checks, backpressure and drain, seeded loss, close, IPv6 outer,
+// option checks. (The 'ffi' transport's EAGAIN → busy → drain needs a namespace: see
+// test/interop/vxlan-ffi.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
@@ -8,10 +10,13 @@ import {
   VXLAN_BAD_FLAGS, VXLAN_BAD_RESERVED, VXLAN_BAD_SHORT, vxlanCheck, vxlanWriteHeader,
 } from '../../src/link/vxlan/header.js';
 import { SendRing } from '../../src/link/vxlan/send-ring.js';
+import { ffiUnavailable } from '../../src/link/vxlan/udp-ffi.js';
 import { RawPeer, StubReceiver, testFrame, vxlanHeader } from './vxlan-helpers.js';
 
 const LO4 = '127.0.0.1';
 const LO6 = '::1';
+/** the transports every shared test runs over; 'ffi' needs koffi, which the package depends on */
+const IOS = ['ffi', 'dgram'] as const;
 
 /** a link on an ephemeral port whose remote is a raw UDP peer */
 async function linkToPeer(extra: Partial<VxlanLinkOptions> = {}, family: 4 | 6 = 4): Promise<{ link: VxlanLink; peer: RawPeer; rx: StubReceiver }> {
@@ -73,8 +78,8 @@ test('send ring: FIFO reservations never overlap live bytes, wrap, and come back
   assert.equal(r.reserve(101), -1);
 });
 
-test('vxlan: frames leave byte-exact (header + frame) and come in from the remote', async () => {
-  const { link, peer, rx } = await linkToPeer({ vni: 0x123456 });
+for (const io of IOS) test(`vxlan ${io}: frames leave byte-exact (header + frame) and come in from the remote`, async () => {
+  const { link, peer, rx } = await linkToPeer({ io, vni: 0x123456 });
   try {
     assert.equal(link.mtu, 1450);
     const f1 = testFrame(100, 1);
@@ -100,8 +105,8 @@ test('vxlan: frames leave byte-exact (header + frame) and come in from the remot
   }
 });
 
-test('vxlan: malformed, other-VNI and foreign datagrams are counted and dropped', async () => {
-  const { link, peer, rx } = await linkToPeer({ vni: 42 });
+for (const io of IOS) test(`vxlan ${io}: malformed, other-VNI and foreign datagrams are counted and dropped`, async () => {
+  const { link, peer, rx } = await linkToPeer({ io, vni: 42 });
   const stranger = await RawPeer.open('udp4', '127.0.0.2');
   try {
     const f = testFrame(50, 9);
@@ -138,8 +143,8 @@ test('vxlan: malformed, other-VNI and foreign datagrams are counted and dropped'
   }
 });
 
-test('vxlan: seeded random datagrams are each counted exactly once, never thrown, and only valid ones delivered', async () => {
-  const { link, peer, rx } = await linkToPeer({ vni: 0x0a0b0c });
+for (const io of IOS) test(`vxlan ${io}: seeded random datagrams are each counted exactly once, never thrown, and only valid ones delivered`, async () => {
+  const { link, peer, rx } = await linkToPeer({ io, vni: 0x0a0b0c });
   try {
     let x = 99;
     const rnd = (n: number): number => {
@@ -176,8 +181,8 @@ test('vxlan: seeded random datagrams are each counted exactly once, never thrown
   }
 });
 
-test('vxlan: anySource accepts a datagram from another address', async () => {
-  const { link, peer, rx } = await linkToPeer({ anySource: true });
+for (const io of IOS) test(`vxlan ${io}: anySource accepts a datagram from another address`, async () => {
+  const { link, peer, rx } = await linkToPeer({ io, anySource: true });
   const stranger = await RawPeer.open('udp4', '127.0.0.2');
   try {
     await stranger.send(Buffer.from([...vxlanHeader(42), ...testFrame(20, 4)]), link.localPort, LO4);
@@ -190,8 +195,8 @@ test('vxlan: anySource accepts a datagram from another address', async () => {
   }
 });
 
-test('vxlan: a frame over the MTU or under an Ethernet header is dropped and counted, not sent', async () => {
-  const { link, peer } = await linkToPeer({ mtu: 1000 });
+for (const io of IOS) test(`vxlan ${io}: a frame over the MTU or under an Ethernet header is dropped and counted, not sent`, async () => {
+  const { link, peer } = await linkToPeer({ io, mtu: 1000 });
   try {
     assert.equal(link.send(testFrame(1000 + 4 + 1, 1)), true, 'taken (and dropped), not busy');
     assert.equal(link.send(new Uint8Array(13)), true);
@@ -207,8 +212,8 @@ test('vxlan: a frame over the MTU or under an Ethernet header is dropped and cou
   }
 });
 
-test('vxlan: send reports busy when the in-flight bound is hit, drains once, and loses nothing it took', async () => {
-  const { link, peer, rx } = await linkToPeer({ maxInflight: 4, sendRingBytes: 1 });
+test('vxlan dgram: send reports busy when the in-flight bound is hit, drains once, and loses nothing it took', async () => {
+  const { link, peer, rx } = await linkToPeer({ io: 'dgram', maxInflight: 4, sendRingBytes: 1 });
   try {
     let taken = 0;
     let busyAt = -1;
@@ -237,7 +242,7 @@ test('vxlan: send reports busy when the in-flight bound is hit, drains once, and
   }
 });
 
-test('vxlan: send reports busy when libuv\'s send queue is above the bound', async () => {
+test('vxlan dgram: send reports busy when libuv\'s send queue is above the bound', async () => {
   // over loopback the kernel never pushes back, so libuv never queues; Node's
   // --test-udp-no-try-send makes every send go through libuv's queue, in a child process
   const mod = new URL('../../src/link/vxlan/index.js', import.meta.url).href;
@@ -246,7 +251,7 @@ test('vxlan: send reports busy when libuv\'s send queue is above the bound', asy
     import { VxlanLink } from ${JSON.stringify(mod)};
     const peer = dgram.createSocket('udp4'); let got = 0; peer.on('message', () => got++);
     await new Promise((r) => peer.bind(0, '127.0.0.1', r));
-    const link = await VxlanLink.open({ local: { address: '127.0.0.1', port: 0 }, remote: { address: '127.0.0.1', port: peer.address().port }, vni: 5, sendQueueBytes: 100 });
+    const link = await VxlanLink.open({ local: { address: '127.0.0.1', port: 0 }, remote: { address: '127.0.0.1', port: peer.address().port }, vni: 5, sendQueueBytes: 100, io: 'dgram' });
     let drains = 0; const out = {};
     link.attach({ receive() {}, flush() {}, error() {}, drain() { drains++; } });
     const frame = new Uint8Array(200);
@@ -268,9 +273,9 @@ test('vxlan: send reports busy when libuv\'s send queue is above the bound', asy
   assert.equal(res.again, true);
 });
 
-test('vxlan: seeded loss drops the same frames for the same seed, in each direction on its own', async () => {
+for (const io of IOS) test(`vxlan ${io}: seeded loss drops the same frames for the same seed, in each direction on its own`, async () => {
   async function run(seed: number): Promise<{ tx: number[]; rx: number[] }> {
-    const { link, peer, rx } = await linkToPeer({ loss: { tx: 0.3, rx: 0.2 }, seed });
+    const { link, peer, rx } = await linkToPeer({ io, loss: { tx: 0.3, rx: 0.2 }, seed });
     try {
       for (let i = 0; i < 200; i++) {
         const f = testFrame(4, i);
@@ -300,18 +305,21 @@ test('vxlan: seeded loss drops the same frames for the same seed, in each direct
   assert.ok(a.rx.length > 120 && a.rx.length < 190, `rx survivors ${a.rx.length} of 200 at 20% loss`);
 });
 
-test('vxlan: IPv6 outer over ::1, link to link', async () => {
+for (const io of IOS) test(`vxlan ${io}: IPv6 outer over ::1, link to link (the other link on the other transport)`, async () => {
+  const other = io === 'ffi' ? 'dgram' : 'ffi';
   const spare = await RawPeer.open('udp6', LO6);
   const portB = spare.port;
-  const a = await VxlanLink.open({ local: { address: '0:0:0:0:0:0:0:1', port: 0 }, remote: { address: LO6, port: portB }, vni: 7 });
+  const a = await VxlanLink.open({ local: { address: '0:0:0:0:0:0:0:1', port: 0 }, remote: { address: LO6, port: portB }, vni: 7, io });
   await spare.close();
-  const b = await VxlanLink.open({ local: { address: LO6, port: portB }, remote: { address: LO6, port: a.localPort }, vni: 7 });
+  const b = await VxlanLink.open({ local: { address: LO6, port: portB }, remote: { address: LO6, port: a.localPort }, vni: 7, io: other });
   const ra = new StubReceiver();
   const rb = new StubReceiver();
   a.attach(ra);
   b.attach(rb);
   try {
     assert.equal(a.family, 6);
+    assert.equal(a.io, io);
+    assert.equal(b.io, other);
     assert.equal(a.mtu, 1430);
     assert.equal(a.localAddress, '::1');
     for (let i = 0; i < 10; i++) assert.equal(a.send(testFrame(1430, i)), true);
@@ -327,8 +335,8 @@ test('vxlan: IPv6 outer over ::1, link to link', async () => {
   }
 });
 
-test('vxlan: connectTx false sends from the bound port', async () => {
-  const { link, peer } = await linkToPeer({ connectTx: false });
+for (const io of IOS) test(`vxlan ${io}: connectTx false (always, with ffi) sends from the bound port`, async () => {
+  const { link, peer } = await linkToPeer({ io, connectTx: io === 'ffi' });
   try {
     const seen: number[] = [];
     peer.sock.on('message', (_m, r) => seen.push(r.port));
@@ -341,8 +349,8 @@ test('vxlan: connectTx false sends from the bound port', async () => {
   }
 });
 
-test('vxlan: close stops delivery, frees the port, and is idempotent', async () => {
-  const { link, peer, rx } = await linkToPeer();
+for (const io of IOS) test(`vxlan ${io}: close stops delivery, frees the port, and is idempotent`, async () => {
+  const { link, peer, rx } = await linkToPeer({ io });
   const port = link.localPort;
   await link.close();
   await link.close();
@@ -358,9 +366,9 @@ test('vxlan: close stops delivery, frees the port, and is idempotent', async () 
   await peer.close();
 });
 
-test('vxlan: frames before attach are counted, not delivered', async () => {
+for (const io of IOS) test(`vxlan ${io}: frames before attach are counted, not delivered`, async () => {
   const peer = await RawPeer.open('udp4', LO4);
-  const link = await VxlanLink.open({ local: { address: LO4, port: 0 }, remote: { address: LO4, port: peer.port }, vni: 1 });
+  const link = await VxlanLink.open({ local: { address: LO4, port: 0 }, remote: { address: LO4, port: peer.port }, vni: 1, io });
   try {
     link.receiveDatagram(Buffer.from([...vxlanHeader(1), ...testFrame(10, 1)]), LO4);
     assert.equal(link.stats.rxNoReceiver, 1);
@@ -390,6 +398,11 @@ test('vxlan: options are checked (EINVAL); a port in use rejects and leaks no so
   await assert.rejects(VxlanLink.open({ ...base, maxInflight: 0 }), { code: 'EINVAL' });
   await assert.rejects(VxlanLink.open({ ...base, sendRingBytes: Number.NaN }), { code: 'EINVAL' });
   await assert.rejects(VxlanLink.open({ ...base, sendQueueBytes: 1.5 }), { code: 'EINVAL' });
+  await assert.rejects(VxlanLink.open({ ...base, io: 'uring' as 'ffi' }), { code: 'EINVAL' });
+  assert.equal(ffiUnavailable(), null, 'koffi loads here (a package dependency)');
+  const def = await VxlanLink.open(base);
+  assert.equal(def.io, 'ffi', 'the libc transport is the default when koffi loads');
+  await def.close();
   const big = await VxlanLink.open({ ...base, mtu: 65485 });
   assert.equal(big.mtu, 65485);
   await big.close();
@@ -398,18 +411,54 @@ test('vxlan: options are checked (EINVAL); a port in use rejects and leaks no so
   const holder = dgram.createSocket('udp4');
   await new Promise<void>((r) => holder.bind(0, LO4, () => r()));
   const port = holder.address().port;
-  await assert.rejects(VxlanLink.open({ ...base, local: { address: LO4, port } }), /EADDRINUSE/);
+  for (const io of IOS) await assert.rejects(VxlanLink.open({ ...base, local: { address: LO4, port }, io }), /EADDRINUSE/, io);
   await new Promise<void>((r) => holder.close(() => r()));
 });
 
-test('vxlan: with our FramePort-style receiver the frame goes through receiveInBatch, inside the message callback', async () => {
+test('vxlan: without koffi the default is node:dgram, and asking for ffi fails with EOPNOTSUPP', async () => {
+  // a child process whose require('koffi') throws, as on a machine without the prebuilt binary
+  const mod = new URL('../../src/link/vxlan/index.js', import.meta.url).href;
+  const ffiMod = new URL('../../src/link/vxlan/udp-ffi.js', import.meta.url).href;
+  const preload = `const M = require('node:module'); const load = M._load;
+    M._load = function (req, ...rest) { if (req === 'koffi') throw new Error('koffi blocked'); return load.call(this, req, ...rest); };`;
+  const script = `
+    import { VxlanLink } from ${JSON.stringify(mod)};
+    import { ffiUnavailable } from ${JSON.stringify(ffiMod)};
+    const base = { local: { address: '127.0.0.1', port: 0 }, remote: { address: '127.0.0.1', port: 9 }, vni: 1 };
+    const out = { why: ffiUnavailable() };
+    const link = await VxlanLink.open(base);
+    out.io = link.io;
+    await link.close();
+    try { await VxlanLink.open({ ...base, io: 'ffi' }); out.ffi = 'opened'; } catch (e) { out.ffi = e.code; }
+    console.log(JSON.stringify(out));`;
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'vxlan-nokoffi-'));
+  try {
+    const pre = join(dir, 'block-koffi.cjs');
+    writeFileSync(pre, preload);
+    const res = JSON.parse(execFileSync(process.execPath, ['--require', pre, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 })) as Record<string, string | null>;
+    assert.match(res.why ?? '', /koffi blocked/);
+    assert.equal(res.io, 'dgram');
+    assert.equal(res.ffi, 'EOPNOTSUPP');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+for (const io of IOS) test(`vxlan ${io}: with our FramePort-style receiver the frame goes through receiveInBatch, inside the read callback`, async () => {
   const peer = await RawPeer.open('udp4', LO4);
-  const link = await VxlanLink.open({ local: { address: LO4, port: 0 }, remote: { address: LO4, port: peer.port }, vni: 42 });
+  const link = await VxlanLink.open({ local: { address: LO4, port: 0 }, remote: { address: LO4, port: peer.port }, vni: 42, io });
   const batch: Uint8Array[] = [];
+  const follows: (boolean | undefined)[] = [];
   const rx = new StubReceiver();
   const brx = Object.assign(rx, {
-    receiveInBatch(frame: Uint8Array): void {
+    receiveInBatch(frame: Uint8Array, _meta?: unknown, _queue?: number, flushFollows?: boolean): void {
       batch.push(Uint8Array.from(frame));
+      follows.push(flushFollows);
+      assert.equal(rx.flushes, 0, 'the flush ends the batch, after the frame');
     },
   });
   link.attach(brx);
@@ -421,6 +470,9 @@ test('vxlan: with our FramePort-style receiver the frame goes through receiveInB
     assert.equal(batch.length, 1);
     assert.deepEqual([...batch[0]!], [...f]);
     assert.equal(rx.frames.length, 0, 'the copying entry is not used');
+    // 'ffi' promises the batch's flush (no poll scheduled per frame) and keeps it, in the same callback
+    assert.deepEqual(follows, [io === 'ffi']);
+    assert.equal(rx.flushes, io === 'ffi' ? 1 : 0);
     link.receiveDatagram(Buffer.from([...vxlanHeader(43), ...f]), LO4);
     assert.equal(batch.length, 1, 'other VNI still dropped before the receiver');
   } finally {

@@ -1,8 +1,10 @@
 /**
- * link/vxlan: the VXLAN link (RFC 7348) over `node:dgram`. `VxlanLink` implements the public
+ * link/vxlan: the VXLAN link (RFC 7348) over UDP. `VxlanLink` implements the public
  * `FrameLink`: Ethernet frames in UDP to a kernel vxlan device or any VTEP, IPv4 or IPv6 outer,
  * with backpressure (send returns false, `rx.drain()` later) and seeded loss injection for tests.
- * `header.ts` holds the 8-byte header checks, `send-ring.ts` the arena datagrams are built in.
+ * `udp-ffi.ts` is the default transport (one socket driven through libc with koffi), `node:dgram`
+ * the other; `header.ts` holds the 8-byte header checks, `send-ring.ts` the arena dgram
+ * datagrams are built in.
  */
 export { VxlanLink, type VxlanEndpoint, type VxlanLinkOptions, type VxlanLinkStats } from './vxlan-link.js';
 export {

@@ -1,33 +1,41 @@
 /**
- * VxlanLink: a `FrameLink` that carries Ethernet frames in VXLAN (RFC 7348) over UDP with
- * `node:dgram`, IPv4 or IPv6 outer, to a Linux kernel vxlan device, another VxlanLink, or any
- * VTEP, on this machine or across machines.
+ * VxlanLink: a `FrameLink` that carries Ethernet frames in VXLAN (RFC 7348) over UDP, IPv4 or
+ * IPv6 outer, to a Linux kernel vxlan device, another VxlanLink, or any VTEP, on this machine or
+ * across machines. Two transports (`io`): 'ffi' (the default when the koffi package loads) drives
+ * one non-blocking socket through libc (`udp-ffi.ts`: a `recvfrom` into a reused buffer, a
+ * synchronous `sendto`, nothing allocated per datagram); 'dgram' uses `node:dgram`.
  *
  * Contract:
  *  - `VxlanLink.open(opts)` binds the receive socket on `local` (default port 4789) and resolves
  *    once bound (it rejects with the socket's error, e.g. EADDRINUSE). Frames go to `remote`
  *    (default port 4789). The receive socket is never connected: a kernel VTEP picks the UDP
- *    source port per flow (a hash), so a connected socket would filter out its datagrams. By
- *    default the frames leave through a second socket connected to `remote` (no per-send address
- *    lookup in Node); `connectTx: false` sends from the receive socket instead;
+ *    source port per flow (a hash), so a connected socket would filter out its datagrams. With
+ *    'dgram', by default the frames leave through a second socket connected to `remote` (no
+ *    per-send address lookup in Node); `connectTx: false` sends from the receive socket instead.
+ *    With 'ffi' frames always leave from the bound socket (`connectTx` is ignored);
  *  - receive: each datagram is checked like Linux's `vxlan_rcv` (header, flags, reserved bytes,
  *    an inner Ethernet header), its VNI must be ours and, unless `anySource`, its source address
  *    must be `remote`'s. Anything else is counted and dropped, never thrown. Good frames go to
  *    `rx.receive` (which copies them), or to our FramePort's `receiveInBatch` (the NIC takes the
- *    frame inside the 'message' callback: an echo is answered there); the device's poll runs GRO
- *    at the end of the event-loop turn, after libuv's batch of reads;
- *  - send copies the frame into a ring arena (`SendRing`) behind an 8-byte header and hands it to
- *    dgram; the space comes back on the send callback. `send` returns false (frame not taken)
- *    when the arena or the in-flight count is full or libuv's send queue is above
- *    `sendQueueBytes`; it then calls `rx.drain()` once the queue is below half of both bounds. A
- *    frame longer than the link MTU allows is dropped and counted (taken, like a NIC drops it);
+ *    frame inside the read callback: an echo is answered there). With 'ffi' one readiness event
+ *    reads up to `RX_BUDGET` datagrams and ends the batch with `rx.flush()` (the device's poll:
+ *    GRO flush) in the same callback; with 'dgram' the device's poll runs after this event-loop
+ *    turn's I/O callbacks (libuv's batch of reads);
+ *  - send ('ffi'): the frame is copied behind the 8-byte header into one reused buffer and sent
+ *    synchronously; a full socket buffer (EAGAIN) makes `send` return false (frame not taken)
+ *    and `rx.drain()` follows once the socket is writable. Send ('dgram'): the frame is copied
+ *    into a ring arena (`SendRing`) behind the header and handed to dgram; the space comes back
+ *    on the send callback. `send` returns false when the arena or the in-flight count is full or
+ *    libuv's send queue is above `sendQueueBytes`; it then calls `rx.drain()` once the queue is
+ *    below half of both bounds. A frame longer than the link MTU allows is dropped and counted
+ *    (taken, like a NIC drops it);
  *  - `loss: { tx, rx }` with `seed` drops frames on purpose, each direction from its own seeded
  *    stream: the same seed drops the same frame numbers (for tests of recovery over real links);
  *  - socket errors go to `rx.error` and are counted; `close()` closes both sockets; after it
  *    resolves nothing is called on `rx`.
  *
- * Node has no sendmmsg/recvmmsg or UDP GSO for dgram, so each frame costs one syscall each way;
- * batching is what libuv does (up to 32 reads per readiness event) plus the device's poll.
+ * Each frame costs one syscall each way (no sendmmsg/recvmmsg or UDP GSO); batching is the reads
+ * of one readiness event plus the device's poll.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -36,6 +44,7 @@ import { ErrnoError } from '../../uapi/errno.js';
 import type { FrameLink, FrameMeta, LinkOffloads, LinkReceiver } from '../frame-link.js';
 import { isBatchReceiver, type BatchLinkReceiver } from '../frame-port.js';
 import { SendRing } from './send-ring.js';
+import { FFI_EAGAIN, FfiUdp, ffiUnavailable } from './udp-ffi.js';
 import {
   VXLAN_BAD_FLAGS, VXLAN_BAD_RESERVED, VXLAN_BAD_SHORT, VXLAN_HLEN, VXLAN_PORT, VXLAN_VNI_MAX, vxlanCheck,
   vxlanWriteHeader,
@@ -47,6 +56,8 @@ const VLAN_HLEN = 4;
 /** largest UDP payload: 65535 minus the IPv4 (20) or nothing for IPv6 (its payload length excludes it) minus UDP (8) */
 const MAX_UDP_PAYLOAD_V4 = 65535 - 20 - 8;
 const MAX_UDP_PAYLOAD_V6 = 65535 - 8;
+/** datagrams one readiness event reads ('ffi') before the batch ends; the rest wait for the next */
+const RX_BUDGET = 64;
 
 export interface VxlanEndpoint {
   /** IPv4 or IPv6 literal (an IPv6 link-local may carry a `%scope`) */
@@ -64,13 +75,15 @@ export interface VxlanLinkOptions {
   mtu?: number;
   /** accept datagrams from any source address (default: only from `remote.address`) */
   anySource?: boolean;
-  /** send through a second socket connected to `remote` (default true) */
+  /** the UDP transport: libc through koffi ('ffi', the default when koffi loads) or `node:dgram` */
+  io?: 'ffi' | 'dgram';
+  /** 'dgram': send through a second socket connected to `remote` (default true) */
   connectTx?: boolean;
-  /** bytes of the send arena (default 4 MiB, at least two full datagrams) */
+  /** 'dgram': bytes of the send arena (default 4 MiB, at least two full datagrams) */
   sendRingBytes?: number;
-  /** datagrams in flight at most (default 2048) */
+  /** 'dgram': datagrams in flight at most (default 2048) */
   maxInflight?: number;
-  /** libuv send-queue bytes above which `send` reports busy (default 1 MiB) */
+  /** 'dgram': libuv send-queue bytes above which `send` reports busy (default 1 MiB) */
   sendQueueBytes?: number;
   /** SO_RCVBUF / SO_SNDBUF requests (default 4 MiB each; the kernel clamps to rmem_max/wmem_max) */
   recvBufferSize?: number;
@@ -107,8 +120,9 @@ export interface VxlanLinkStats {
   txAfterClose: number;
   /** dropped by the `loss.tx` injection */
   txLossDrops: number;
-  /** send callbacks with an error, and socket 'error' events */
+  /** send callbacks with an error, and socket 'error' events; 'ffi': failed sendto calls */
   txErrors: number;
+  /** socket errors; 'ffi': failed reads (other than EAGAIN) */
   errors: number;
 }
 
@@ -126,14 +140,15 @@ function inval(msg: string): ErrnoError {
 }
 
 /** canonical text of an address as Node's `rinfo.address` reports it, and its family */
-function canonical(address: string, what: string): { address: string; bare: string; family: 4 | 6 } {
+function canonical(address: string, what: string): { address: string; bare: string; scope: string; family: 4 | 6 } {
   const pct = address.indexOf('%');
   const text = pct >= 0 ? address.slice(0, pct) : address;
   const fam = net.isIP(text);
   if (fam === 0) throw inval(`${what} address is not an IP literal: '${address}'`);
-  if (fam === 4) return { address: text, bare: text, family: 4 };
+  if (fam === 4) return { address: text, bare: text, scope: '', family: 4 };
   const bare = new net.SocketAddress({ address: text, family: 'ipv6' }).address;
-  return { address: bare + (pct >= 0 ? address.slice(pct) : ''), bare, family: 6 };
+  const scope = pct >= 0 ? address.slice(pct + 1) : '';
+  return { address: bare + (pct >= 0 ? address.slice(pct) : ''), bare, scope, family: 6 };
 }
 
 function checkPort(p: number | undefined, what: string, allowZero: boolean): number {
@@ -192,6 +207,8 @@ export class VxlanLink implements FrameLink {
   readonly kind = 'vxlan';
   readonly mtu: number;
   readonly offloads: LinkOffloads = {};
+  /** the UDP transport in use */
+  readonly io: 'ffi' | 'dgram';
   readonly vni: number;
   readonly family: 4 | 6;
   readonly stats: VxlanLinkStats = newStats();
@@ -202,10 +219,20 @@ export class VxlanLink implements FrameLink {
   readonly remotePort: number;
   /** `remote`'s address as `rinfo.address` shows it (no scope) */
   private readonly remoteMatch: string;
+  private readonly localBare: string;
+  private readonly localScope: string;
+  private readonly remoteScope: string;
 
-  private readonly rxSock: dgram.Socket;
+  // 'dgram'
+  private readonly rxSock: dgram.Socket | null = null;
   private txSock: dgram.Socket | null = null;
-  private readonly ring: SendRing;
+  private readonly ring: SendRing | null = null;
+  // 'ffi': the socket, the receive buffer (any UDP payload fits), views of its frame by length,
+  // and the send buffer with the header written once
+  private ffi: FfiUdp | null = null;
+  private readonly rxBuf: Uint8Array;
+  private rxViews: (Uint8Array | undefined)[] = [];
+  private readonly txBuf: Uint8Array;
   private readonly maxFrame: number;
   private readonly sendQueueBytes: number;
   private readonly anySource: boolean;
@@ -226,7 +253,7 @@ export class VxlanLink implements FrameLink {
 
   /** send-completion callback, one for every datagram (completions arrive in order) */
   private readonly onSent = (err: Error | null): void => {
-    this.ring.release();
+    this.ring?.release();
     if (err) {
       this.stats.txErrors++;
       if (!this.closed) this.rx?.error(err);
@@ -239,6 +266,34 @@ export class VxlanLink implements FrameLink {
 
   private readonly onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
     this.receiveDatagram(msg, rinfo.address);
+  };
+
+  /** 'ffi': the socket is readable: up to RX_BUDGET datagrams, then the batch's flush */
+  private readonly onReadable = (): void => {
+    const sock = this.ffi;
+    if (sock === null) return;
+    const buf = this.rxBuf;
+    let delivered = false;
+    for (let n = 0; n < RX_BUDGET && !this.closed; n++) {
+      const len = sock.recv(buf);
+      if (len < 0) {
+        if (len !== -FFI_EAGAIN) {
+          this.stats.errors++;
+          if (!this.closed) this.rx?.error(new ErrnoError(-len, 'recvfrom'));
+        }
+        break;
+      }
+      if (this.rxFrame(buf, len, this.anySource || sock.fromPeer())) delivered = true;
+    }
+    if (delivered && !this.closed) this.rx?.flush();
+  };
+
+  /** 'ffi': the socket takes datagrams again after an EAGAIN */
+  private readonly onWritable = (): void => {
+    if (this.wantDrain && !this.closed) {
+      this.wantDrain = false;
+      this.rx?.drain();
+    }
   };
 
   private readonly onSocketError = (err: Error): void => {
@@ -267,16 +322,30 @@ export class VxlanLink implements FrameLink {
     this.remoteMatch = remote.bare;
     this.remotePort = checkPort(opts.remote.port, 'remote', false);
     this.anySource = opts.anySource ?? false;
+    this.localBare = local.bare;
+    this.localScope = local.scope;
+    this.remoteScope = remote.scope;
     this.lossTx = checkProb(opts.loss?.tx, 'tx');
     this.lossRx = checkProb(opts.loss?.rx, 'rx');
     const rng = new Rng(opts.seed ?? 1);
     this.rngTx = rng.fork('vxlan-tx');
     this.rngRx = rng.fork('vxlan-rx');
     const ringBytes = Math.max(posInt(opts.sendRingBytes, 4 << 20, 'sendRingBytes'), 2 * (VXLAN_HLEN + this.maxFrame) + 1);
-    this.ring = new SendRing(ringBytes, Math.max(2, posInt(opts.maxInflight, 2048, 'maxInflight')));
+    const maxInflight = Math.max(2, posInt(opts.maxInflight, 2048, 'maxInflight'));
     this.sendQueueBytes = posInt(opts.sendQueueBytes, 1 << 20, 'sendQueueBytes');
-    const type = this.family === 4 ? 'udp4' : 'udp6';
-    this.rxSock = dgram.createSocket({ type, ipv6Only: this.family === 6 });
+    const io = opts.io ?? (ffiUnavailable() === null ? 'ffi' : 'dgram');
+    if (io !== 'ffi' && io !== 'dgram') throw inval(`io must be 'ffi' or 'dgram': ${String(opts.io)}`);
+    this.io = io;
+    if (io === 'dgram') {
+      this.ring = new SendRing(ringBytes, maxInflight);
+      const type = this.family === 4 ? 'udp4' : 'udp6';
+      this.rxSock = dgram.createSocket({ type, ipv6Only: this.family === 6 });
+      this.rxBuf = this.txBuf = new Uint8Array(0);
+    } else {
+      this.rxBuf = new Uint8Array(65536);
+      this.txBuf = new Uint8Array(VXLAN_HLEN + this.maxFrame);
+      vxlanWriteHeader(this.txBuf, 0, this.vni);
+    }
   }
 
   /** creates the link and binds (and connects the tx socket); rejects with the socket error */
@@ -292,6 +361,15 @@ export class VxlanLink implements FrameLink {
   }
 
   private async start(opts: VxlanLinkOptions): Promise<void> {
+    if (this.rxSock === null) {
+      const sock = FfiUdp.open(this.family, this.localBare, this.boundPort, this.localScope);
+      this.ffi = sock;
+      this.boundPort = sock.localPort();
+      if (!sock.setBuffers(opts.recvBufferSize ?? 4 << 20, opts.sendBufferSize ?? 4 << 20)) this.stats.errors++;
+      sock.setPeer(this.remoteMatch, this.remotePort, this.remoteScope);
+      sock.start(this.onReadable, this.onWritable);
+      return;
+    }
     await bindSocket(this.rxSock, this.boundPort, this.localAddress);
     this.boundPort = this.rxSock.address().port;
     this.rxSock.on('error', this.onSocketError);
@@ -330,38 +408,58 @@ export class VxlanLink implements FrameLink {
     this.batchRx = isBatchReceiver(rx) ? rx : null;
   }
 
-  /** the datagram path, also the entry point of unit tests that feed bytes directly */
+  /** the datagram path ('dgram'), also the entry point of unit tests that feed bytes directly */
   receiveDatagram(msg: Uint8Array, from: string): void {
+    this.rxFrame(msg, msg.length, this.anySource || from === this.remoteMatch);
+  }
+
+  /** checks `msg[0..len)` from a source that is (`fromOk`) the remote; true when delivered */
+  private rxFrame(msg: Uint8Array, len: number, fromOk: boolean): boolean {
     const st = this.stats;
-    const vni = vxlanCheck(msg, msg.length);
+    const vni = vxlanCheck(msg, len);
     if (vni < 0) {
       if (vni === VXLAN_BAD_SHORT) st.rxShort++;
       else if (vni === VXLAN_BAD_FLAGS) st.rxBadFlags++;
       else if (vni === VXLAN_BAD_RESERVED) st.rxBadReserved++;
-      return;
+      return false;
     }
     if (vni !== this.vni) {
       st.rxOtherVni++;
-      return;
+      return false;
     }
-    if (!this.anySource && from !== this.remoteMatch) {
+    if (!fromOk) {
       st.rxForeignSource++;
-      return;
+      return false;
     }
     const rx = this.rx;
     if (rx === null || this.closed) {
       st.rxNoReceiver++;
-      return;
+      return false;
     }
     if (this.lossRx > 0 && this.rngRx.chance(this.lossRx)) {
       st.rxLossDrops++;
-      return;
+      return false;
     }
+    const flen = len - VXLAN_HLEN;
     st.rxPackets++;
-    st.rxBytes += msg.length - VXLAN_HLEN;
+    st.rxBytes += flen;
+    let frame: Uint8Array;
+    if (msg === this.rxBuf) {
+      // one view per frame length of the reused receive buffer: no allocation per datagram
+      let v = this.rxViews[flen];
+      if (v === undefined) {
+        v = msg.subarray(VXLAN_HLEN, len);
+        this.rxViews[flen] = v;
+      }
+      frame = v;
+    } else {
+      frame = msg.subarray(VXLAN_HLEN, len);
+    }
     const batch = this.batchRx;
-    if (batch !== null) batch.receiveInBatch(msg.subarray(VXLAN_HLEN), null);
-    else rx.receive(msg.subarray(VXLAN_HLEN), null);
+    // 'ffi' ends each batch with flush(); 'dgram' leaves the GRO flush to the poll the port schedules
+    if (batch !== null) batch.receiveInBatch(frame, null, undefined, this.ffi !== null);
+    else rx.receive(frame, null);
+    return true;
   }
 
   send(frame: Uint8Array, _meta?: FrameMeta | null): boolean {
@@ -380,9 +478,11 @@ export class VxlanLink implements FrameLink {
       st.txBusy++;
       return false;
     }
-    const sock = this.txSock ?? this.rxSock;
+    if (this.ffi !== null) return this.sendFfi(this.ffi, frame, n);
+    const sock = (this.txSock ?? this.rxSock)!;
+    const ring = this.ring!;
     let off = -1;
-    if (sock.getSendQueueSize() <= this.sendQueueBytes) off = this.ring.reserve(n);
+    if (sock.getSendQueueSize() <= this.sendQueueBytes) off = ring.reserve(n);
     if (off < 0) {
       this.wantDrain = true;
       st.txBusy++;
@@ -390,39 +490,75 @@ export class VxlanLink implements FrameLink {
     }
     if (this.lossTx > 0 && this.rngTx.chance(this.lossTx)) {
       // the draw happens for every frame that would leave, so the seed fixes which ones are lost
-      this.ring.release();
+      ring.release();
       st.txLossDrops++;
       return true;
     }
-    const buf = this.ring.buf;
+    const buf = ring.buf;
     vxlanWriteHeader(buf, off, this.vni);
     buf.set(frame, off + VXLAN_HLEN);
     st.txPackets++;
     st.txBytes += len;
     if (this.txSock) this.txSock.send(buf, off, n, this.onSent);
-    else this.rxSock.send(buf, off, n, this.remotePort, this.remoteAddress, this.onSent);
+    else sock.send(buf, off, n, this.remotePort, this.remoteAddress, this.onSent);
+    return true;
+  }
+
+  /** 'ffi': header (written once) + frame in the reused buffer, one synchronous sendto */
+  private sendFfi(sock: FfiUdp, frame: Uint8Array, n: number): boolean {
+    const st = this.stats;
+    if (this.lossTx > 0 && this.rngTx.chance(this.lossTx)) {
+      st.txLossDrops++;
+      return true;
+    }
+    const buf = this.txBuf;
+    buf.set(frame, VXLAN_HLEN);
+    const r = sock.send(buf, n);
+    if (r >= 0) {
+      st.txPackets++;
+      st.txBytes += frame.length;
+      return true;
+    }
+    if (r === -FFI_EAGAIN) {
+      this.wantDrain = true;
+      st.txBusy++;
+      sock.wantWrite();
+      return false;
+    }
+    // the frame is lost, as a NIC drops what its queue cannot send
+    st.txErrors++;
+    this.rx?.error(new ErrnoError(-r, 'sendto'));
     return true;
   }
 
   private belowLowWater(): boolean {
-    const sock = this.txSock ?? this.rxSock;
+    const sock = (this.txSock ?? this.rxSock)!;
+    const ring = this.ring!;
     let q = 0;
     try {
       q = sock.getSendQueueSize();
     } catch {
       q = 0;
     }
-    return q <= this.sendQueueBytes / 2 && this.ring.usedBytes <= this.ring.buf.length / 2;
+    return q <= this.sendQueueBytes / 2 && ring.usedBytes <= ring.buf.length / 2;
   }
 
-  /** datagrams handed to dgram whose send callback has not run yet */
+  /** datagrams handed to dgram whose send callback has not run yet (0 with 'ffi': sends are synchronous) */
   get inflight(): number {
-    return this.ring.inflight;
+    return this.ring?.inflight ?? 0;
   }
 
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.closed = true;
+    if (this.ffi !== null || this.rxSock === null) {
+      this.ffi?.close();
+      this.closing = Promise.resolve().then(() => {
+        this.rx = null;
+        this.batchRx = null;
+      });
+      return this.closing;
+    }
     this.rxSock.removeListener('message', this.onMessage);
     const socks = [closeSocket(this.rxSock)];
     if (this.txSock) socks.push(closeSocket(this.txSock));

@@ -1,0 +1,261 @@
+/**
+ * `FfiUdp`: one non-blocking UDP socket driven through libc (koffi) on the main thread, the
+ * datagram transport of `VxlanLink` when koffi loads (`io: 'ffi'`, the default).
+ *
+ * Why not `node:dgram`: every dgram datagram costs a Buffer and an `rinfo` object on receive, and
+ * on send a validation pass, a `SendWrap`, an array and a `process.nextTick` for the callback;
+ * after an idle gap that cold JavaScript is most of a ping's round trip (measured: a bare dgram
+ * echo 0.34–0.60 ms, the same echo through libc 0.18–0.27 ms, 50 ms between pings). Here a
+ * datagram is one `recvfrom` into a reused buffer and one synchronous `sendto` from one.
+ *
+ * Contract:
+ *  - `FfiUdp.open(family, address, port, scope)` creates, binds (no SO_REUSEADDR: a port in use
+ *    is EADDRINUSE) and returns the socket, or throws `ErrnoError` with the syscall's errno;
+ *  - `start(onReadable, onWritable)` watches the fd with libuv (`koffi.node.poll`, level
+ *    triggered): `onReadable` runs from the event loop's I/O phase and reads with `recv` until
+ *    it returns -EAGAIN (or its own budget); `wantWrite()` adds one `onWritable` call once the
+ *    socket can take a datagram again (after a -EAGAIN from `send`);
+ *  - `recv(buf)` returns the datagram's length (truncated to `buf.length`) or -errno; the
+ *    source address is compared with `setPeer`'s by `fromPeer()` without building a string;
+ *  - `send(buf, len)` sends `buf[0..len)` to the peer synchronously: the length, or -errno
+ *    (-EAGAIN: the socket buffer is full, nothing was sent);
+ *  - `close()` stops the watcher and closes the fd; idempotent. Nothing allocates per datagram.
+ */
+import { createRequire } from 'node:module';
+import { InetAddr, writeAddr } from '../../inet/index.js';
+import { ERRNO, ErrnoError } from '../../uapi/errno.js';
+
+type Koffi = typeof import('koffi');
+
+/** koffi 3.3's uv_poll wrapper calls back with (status, events) */
+type PollCb = (status: number | PollEvents, ev?: PollEvents) => void;
+interface PollEvents { readable: boolean; writable: boolean; disconnect: boolean }
+interface PollHandle {
+  start(opts: { readable?: boolean; writable?: boolean }, cb: PollCb): void;
+  close(): void;
+}
+
+type Fn = (...args: unknown[]) => unknown;
+
+interface UdpLibc {
+  koffi: Koffi;
+  socket: Fn;
+  bind: Fn;
+  getsockname: Fn;
+  setsockopt: Fn;
+  recvfrom: Fn;
+  sendto: Fn;
+  close: Fn;
+  ifIndex: Fn;
+}
+
+let cached: UdpLibc | null = null;
+let loadError: string | null = null;
+
+/** binds the few libc calls (once); null when koffi cannot load (`ffiUnavailable()` says why) */
+function udpLibc(): UdpLibc | null {
+  if (cached !== null || loadError !== null) return cached;
+  try {
+    const k = createRequire(import.meta.url)('koffi') as Koffi;
+    const lib = k.load('libc.so.6');
+    cached = {
+      koffi: k,
+      socket: lib.func('int socket(int domain, int type, int protocol)') as Fn,
+      bind: lib.func('int bind(int fd, const void *addr, uint32_t len)') as Fn,
+      getsockname: lib.func('int getsockname(int fd, void *addr, void *len)') as Fn,
+      setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)') as Fn,
+      recvfrom: lib.func('long recvfrom(int fd, void *buf, size_t n, int flags, void *addr, void *len)') as Fn,
+      sendto: lib.func('long sendto(int fd, const void *buf, size_t n, int flags, const void *addr, uint32_t len)') as Fn,
+      close: lib.func('int close(int fd)') as Fn,
+      ifIndex: lib.func('unsigned int if_nametoindex(const char *name)') as Fn,
+    };
+  } catch (e) {
+    loadError = e instanceof Error ? e.message : String(e);
+  }
+  return cached;
+}
+
+/** why the libc transport is not available (koffi failed to load), or null when it is */
+export function ffiUnavailable(): string | null {
+  udpLibc();
+  return loadError;
+}
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const SOCK_DGRAM = 2;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_SNDBUF = 7;
+const SO_RCVBUF = 8;
+const IPPROTO_IPV6 = 41;
+const IPV6_V6ONLY = 26;
+const MSG_DONTWAIT = 0x40;
+const EAGAIN = ERRNO.EAGAIN;
+const EINTR = ERRNO.EINTR;
+
+/** `struct sockaddr_in` / `sockaddr_in6` for `address` (text, no scope) and `port`, scope id given */
+function sockaddr(family: 4 | 6, address: string, port: number, scopeId: number): Uint8Array {
+  const a = InetAddr.parse(address);
+  const sa = new Uint8Array(family === 4 ? 16 : 28);
+  const dv = new DataView(sa.buffer);
+  dv.setUint16(0, family === 4 ? AF_INET : AF_INET6, true);
+  dv.setUint16(2, port);
+  if (family === 4) {
+    dv.setUint32(4, a.w3);
+  } else {
+    writeAddr(dv, 8, a);
+    dv.setUint32(24, scopeId, true);
+  }
+  return sa;
+}
+
+export class FfiUdp {
+  private handle: PollHandle | null = null;
+  private closed = false;
+  private wantW = false;
+  private onReadable: (() => void) | null = null;
+  private onWritable: (() => void) | null = null;
+  /** the peer's sockaddr (sendto) and the bytes `fromPeer` compares (address only) */
+  private peer: Uint8Array = new Uint8Array(0);
+  private peerOff = 0;
+  private peerLen = 0;
+  /** recvfrom's source address and its length (reused) */
+  private readonly from: Uint8Array;
+  private readonly fromLen = new Int32Array(1);
+
+  private constructor(private readonly lib: UdpLibc, readonly fd: number, readonly family: 4 | 6) {
+    this.from = new Uint8Array(family === 4 ? 16 : 28);
+  }
+
+  /** a bound socket; throws `ErrnoError` (socket / bind / EOPNOTSUPP when koffi is missing) */
+  static open(family: 4 | 6, address: string, port: number, scope: string): FfiUdp {
+    const lib = udpLibc();
+    if (lib === null) throw new ErrnoError('EOPNOTSUPP', 'vxlan', { msg: `the libc transport needs koffi, which failed to load: ${loadError ?? ''}` });
+    const fd = lib.socket(family === 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) as number;
+    if (fd < 0) throw new ErrnoError(lib.koffi.errno(), 'socket');
+    const s = new FfiUdp(lib, fd, family);
+    try {
+      if (family === 6) s.setInt(IPPROTO_IPV6, IPV6_V6ONLY, 1, 'setsockopt');
+      const sa = sockaddr(family, address, port, s.scopeId(scope));
+      if ((lib.bind(fd, sa, sa.length) as number) !== 0) throw new ErrnoError(lib.koffi.errno(), 'bind');
+    } catch (e) {
+      s.close();
+      throw e;
+    }
+    return s;
+  }
+
+  /** the interface index of a `%scope` (a name or a number); 0 when none */
+  private scopeId(scope: string): number {
+    if (scope === '') return 0;
+    if (/^[0-9]+$/.test(scope)) return Number(scope);
+    const idx = this.lib.ifIndex(scope) as number;
+    if (idx === 0) throw new ErrnoError('ENODEV', 'if_nametoindex', { msg: `no interface '${scope}'` });
+    return idx;
+  }
+
+  private setInt(level: number, name: number, v: number, what: string): void {
+    const val = new Int32Array([v]);
+    if ((this.lib.setsockopt(this.fd, level, name, val, 4) as number) !== 0) throw new ErrnoError(this.lib.koffi.errno(), what);
+  }
+
+  /** SO_RCVBUF / SO_SNDBUF requests (the kernel clamps); false when one failed */
+  setBuffers(rcv: number, snd: number): boolean {
+    try {
+      this.setInt(SOL_SOCKET, SO_RCVBUF, rcv, 'setsockopt');
+      this.setInt(SOL_SOCKET, SO_SNDBUF, snd, 'setsockopt');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** the bound port */
+  localPort(): number {
+    const sa = new Uint8Array(28);
+    const len = new Int32Array([28]);
+    if ((this.lib.getsockname(this.fd, sa, len) as number) !== 0) throw new ErrnoError(this.lib.koffi.errno(), 'getsockname');
+    return (sa[2]! << 8) | sa[3]!;
+  }
+
+  /** where `send` goes, and whose datagrams `fromPeer` accepts */
+  setPeer(address: string, port: number, scope: string): void {
+    this.peer = sockaddr(this.family, address, port, this.scopeId(scope));
+    this.peerOff = this.family === 4 ? 4 : 8;
+    this.peerLen = this.family === 4 ? 4 : 16;
+  }
+
+  start(onReadable: () => void, onWritable: () => void): void {
+    if (this.closed || this.handle !== null) return;
+    this.onReadable = onReadable;
+    this.onWritable = onWritable;
+    const poll = this.lib.koffi.node.poll as unknown as (fd: number, o: { readable: boolean }, cb: PollCb) => PollHandle;
+    this.handle = poll(this.fd, { readable: true }, this.onEvent);
+  }
+
+  /** one `onWritable` once the socket can take a datagram again */
+  wantWrite(): void {
+    if (this.wantW || this.closed || this.handle === null) return;
+    this.wantW = true;
+    this.handle.start({ readable: true, writable: true }, this.onEvent);
+  }
+
+  private readonly onEvent = (status: number | PollEvents, events?: PollEvents): void => {
+    if (this.closed) return;
+    const ev = typeof status === 'object' ? status : events;
+    if (ev === undefined) return;
+    if (ev.writable && this.wantW) {
+      this.wantW = false;
+      this.handle?.start({ readable: true }, this.onEvent);
+      this.onWritable?.();
+    }
+    if (ev.readable && !this.closed) this.onReadable?.();
+  };
+
+
+  /** one datagram into `buf` (truncated to its length): its length, or -errno */
+  recv(buf: Uint8Array): number {
+    if (this.closed) return -ERRNO.EBADF;
+    for (;;) {
+      this.fromLen[0] = this.from.length;
+      const n = this.lib.recvfrom(this.fd, buf, buf.length, MSG_DONTWAIT, this.from, this.fromLen) as number;
+      if (n >= 0) return n;
+      const e = this.lib.koffi.errno();
+      if (e !== EINTR) return -e;
+    }
+  }
+
+  /** the last `recv`'s source address is the peer's */
+  fromPeer(): boolean {
+    const f = this.from;
+    const p = this.peer;
+    const off = this.peerOff;
+    if (f[0] !== p[0] || f[1] !== p[1]) return false;
+    for (let i = 0; i < this.peerLen; i++) if (f[off + i] !== p[off + i]) return false;
+    return true;
+  }
+
+  /** `buf[0..len)` to the peer, synchronously: the length sent, or -errno (-EAGAIN: buffer full) */
+  send(buf: Uint8Array, len: number): number {
+    if (this.closed) return -ERRNO.EBADF;
+    for (;;) {
+      const n = this.lib.sendto(this.fd, buf, len, MSG_DONTWAIT, this.peer, this.peer.length) as number;
+      if (n >= 0) return n;
+      const e = this.lib.koffi.errno();
+      if (e !== EINTR) return -e;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handle?.close();
+    this.handle = null;
+    this.onReadable = this.onWritable = null;
+    this.lib.close(this.fd);
+  }
+}
+
+export { EAGAIN as FFI_EAGAIN };

@@ -1,0 +1,66 @@
+// VxlanLink's libc transport ('ffi') when the kernel pushes back: a socket buffer that is full
+// (EAGAIN) makes `send` report busy, and `rx.drain()` follows once the socket is writable again.
+// Over loopback the kernel never pushes back (the datagram leaves the sender's account at once),
+// so the link runs in a child process inside a namespace where its remote's neighbour entry is
+// unresolved: the kernel parks the datagrams in the ARP queue, still charged to the socket's
+// minimal send buffer. The child then makes the entry permanent (the parked datagrams leave),
+// and the socket becomes writable. Needs root and iproute2; skips otherwise, fails under CI.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { interopSuite } from './suite.js';
+
+const ready = interopSuite([], '');
+const MOD = new URL('../../src/link/vxlan/index.js', import.meta.url).href;
+
+const CHILD = `
+import { execFileSync } from 'node:child_process';
+import { VxlanLink } from ${JSON.stringify(MOD)};
+const [dev] = process.argv.slice(1);
+const link = await VxlanLink.open({
+  local: { address: '198.18.77.1', port: 0 }, remote: { address: '198.18.77.2', port: 4789 }, vni: 9,
+  io: 'ffi', sendBufferSize: 1,
+});
+let drains = 0;
+link.attach({ receive() {}, flush() {}, error(e) { console.error(String(e)); }, drain() { drains++; } });
+const out = { io: link.io };
+const frame = new Uint8Array(1000);
+let taken = 0;
+while (taken < 1000 && link.send(frame)) taken++;
+out.taken = taken;
+out.busy = link.stats.txBusy;
+out.stillBusy = link.send(frame) === false;
+out.busy2 = link.stats.txBusy;
+out.drainsWhileParked = drains;
+execFileSync('ip', ['neigh', 'replace', '198.18.77.2', 'lladdr', '02:00:00:00:77:02', 'dev', dev, 'nud', 'permanent']);
+const end = Date.now() + 4000;
+while (drains === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+out.drains = drains;
+out.again = link.send(frame);
+out.txPackets = link.stats.txPackets;
+out.txErrors = link.stats.txErrors;
+await link.close();
+console.log(JSON.stringify(out));
+`;
+
+test('vxlan ffi: a full socket buffer (EAGAIN) makes send busy; one drain once the kernel lets the datagrams go', async (t) => {
+  const h = ready(t);
+  if (!h) return;
+  const a = h.addNetns();
+  const b = h.addNetns();
+  // b's end has no address: nobody answers ARP for .2, so a's datagrams wait in the ARP queue
+  const [da] = h.addVeth(a, ['198.18.77.1/24'], b, []);
+  const r = await a.exec([process.execPath, '--input-type=module', '-e', CHILD, da], { timeoutMs: 15_000 });
+  assert.equal(r.code, 0, `child: ${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number | boolean | string>;
+  t.diagnostic(`child: ${JSON.stringify(out)}`);
+  assert.equal(out.io, 'ffi');
+  assert.ok(typeof out.taken === 'number' && out.taken >= 1 && out.taken < 1000, `taken ${out.taken} before the buffer filled`);
+  assert.equal(out.busy, 1, 'one refusal when the buffer filled');
+  assert.equal(out.stillBusy, true, 'busy until drained');
+  assert.equal(out.busy2, 2);
+  assert.equal(out.drainsWhileParked, 0);
+  assert.equal(out.drains, 1, 'one drain once writable');
+  assert.equal(out.again, true, 'takes frames after the drain');
+  assert.equal(out.txPackets, (out.taken as number) + 1);
+  assert.equal(out.txErrors, 0);
+});
