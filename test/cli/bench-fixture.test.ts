@@ -50,3 +50,31 @@ describe('bench SimFixture', () => {
     await assert.rejects(ok.run({ size: 1 << 20, recv: 'recvmsgInto' }), /broken or closed/);
   });
 });
+
+describe('bench round order', () => {
+  const row = (name: string, kind: string, lib: string, mtu: number): { name: string; kind: string; mode: string; mtu: number; family: number; loss: number; lib: string } =>
+    ({ name, kind, mode: kind === 'sim' ? 'devmem' : '-', mtu, family: 4, loss: 0, lib });
+  // the layout of `--rows baselines,devmem --compare`
+  const rows = [
+    row('floor1500', 'floor', '-', 1500), row('floor65535', 'floor', '-', 65535), row('node', 'node', '-', 65536),
+    row('cur1500', 'sim', 'current', 1500), row('base1500', 'sim', 'base', 1500),
+    row('cur65535', 'sim', 'current', 65535), row('base65535', 'sim', 'base', 65535),
+  ];
+  it('rotates one row per round and swaps each current/base pair every other round: each follows a baseline row equally often', async () => {
+    const { roundOrder } = await import('../../src/cli/bench.js');
+    const names = (r: number): string[] => roundOrder(rows, r).map((x) => x.name);
+    assert.deepEqual(names(0), ['floor1500', 'floor65535', 'node', 'cur1500', 'base1500', 'cur65535', 'base65535']);
+    assert.deepEqual(names(1), ['floor65535', 'node', 'base1500', 'cur1500', 'base65535', 'cur65535', 'floor1500']);
+    // every row runs once per round
+    for (let r = 0; r < 7; r++) assert.deepEqual([...names(r)].sort(), rows.map((x) => x.name).sort());
+    // in the order the runs happen (across rounds), how often each sim row comes right after a baseline row
+    for (const rounds of [5, 14]) {
+      const seq: { name: string; kind: string }[] = [];
+      for (let r = 0; r < rounds; r++) seq.push(...roundOrder(rows, r));
+      const after = new Map<string, number>();
+      for (let i = 1; i < seq.length; i++) if (seq[i]!.kind === 'sim' && seq[i - 1]!.kind !== 'sim') after.set(seq[i]!.name, (after.get(seq[i]!.name) ?? 0) + 1);
+      assert.equal(after.get('cur1500'), after.get('base1500'), `${rounds} rounds: ${JSON.stringify([...after])}`);
+      assert.ok((after.get('cur1500') ?? 0) > 0);
+    }
+  });
+});
