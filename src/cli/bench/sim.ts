@@ -5,8 +5,9 @@
  * to it, 64 MiB of device memory bound to it, recvmsg(MSG_SOCK_DEVMEM) with an 800 KiB iov and an
  * 80 000-byte control buffer, every frag validated on the device, tokens returned with
  * SO_DEVMEM_DONTNEED in coalesced ranges); copy mode receives into a host buffer and validates
- * there. `loss` makes the wire lose frames (seeded: the same frames every run) for the lossy
- * rows, which also report the sender's retransmitted segments.
+ * there. `loss` makes the wire lose frames for the lossy rows (seeded: a fixture's runs take
+ * successive parts of its stream, the same on every invocation), which also report the sender's
+ * retransmitted segments.
  *
  * A `SimFixture` is what a bench row keeps for all its runs: the network, both hosts, the wire,
  * the device-memory binding and the listener, as an application keeps its stack. Each run is one
