@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { setTimeout } from 'node:timers';
 import { constants as C, Network } from '../dist/src/index.js';
 import { TapLink } from '../dist/src/link/tap/index.js';
+import { RECEIVER_PY } from '../dist/src/cli/bench/real.js';
 import { StubPeer, ipv4 } from '../dist/test/link/tap-helpers.js';
 
 const args = process.argv.slice(2);
@@ -53,26 +54,7 @@ s.recv(1)
 `;
 
 // us2k modes: the kernel receives (prints 'ready', then the byte count and seconds from accept to EOF)
-const RECEIVER = `
-import json, socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('0.0.0.0', int(sys.argv[1])))
-s.listen(1)
-print('ready', flush=True)
-c, _ = s.accept()
-t0 = time.perf_counter()
-mv = memoryview(bytearray(1 << 20))
-n = 0
-while True:
-    k = c.recv_into(mv)
-    if k == 0:
-        break
-    n += k
-t1 = time.perf_counter()
-c.close()
-print(json.dumps({'received': n, 'seconds': t1 - t0}), flush=True)
-`;
+const RECEIVER = RECEIVER_PY;
 
 function ip(...a) {
   return execFileSync('ip', a, { encoding: 'utf8' });

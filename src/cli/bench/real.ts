@@ -53,7 +53,8 @@ const UNDER_BASE = 4 * (process.pid % 63);
 const UNDER_K = `198.19.250.${UNDER_BASE + 1}`;
 const UNDER_US = `198.19.250.${UNDER_BASE + 2}`;
 
-const RECEIVER_PY = `
+/** the kernel-side receiver (python3): prints 'ready', then a JSON line of bytes and seconds from accept to EOF */
+export const RECEIVER_PY = `
 import json, socket, sys, time
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
