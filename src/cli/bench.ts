@@ -115,6 +115,11 @@ export interface PingReport {
   samplesMs: number[];
   /** median RTT ÷ the veth row's */
   ratioVeth: number;
+  /**
+   * the floor row: UDP echoes from K to a python echo in V over the veth (50 ms apart, as the
+   * pings) — what any userspace responder the kernel has to wake costs on this machine
+   */
+  floor?: boolean;
 }
 
 /** a goal from the issues, reported (never asserted) */
@@ -416,7 +421,10 @@ export async function runBench(argv: string[]): Promise<number> {
           const rtts = await real.ping(link, PINGS);
           pings.push({ name: `ping-${link}-mtu1500`, kind: 'ping', link, count: rtts.length, rttMs: spread(rtts), samplesMs: rtts, ratioVeth: NaN });
         }
-        const veth = pings.find((p) => p.link === 'veth')!.rttMs.median;
+        // the floor under the ping rows: a userspace UDP echo the kernel must wake, over the same veth
+        const echo = await real.udpEchoFloor(PINGS);
+        pings.push({ name: 'udp-echo-floor-mtu1500', kind: 'ping', link: 'veth', count: echo.length, rttMs: spread(echo), samplesMs: echo, ratioVeth: NaN, floor: true });
+        const veth = pings.find((p) => p.name === 'ping-veth-mtu1500')!.rttMs.median;
         for (const p of pings) p.ratioVeth = p.rttMs.median / veth;
         for (const spec of realRowSpecs()) {
           const st = spec.dir === 'k2us' ? real.linkStats(spec) : null;
@@ -528,6 +536,10 @@ export async function runBench(argv: string[]): Promise<number> {
     for (const dir of ['k2us', 'us2k']) goal(`VXLAN at MTU 9000 ≥ ${GOAL_VXLAN9000_GBPS} Gbit/s`, `vxlan-${dir}-mtu9000`, med(`vxlan-${dir}-mtu9000`), GOAL_VXLAN9000_GBPS);
     const pv = pings.find((p) => p.link === 'vxlan');
     if (pv !== undefined) goal(`ping over VXLAN within ${GOAL_PING_RATIO}× kernel ↔ kernel over veth (median RTT ratio)`, pv.name, pv.ratioVeth, GOAL_PING_RATIO, true);
+    const pf = pings.find((p) => p.floor === true);
+    if (pf !== undefined) {
+      notes.push(`ping floor: a python UDP echo over the veth (no stack of ours) answers in ${pf.rttMs.median.toFixed(3)} ms median, ${pf.ratioVeth.toFixed(2)}× the kernel's veth ping`);
+    }
   }
   const meta = {
     name: 'meta', machine: mach, groups: [...groups], goals, realLinks,

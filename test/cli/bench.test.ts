@@ -136,12 +136,17 @@ describe('devmem bench', () => {
       assert.ok(row.gbps.median > 0, row.name);
     }
     assert.equal(rows.find((x) => x.name === 'veth-k2k-mtu1500')!.ratioVeth, 1);
-    const pings = lines.filter((x) => x.kind === 'ping') as { name: string; count: number; rttMs: { median: number } }[];
-    assert.deepEqual(pings.map((p) => p.name), ['ping-vxlan-mtu1500', 'ping-veth-mtu1500', 'ping-tap-mtu1500']);
+    const pings = lines.filter((x) => x.kind === 'ping') as { name: string; count: number; rttMs: { median: number }; ratioVeth: number; floor?: boolean }[];
+    assert.deepEqual(pings.map((p) => p.name), ['ping-vxlan-mtu1500', 'ping-veth-mtu1500', 'ping-tap-mtu1500', 'udp-echo-floor-mtu1500']);
     for (const p of pings) {
       assert.equal(p.count, 20, p.name);
       assert.ok(p.rttMs.median > 0, p.name);
     }
+    // the floor row: a userspace echo over the veth, named as such, its ratio in the notes
+    const floor = pings.find((p) => p.floor === true)!;
+    assert.equal(floor.name, 'udp-echo-floor-mtu1500');
+    assert.ok(Number.isFinite(floor.ratioVeth) && floor.ratioVeth > 0);
+    assert.ok((meta.notes as string[]).some((n) => n.startsWith('ping floor: a python UDP echo over the veth')));
     const goals = meta.goals as { row: string; met: boolean }[];
     assert.deepEqual(goals.map((g) => g.row), ['tap-k2us-mtu1500', 'tap-k2us-mtu9000', 'vxlan-k2us-mtu9000', 'vxlan-us2k-mtu9000', 'ping-vxlan-mtu1500']);
     const links = meta.realLinks as Record<string, Record<string, number>>;

@@ -53,6 +53,34 @@ const UNDER_BASE = 4 * (process.pid % 63);
 const UNDER_K = `198.19.250.${UNDER_BASE + 1}`;
 const UNDER_US = `198.19.250.${UNDER_BASE + 2}`;
 
+/** a UDP echo (python3) bound to argv[1]:argv[2]: prints 'ready', then answers every datagram */
+const ECHO_PY = `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+print('ready', flush=True)
+while True:
+    d, a = s.recvfrom(2048)
+    s.sendto(d, a)
+`;
+
+/** argv[3] UDP echoes of 56 bytes to argv[1]:argv[2], 50 ms apart (as ping -i 0.05): a JSON list of RTTs in ms */
+const ECHO_CLIENT_PY = `
+import json, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+out = []
+for i in range(int(sys.argv[3])):
+    t = time.perf_counter()
+    s.sendto(b'x' * 56, (sys.argv[1], int(sys.argv[2])))
+    s.recv(2048)
+    out.append((time.perf_counter() - t) * 1e3)
+    time.sleep(0.05)
+print(json.dumps(out), flush=True)
+`;
+
+const ECHO_PORT = 7007;
+
 /** the kernel-side receiver (python3): prints 'ready', then a JSON line of bytes and seconds from accept to EOF */
 export const RECEIVER_PY = `
 import json, socket, sys, time
@@ -364,6 +392,26 @@ export class RealBench {
    * `count` pings (after one unrecorded, which resolves the neighbour) from namespace K to our
    * host over `link` at MTU 1500, or to namespace V over the veth; RTTs in ms
    */
+  /**
+   * `count` UDP echoes (after one unrecorded) from K to a python echo in V, over the same veth
+   * and at the same pace as the pings: what any userspace responder that the kernel has to wake
+   * costs on this machine — the floor under the ping rows of our links
+   */
+  async udpEchoFloor(count: number): Promise<number[]> {
+    const dst = `198.19.${subnet('veth', 1500)}.2`;
+    const echo = this.ns.start(this.v, [this.py, '-c', ECHO_PY, dst, String(ECHO_PORT)]);
+    try {
+      await echo.firstLine;
+      const r = await this.ns.start(this.k, [this.py, '-c', ECHO_CLIENT_PY, dst, String(ECHO_PORT), String(count + 1)]).done;
+      const rtts: unknown = JSON.parse(r.stdout.trim() || '[]');
+      if (!Array.isArray(rtts) || rtts.some((x) => typeof x !== 'number')) throw new Error(`udp echo client: ${r.stderr.trim()}`);
+      return (rtts as number[]).slice(1);
+    } finally {
+      echo.child.kill('SIGKILL');
+      await echo.done;
+    }
+  }
+
   async ping(link: RealLinkKind, count: number): Promise<number[]> {
     const dst = `198.19.${subnet(link, 1500)}.2`;
     const p = this.ns.start(this.k, ['ping', '-n', '-c', String(count + 1), '-i', '0.05', '-W', '2', dst]);
