@@ -89,7 +89,11 @@ export interface BenchRowReport {
   nsPerPacket: Spread;
   ratioFloor: number;
   ratioNodeNet: number;
-  /** current build ÷ base build: ratio of medians and the spread of the per-round ratios */
+  /**
+   * current build ÷ base build: ratio of medians, and the per-round ratios (current run ÷ base run
+   * of the same round, next to each other in time) with their median — the steadier of the two
+   * when the machine's speed drifts between rounds
+   */
   vsBase?: { ofMedians: number; paired: Spread };
   /** simulated rows: the wire's loss probability per frame, each direction */
   loss?: number;
@@ -563,9 +567,9 @@ export async function runBench(argv: string[]): Promise<number> {
       `${pad(`${f2(r.gbps.q1)}–${f2(r.gbps.q3)}`, 14)}${pad(Number.isFinite(r.nsPerPacket.median) ? r.nsPerPacket.median.toFixed(0) : '-', 9)}`;
     const local = reports.filter((r) => r.kind !== 'real');
     if (local.length > 0) {
-      console.log(`\n${head}${pad('× floor', 9)}${pad('× node', 8)}${pad('retx/MB', 9)}vs base (paired min–max)`);
+      console.log(`\n${head}${pad('× floor', 9)}${pad('× node', 8)}${pad('retx/MB', 9)}vs base (paired: median, min–max)`);
       for (const r of local) {
-        const vs = r.vsBase === undefined ? '' : `${f3(r.vsBase.ofMedians)} (${f3(r.vsBase.paired.min)}–${f3(r.vsBase.paired.max)})`;
+        const vs = r.vsBase === undefined ? '' : `${f3(r.vsBase.ofMedians)} (${f3(r.vsBase.paired.median)}, ${f3(r.vsBase.paired.min)}–${f3(r.vsBase.paired.max)})`;
         const retx = r.retransPerMB === undefined ? '' : r.retransPerMB === null ? '-' : r.retransPerMB.toFixed(2);
         console.log(`${body(r)}${pad(f3(r.ratioFloor), 9)}${pad(f3(r.ratioNodeNet), 8)}${pad(retx, 9)}${vs}${failed(r)}`);
       }
