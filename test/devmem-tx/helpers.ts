@@ -4,12 +4,24 @@
  * at the syscall level, and `devSend` = sendmsg with iovec offsets and an SCM_DEVMEM_DMABUF cmsg.
  */
 import assert from 'node:assert/strict';
-import { constants as C, type DeviceMemory, type Host } from '../../src/index.js';
+import { constants as C, type DeviceMemory, type Host, type NetDevice, type Network } from '../../src/index.js';
 import type { NetlinkSocket } from '../../src/netlink/index.js';
 import { MsgHdr, devmemTxControl } from '../../src/socket/index.js';
 import { eq, establish, makePair, run, tcpFd, v4, type Pair } from '../socket/helpers.js';
 
 export { eq, establish, makePair, run, tcpFd, v4, type Pair };
+
+/** what a devmem TX test world holds besides its sockets: hosts, A's device, the TX binding */
+export interface TxWorld {
+  net: Network;
+  a: Host;
+  b: Host;
+  ea: NetDevice;
+  dmabuf: DeviceMemory;
+  nl: NetlinkSocket;
+  /** the TX binding's id */
+  id: number;
+}
 
 export interface TxSetup extends Pair {
   dmabuf: DeviceMemory;

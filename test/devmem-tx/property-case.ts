@@ -5,10 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { constants as C, Network, type DeviceMemory, type Host, type NetDevice } from '../../src/index.js';
-import type { NetlinkSocket } from '../../src/netlink/index.js';
+import { constants as C, Network } from '../../src/index.js';
 import { TcpSockFile } from '../../src/socket/index.js';
-import { devSend, eq, tcpFd, v4 } from './helpers.js';
+import { devSend, eq, tcpFd, v4, type TxWorld } from './helpers.js';
 
 export type Action =
   | { t: 'send'; pages: number; off: number; len: number; more: boolean }
@@ -33,14 +32,7 @@ function byteAt(o: number): number {
   return (o * 131 + (o >>> 12) * 7) & 0xff;
 }
 
-interface World {
-  net: Network;
-  a: Host;
-  b: Host;
-  ea: NetDevice;
-  dmabuf: DeviceMemory;
-  nl: NetlinkSocket;
-  id: number;
+interface World extends TxWorld {
   cfd: number;
   sfd: number;
 }

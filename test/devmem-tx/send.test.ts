@@ -8,19 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { constants as C, ErrnoError, Network, type DeviceMemory, type Host, type NetDevice, type Socket } from '../../src/index.js';
-import type { NetlinkSocket } from '../../src/netlink/index.js';
+import { constants as C, ErrnoError, Network, type Socket } from '../../src/index.js';
+import type { TxWorld } from './helpers.js';
 
 const PORT = 5201;
 
-interface Tx {
-  net: Network;
-  a: Host;
-  b: Host;
-  ea: NetDevice;
-  dmabuf: DeviceMemory;
-  nl: NetlinkSocket;
-  id: number;
+interface Tx extends TxWorld {
   cs: Socket;
   conn: Socket;
 }

@@ -10,14 +10,19 @@ import { TCP_ACK } from '../../src/wire/tcp.js';
 import { seqNum } from './harness/checkers.js';
 import { MSS, ackWith, burst, dataSeq, expectRetrans, openWithRtt } from './recovery-helpers.js';
 
+/** ten segments out, a SACK of [1, 4) MSS: the first is fast-retransmitted (Recovery) */
+function fastRetransmitFirst(): ReturnType<typeof openWithRtt> & { tp: NonNullable<ReturnType<typeof openWithRtt>['c']['tp']> } {
+  const { ctx, c } = openWithRtt();
+  burst(ctx, c, 10);
+  ctx.run(100_000);
+  ackWith(c, 0, [[MSS, 4 * MSS]]);
+  expectRetrans(c, 0, MSS);
+  return { ctx, c, tp: c.tp! };
+}
+
 describe('recovery: DSACK undo', () => {
   it('the original of a fast-retransmitted segment arrives too: the DSACK of it undoes the reduction', () => {
-    const { ctx, c } = openWithRtt();
-    const tp = c.tp!;
-    burst(ctx, c, 10);
-    ctx.run(100_000);
-    ackWith(c, 0, [[MSS, 4 * MSS]]);
-    expectRetrans(c, 0, MSS);
+    const { ctx, c, tp } = fastRetransmitFirst();
     assert.equal(tp.caState, CaState.Recovery);
     assert.equal(tp.sndSsthresh, 7);
     assert.equal(tp.undoRetrans, 1);
@@ -33,12 +38,7 @@ describe('recovery: DSACK undo', () => {
   });
 
   it('forged DSACKs do not undo: for data never retransmitted, longer than the window, more than was retransmitted', () => {
-    const { ctx, c } = openWithRtt();
-    const tp = c.tp!;
-    burst(ctx, c, 10);
-    ctx.run(100_000);
-    ackWith(c, 0, [[MSS, 4 * MSS]]);
-    expectRetrans(c, 0, MSS);
+    const { ctx, c, tp } = fastRetransmitFirst();
     const stats = ctx.host.kernel.tcp.stats;
     const dsacks0 = stats.dsacksIn;
     // a DSACK (inside the second block) of a segment that was only SACKed, never retransmitted
