@@ -25,7 +25,7 @@ import {
 import { CaState } from '../cong/types.js';
 import { tcpSlowStartAfterIdleCheck as cwndSlowStartAfterIdleCheck } from '../cong/cwnd.js';
 import { tcpPacingRate } from '../cong/pacing.js';
-import { tcpChronoXmit } from '../chrono.js';
+import { TCP_CHRONO_UNSPEC, tcpChronoXmit } from '../chrono.js';
 import { tcpEcnSend } from '../ecn.js';
 import { TCP_HDR4, TCP_HDR6 } from '../icmp-err.js';
 import { tcpCaXmitDone, tcpCaXmitStart } from '../input/fast-recovery.js';
@@ -129,6 +129,13 @@ export function tcpWriteXmitNagle(tcp: TcpProto, tp: TcpSock, nonagle: number, p
   const st = tp.state;
   if (st !== TCP_ESTABLISHED && st !== TCP_CLOSE_WAIT && st !== TCP_FIN_WAIT1 && st !== TCP_CLOSING && st !== TCP_LAST_ACK) return 0;
   const q = tp.sendBuf;
+  if (q.sendHead === null && tp.unsent <= 0 && !(tp.finQueued && !tp.finSent)) {
+    // nothing to send (Linux tcp_push_pending_frames without a send head): what the full pass
+    // below would do with an empty loop, and nothing else — the receive side takes this on
+    // every segment it acknowledges
+    if (tp.chronoType !== TCP_CHRONO_UNSPEC) tcpChronoXmit(tp, tcp.sched.now(), false);
+    return 0;
+  }
   const mss = tcpCurrentMss(tp);
   // TCP always builds GSO skbs (Linux sk_setup_caps forces NETIF_F_GSO for TCP): a device
   // without TSO gets them cut in software before its driver
