@@ -139,10 +139,17 @@ export interface FrameSink {
  */
 export class SimWireDirection implements LinkPort, TimerTarget {
   readonly stats: SimWireDirStats = newSimWireDirStats();
+  /** records in flight when frames may reorder: a binary heap on (deliverAt, seq) */
   private readonly heap: InFlight[] = [];
-  /** without reordering, delivery times never decrease: the heap is then a FIFO (`fifoHead`) */
+  /**
+   * without reordering, delivery times never decrease and records wait in a FIFO instead: a ring
+   * (`ringHead`, `ringCount`, power-of-two length) that grows by doubling and never shrinks, so
+   * that a steady flow neither moves records nor reallocates the array
+   */
   private readonly fifo: boolean;
-  private fifoHead = 0;
+  private ring: InFlight[] = newRing(RING_MIN);
+  private ringHead = 0;
+  private ringCount = 0;
   private readonly pool: InFlight[] = [];
   private seq = 0;
   /** the transmitter is busy until busyUs + busyPs / 1e6 µs */
@@ -164,7 +171,12 @@ export class SimWireDirection implements LinkPort, TimerTarget {
 
   /** frames (records) currently in flight */
   get inFlight(): number {
-    return this.heap.length - this.fifoHead;
+    return this.fifo ? this.ringCount : this.heap.length;
+  }
+
+  /** the record delivered next (only while `inFlight > 0`) */
+  private next(): InFlight {
+    return this.fifo ? this.ring[this.ringHead]! : this.heap[0]!;
   }
 
   /** takes ownership of the complete Ethernet frame `skb` (LinkPort) */
@@ -247,13 +259,12 @@ export class SimWireDirection implements LinkPort, TimerTarget {
     r.copies = copies;
     r.fragCsum = fcsOk ? fragCsum : -1;
     this.push(r);
-    if (this.heap[this.fifoHead] === r) this.sched.arm(this.timer, deliverAt);
+    if (this.next() === r) this.sched.arm(this.timer, deliverAt);
   }
 
   onTimer(_timer: Timer): void {
     const now = this.sched.now();
-    const heap = this.heap;
-    while (heap.length > this.fifoHead && heap[this.fifoHead]!.deliverAt <= now) {
+    while (this.inFlight > 0 && this.next().deliverAt <= now) {
       const r = this.pop();
       const skb = r.skb!;
       r.skb = null;
@@ -264,22 +275,19 @@ export class SimWireDirection implements LinkPort, TimerTarget {
       skbFree(skb);
       this.pool.push(r);
     }
-    if (heap.length > this.fifoHead) this.sched.arm(this.timer, heap[this.fifoHead]!.deliverAt);
+    if (this.inFlight > 0) this.sched.arm(this.timer, this.next().deliverAt);
   }
 
   /** drops (frees) every frame in flight and refuses further frames */
   close(): void {
     this.closed = true;
     this.sched.cancel(this.timer);
-    const heap = this.heap;
-    while (heap.length > this.fifoHead) {
-      const r = heap.pop()!;
+    while (this.inFlight > 0) {
+      const r = this.pop();
       if (r.skb !== null) skbFree(r.skb);
       r.skb = null;
       this.pool.push(r);
     }
-    heap.length = 0;
-    this.fifoHead = 0;
   }
 
   /**
@@ -311,11 +319,13 @@ export class SimWireDirection implements LinkPort, TimerTarget {
   // ---- heap of in-flight records, ordered by (deliverAt, seq) ----
 
   private push(r: InFlight): void {
-    const h = this.heap;
     if (this.fifo) {
-      h.push(r);
+      if (this.ringCount === this.ring.length) this.growRing();
+      this.ring[(this.ringHead + this.ringCount) & (this.ring.length - 1)] = r;
+      this.ringCount++;
       return;
     }
+    const h = this.heap;
     let i = h.length;
     h.push(r);
     while (i > 0) {
@@ -329,17 +339,14 @@ export class SimWireDirection implements LinkPort, TimerTarget {
   }
 
   private pop(): InFlight {
-    const h = this.heap;
     if (this.fifo) {
-      const r = h[this.fifoHead]!;
-      h[this.fifoHead++] = r; // keep the slot filled (no holes in the array)
-      if (this.fifoHead > 1024 && this.fifoHead * 2 > h.length) {
-        h.copyWithin(0, this.fifoHead);
-        h.length -= this.fifoHead;
-        this.fifoHead = 0;
-      }
+      // the slot keeps its (pooled) record: no holes in the array
+      const r = this.ring[this.ringHead]!;
+      this.ringHead = (this.ringHead + 1) & (this.ring.length - 1);
+      this.ringCount--;
       return r;
     }
+    const h = this.heap;
     const top = h[0]!;
     const last = h.pop()!;
     const n = h.length;
@@ -358,6 +365,26 @@ export class SimWireDirection implements LinkPort, TimerTarget {
     }
     return top;
   }
+
+  /** doubles the ring, records in delivery order from index 0 */
+  private growRing(): void {
+    const old = this.ring;
+    const ring = newRing(old.length * 2);
+    for (let i = 0; i < this.ringCount; i++) ring[i] = old[(this.ringHead + i) & (old.length - 1)]!;
+    this.ring = ring;
+    this.ringHead = 0;
+  }
+}
+
+/** initial length of a wire direction's FIFO ring (a power of two) */
+const RING_MIN = 256;
+/** a record that fills unused ring slots (the array stays packed) */
+const RING_FILL = new InFlight();
+
+function newRing(n: number): InFlight[] {
+  const a: InFlight[] = [];
+  for (let i = 0; i < n; i++) a.push(RING_FILL);
+  return a;
 }
 
 function before(x: InFlight, y: InFlight): boolean {
