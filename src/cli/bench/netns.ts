@@ -115,9 +115,12 @@ export class BenchNetns {
     this.rootDevs.push(name);
   }
 
-  /** starts argv in namespace `ns`; killed at teardown */
-  start(ns: string, argv: string[]): Started {
-    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** starts argv in namespace `ns` (null: the root namespace); killed at teardown */
+  start(ns: string | null, argv: string[]): Started {
+    // null: the root namespace (where our links' sockets are)
+    const child = ns === null
+      ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.add(child);
     let out = '';
     let err = '';

@@ -81,6 +81,43 @@ print(json.dumps(out), flush=True)
 
 const ECHO_PORT = 7007;
 
+/**
+ * The least a userspace VXLAN responder can do (python3, bound to argv[1]:argv[2]): prints
+ * 'ready', then answers every ICMP echo request inside a VXLAN datagram in place (inner MACs and
+ * IPv4 addresses swapped, type 8 → 0 with the checksum adjusted incrementally; swapping the
+ * addresses leaves the IPv4 checksum valid) and sends it back to the sender's VXLAN port argv[3]
+ * (a kernel vxlan device sends from a per-flow source port and listens on its dstport). No ARP:
+ * the kernel side has a permanent neighbour entry. The floor under `ping-vxlan`.
+ */
+const VXLAN_ECHO_PY = `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+print('ready', flush=True)
+buf = bytearray(2048)
+while True:
+    n, a = s.recvfrom_into(buf)
+    if n < 8 + 14 + 20 + 8 or buf[20:22] != b'\\x08\\x00':
+        continue
+    ip = 22
+    l4 = ip + (buf[ip] & 15) * 4
+    if buf[ip + 9] != 1 or buf[l4] != 8:
+        continue
+    buf[8:14], buf[14:20] = buf[14:20], buf[8:14]
+    buf[ip + 12:ip + 16], buf[ip + 16:ip + 20] = buf[ip + 16:ip + 20], buf[ip + 12:ip + 16]
+    buf[l4] = 0
+    c = ((buf[l4 + 2] << 8) | buf[l4 + 3]) + 0x0800
+    c = (c & 0xffff) + (c >> 16)
+    buf[l4 + 2] = c >> 8
+    buf[l4 + 3] = c & 255
+    s.sendto(memoryview(buf)[:n], (a[0], int(sys.argv[3])))
+`;
+/** the floor's VXLAN: its own VNI, subnet and UDP port next to our links' */
+const VXLAN_ECHO_VNI = 99;
+const VXLAN_ECHO_SUBNET = 9;
+const VXLAN_ECHO_PORT = 4799;
+const VXLAN_ECHO_MAC = '02:00:00:00:09:02';
+
 /** the kernel-side receiver (python3): prints 'ready', then a JSON line of bytes and seconds from accept to EOF */
 export const RECEIVER_PY = `
 import json, socket, sys, time
@@ -409,6 +446,35 @@ export class RealBench {
     } finally {
       echo.child.kill('SIGKILL');
       await echo.done;
+    }
+  }
+
+  /**
+   * `count` pings (after one unrecorded) from K, 50 ms apart as the ping rows, to a python VXLAN
+   * responder in the root namespace (VXLAN_ECHO_PY) through a kernel vxlan device of its own:
+   * the same kernel path as `ping-vxlan` with the least userspace work there can be behind it
+   */
+  async vxlanEchoFloor(count: number): Promise<number[]> {
+    const k = this.k;
+    const dev = this.ns.devName('xe');
+    const dst = `198.19.${VXLAN_ECHO_SUBNET}.2`;
+    sh(['ip', '-n', k, 'link', 'add', dev, 'type', 'vxlan', 'id', String(VXLAN_ECHO_VNI), 'local', UNDER_K, 'dstport', String(VXLAN_KERNEL_PORT), 'nolearning']);
+    sh(['bridge', '-n', k, 'fdb', 'append', '00:00:00:00:00:00', 'dev', dev, 'dst', UNDER_US, 'port', String(VXLAN_ECHO_PORT)]);
+    sh(['ip', '-n', k, 'addr', 'add', `198.19.${VXLAN_ECHO_SUBNET}.1/24`, 'dev', dev]);
+    sh(['ip', '-n', k, 'link', 'set', dev, 'up']);
+    sh(['ip', 'netns', 'exec', k, 'ethtool', '-K', dev, 'tx', 'off']);
+    sh(['ip', '-n', k, 'neigh', 'replace', dst, 'lladdr', VXLAN_ECHO_MAC, 'dev', dev, 'nud', 'permanent']);
+    const echo = this.ns.start(null, [this.py, '-c', VXLAN_ECHO_PY, UNDER_US, String(VXLAN_ECHO_PORT), String(VXLAN_KERNEL_PORT)]);
+    try {
+      await echo.firstLine;
+      const r = await this.ns.start(k, ['ping', '-n', '-c', String(count + 1), '-i', '0.05', '-W', '2', dst]).done;
+      const rtts = parsePingRtts(r.stdout);
+      if (rtts.length !== count + 1) throw new Error(`vxlan echo floor: ${rtts.length} of ${count + 1} replies: ${r.stderr.trim()}`);
+      return rtts.slice(1);
+    } finally {
+      echo.child.kill('SIGKILL');
+      await echo.done;
+      sh(['ip', '-n', k, 'link', 'del', dev]);
     }
   }
 

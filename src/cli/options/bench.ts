@@ -59,7 +59,9 @@ veth), tap-DIR-mtuN (vnet-hdr offloads on) and vxlan-DIR-mtuN with DIR k2us (a k
 our listener) or us2k (our sender → a kernel receiver), N 1500 and 9000; Gbit/s taken at the
 receiver, bytes counted on both ends, × veth (same MTU); ping-LINK-mtu1500: median RTT of 20
 pings from the kernel namespace to us over vxlan / tap, and to the other namespace over veth;
-udp-echo-floor-mtu1500: the same over veth to a python UDP echo (the floor under the ping rows).`,
+udp-echo-floor-mtu1500: the same over veth to a python UDP echo (the floor under the ping rows);
+vxlan-echo-floor-mtu1500: pings through a kernel vxlan device to a python ICMP echo over VXLAN
+(the floor under ping-vxlan).`,
 };
 
 export interface BenchArgs {
