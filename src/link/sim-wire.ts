@@ -27,8 +27,10 @@
  *                 the IPv4 datagram when the frame is IPv4), so the IP or L4 checksum catches it;
  *      duplicate  the frame is delivered twice, back to back (`duplicated`);
  *      reorder    the frame is held back `reorderUs` more so later frames overtake it.
- *  - In flight: a per-direction binary heap ordered by (deliverAt, sequence) with one `Timer`
- *    per direction armed for the earliest; records are pooled; no closures per frame.
+ *  - In flight: per direction, a binary heap ordered by (deliverAt, sequence) when frames may
+ *    reorder, else a FIFO ring (delivery times never decrease) that grows by doubling and never
+ *    shrinks; one `Timer` per direction armed for the earliest; records are pooled; nothing is
+ *    allocated per frame.
  *
  * Unreadable (devmem TX) frames: the wire carries bytes, so an unreadable frame is linearized as
  * the sending NIC's DMA engine reads it (`linearizeFrame`, the link layer's one linearization,
@@ -316,7 +318,7 @@ export class SimWireDirection implements LinkPort, TimerTarget {
     return copy;
   }
 
-  // ---- heap of in-flight records, ordered by (deliverAt, seq) ----
+  // ---- in-flight records: the FIFO ring, or the heap ordered by (deliverAt, seq) ----
 
   private push(r: InFlight): void {
     if (this.fifo) {
