@@ -124,7 +124,9 @@ export interface PingReport {
    * echoes from K to a python echo in V over the veth, what any userspace responder the kernel
    * has to wake costs on this machine; `vxlan-echo-floor` — pings from K through a kernel vxlan
    * device to a python ICMP echo over VXLAN in the root namespace, the same kernel path as
-   * `ping-vxlan` with the least userspace work behind it
+   * `ping-vxlan` with the least userspace work behind it; `vxlan-link-echo-floor` — the same
+   * pings answered by our VxlanLink with an ICMP echo responder in place of the stack (the link
+   * and Node's wake-up alone)
    */
   floor?: boolean;
 }
@@ -445,6 +447,9 @@ export async function runBench(argv: string[]): Promise<number> {
         // and under ping-vxlan itself: the same kernel VXLAN path to a python ICMP echo over VXLAN
         const vxEcho = await real.vxlanEchoFloor(PINGS);
         pings.push({ name: 'vxlan-echo-floor-mtu1500', kind: 'ping', link: 'vxlan', count: vxEcho.length, rttMs: spread(vxEcho), samplesMs: vxEcho, ratioVeth: NaN, floor: true });
+        // and our own VXLAN link with that responder's work in place of the stack
+        const linkEcho = await real.vxlanEchoFloor(PINGS, 'link');
+        pings.push({ name: 'vxlan-link-echo-floor-mtu1500', kind: 'ping', link: 'vxlan', count: linkEcho.length, rttMs: spread(linkEcho), samplesMs: linkEcho, ratioVeth: NaN, floor: true });
         const veth = pings.find((p) => p.name === 'ping-veth-mtu1500')!.rttMs.median;
         for (const p of pings) p.ratioVeth = p.rttMs.median / veth;
         for (const spec of realRowSpecs()) {
@@ -565,6 +570,10 @@ export async function runBench(argv: string[]): Promise<number> {
     if (pxf !== undefined) {
       notes.push(`ping floor over VXLAN: a python ICMP echo behind the kernel's vxlan device (no stack of ours) answers in ${pxf.rttMs.median.toFixed(3)} ms median, ${pxf.ratioVeth.toFixed(2)}× the kernel's veth ping`);
     }
+    const plf = pings.find((p) => p.name === 'vxlan-link-echo-floor-mtu1500');
+    if (plf !== undefined) {
+      notes.push(`ping floor of our VXLAN link: the same echo on our VxlanLink in this process (no stack behind it) answers in ${plf.rttMs.median.toFixed(3)} ms median, ${plf.ratioVeth.toFixed(2)}× the kernel's veth ping`);
+    }
   }
   const meta = {
     name: 'meta', machine: mach, groups: [...groups], goals, realLinks,
@@ -601,7 +610,7 @@ export async function runBench(argv: string[]): Promise<number> {
       console.log(`${head}× veth`);
       for (const r of realReps) console.log(`${body(r)}${f3(r.ratioVeth ?? NaN)}${failed(r)}`);
       for (const p of pings) {
-        console.log(`${pad(p.name, 26)}RTT median ${p.rttMs.median.toFixed(3)} ms (min–max ${p.rttMs.min.toFixed(3)}–${p.rttMs.max.toFixed(3)}, ${p.count} pings), × veth ${f3(p.ratioVeth)}`);
+        console.log(`${pad(p.name, 31)}RTT median ${p.rttMs.median.toFixed(3)} ms (min–max ${p.rttMs.min.toFixed(3)}–${p.rttMs.max.toFixed(3)}, ${p.count} pings), × veth ${f3(p.ratioVeth)}`);
       }
       for (const g of goals) console.log(`goal: ${g.what}: ${g.row} ${f2(g.value)} — ${g.met ? 'met' : 'not met'}`);
     }

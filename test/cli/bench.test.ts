@@ -137,7 +137,7 @@ describe('devmem bench', () => {
     }
     assert.equal(rows.find((x) => x.name === 'veth-k2k-mtu1500')!.ratioVeth, 1);
     const pings = lines.filter((x) => x.kind === 'ping') as { name: string; count: number; rttMs: { median: number }; ratioVeth: number; floor?: boolean }[];
-    assert.deepEqual(pings.map((p) => p.name), ['ping-vxlan-mtu1500', 'ping-veth-mtu1500', 'ping-tap-mtu1500', 'udp-echo-floor-mtu1500', 'vxlan-echo-floor-mtu1500']);
+    assert.deepEqual(pings.map((p) => p.name), ['ping-vxlan-mtu1500', 'ping-veth-mtu1500', 'ping-tap-mtu1500', 'udp-echo-floor-mtu1500', 'vxlan-echo-floor-mtu1500', 'vxlan-link-echo-floor-mtu1500']);
     for (const p of pings) {
       assert.equal(p.count, 20, p.name);
       assert.ok(p.rttMs.median > 0, p.name);
@@ -145,10 +145,11 @@ describe('devmem bench', () => {
     // the floor rows: a userspace echo over the veth and one over VXLAN, named as such, their
     // ratios in the notes (every echo answered: the VXLAN responder's replies reach the kernel)
     const floors = pings.filter((p) => p.floor === true);
-    assert.deepEqual(floors.map((p) => p.name), ['udp-echo-floor-mtu1500', 'vxlan-echo-floor-mtu1500']);
+    assert.deepEqual(floors.map((p) => p.name), ['udp-echo-floor-mtu1500', 'vxlan-echo-floor-mtu1500', 'vxlan-link-echo-floor-mtu1500']);
     for (const f of floors) assert.ok(Number.isFinite(f.ratioVeth) && f.ratioVeth > 0, f.name);
     assert.ok((meta.notes as string[]).some((n) => n.startsWith('ping floor: a python UDP echo over the veth')));
     assert.ok((meta.notes as string[]).some((n) => n.startsWith('ping floor over VXLAN: a python ICMP echo')));
+    assert.ok((meta.notes as string[]).some((n) => n.startsWith('ping floor of our VXLAN link: the same echo on our VxlanLink')));
     const goals = meta.goals as { row: string; met: boolean }[];
     assert.deepEqual(goals.map((g) => g.row), ['tap-k2us-mtu1500', 'tap-k2us-mtu9000', 'vxlan-k2us-mtu9000', 'vxlan-us2k-mtu9000', 'ping-vxlan-mtu1500']);
     const links = meta.realLinks as Record<string, Record<string, number>>;

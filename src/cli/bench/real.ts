@@ -21,7 +21,8 @@
  * counted `bytes`. Kernel senders use cubic (this VM's default, bbr, paces at its estimate).
  */
 import { ErrnoError, Network, TapLink, VxlanLink, constants as C, type Host, type Socket } from '../../index.js';
-import { BenchNetns, python3, sh } from './netns.js';
+import { IcmpEchoResponder } from './icmp-echo.js';
+import { BenchNetns, python3, sh, type Started } from './netns.js';
 
 export type RealLinkKind = 'tap' | 'vxlan' | 'veth';
 /** k2us: the kernel sends to us; us2k: we send to the kernel; k2k: kernel to kernel (veth) */
@@ -450,11 +451,13 @@ export class RealBench {
   }
 
   /**
-   * `count` pings (after one unrecorded) from K, 50 ms apart as the ping rows, to a python VXLAN
-   * responder in the root namespace (VXLAN_ECHO_PY) through a kernel vxlan device of its own:
-   * the same kernel path as `ping-vxlan` with the least userspace work there can be behind it
+   * `count` pings (after one unrecorded) from K, 50 ms apart as the ping rows, through a kernel
+   * vxlan device of its own to a responder in the root namespace with no stack behind it: the
+   * same kernel path as `ping-vxlan`. `python`: VXLAN_ECHO_PY, the least userspace work there can
+   * be; `link`: our `VxlanLink` (the bench's transport, as `ping-vxlan` uses it) with an
+   * `IcmpEchoResponder` in place of the stack — the link and Node's wake-up alone
    */
-  async vxlanEchoFloor(count: number): Promise<number[]> {
+  async vxlanEchoFloor(count: number, responder: 'python' | 'link' = 'python'): Promise<number[]> {
     const k = this.k;
     const dev = this.ns.devName('xe');
     const dst = `198.19.${VXLAN_ECHO_SUBNET}.2`;
@@ -464,16 +467,28 @@ export class RealBench {
     sh(['ip', '-n', k, 'link', 'set', dev, 'up']);
     sh(['ip', 'netns', 'exec', k, 'ethtool', '-K', dev, 'tx', 'off']);
     sh(['ip', '-n', k, 'neigh', 'replace', dst, 'lladdr', VXLAN_ECHO_MAC, 'dev', dev, 'nud', 'permanent']);
-    const echo = this.ns.start(null, [this.py, '-c', VXLAN_ECHO_PY, UNDER_US, String(VXLAN_ECHO_PORT), String(VXLAN_KERNEL_PORT)]);
+    let echo: Started | null = null;
+    let link: VxlanLink | null = null;
     try {
-      await echo.firstLine;
+      if (responder === 'python') {
+        echo = this.ns.start(null, [this.py, '-c', VXLAN_ECHO_PY, UNDER_US, String(VXLAN_ECHO_PORT), String(VXLAN_KERNEL_PORT)]);
+        await echo.firstLine;
+      } else {
+        link = await VxlanLink.open({
+          local: { address: UNDER_US, port: VXLAN_ECHO_PORT }, remote: { address: UNDER_K, port: VXLAN_KERNEL_PORT }, vni: VXLAN_ECHO_VNI, mtu: 1500,
+        });
+        link.attach(new IcmpEchoResponder(link));
+      }
       const r = await this.ns.start(k, ['ping', '-n', '-c', String(count + 1), '-i', '0.05', '-W', '2', dst]).done;
       const rtts = parsePingRtts(r.stdout);
-      if (rtts.length !== count + 1) throw new Error(`vxlan echo floor: ${rtts.length} of ${count + 1} replies: ${r.stderr.trim()}`);
+      if (rtts.length !== count + 1) throw new Error(`vxlan echo floor (${responder}): ${rtts.length} of ${count + 1} replies: ${r.stderr.trim()}`);
       return rtts.slice(1);
     } finally {
-      echo.child.kill('SIGKILL');
-      await echo.done;
+      if (echo !== null) {
+        echo.child.kill('SIGKILL');
+        await echo.done;
+      }
+      if (link !== null) await link.close();
       sh(['ip', '-n', k, 'link', 'del', dev]);
     }
   }

@@ -61,7 +61,8 @@ receiver, bytes counted on both ends, × veth (same MTU); ping-LINK-mtu1500: med
 pings from the kernel namespace to us over vxlan / tap, and to the other namespace over veth;
 udp-echo-floor-mtu1500: the same over veth to a python UDP echo (the floor under the ping rows);
 vxlan-echo-floor-mtu1500: pings through a kernel vxlan device to a python ICMP echo over VXLAN
-(the floor under ping-vxlan).`,
+(the floor under ping-vxlan); vxlan-link-echo-floor-mtu1500: the same pings answered by our
+VXLAN link with an echo responder in place of the stack (the link and Node's wake-up alone).`,
 };
 
 export interface BenchArgs {
