@@ -64,3 +64,44 @@ test('vxlan ffi: a full socket buffer (EAGAIN) makes send busy; one drain once t
   assert.equal(out.txPackets, (out.taken as number) + 1);
   assert.equal(out.txErrors, 0);
 });
+
+const GSO_CHILD = `
+import dgram from 'node:dgram';
+import { VxlanLink } from ${JSON.stringify(MOD)};
+const peer = dgram.createSocket('udp4');
+const got = [];
+peer.on('message', (m) => got.push(m));
+await new Promise((r) => peer.bind(0, '127.0.0.1', r));
+const link = await VxlanLink.open({
+  local: { address: '127.0.0.1', port: 0 }, remote: { address: '127.0.0.1', port: peer.address().port }, vni: 5, io: 'ffi',
+});
+link.attach({ receive() {}, flush() {}, drain() {}, error(e) { console.error(String(e)); } });
+const frame = (i) => { const f = new Uint8Array(1400); for (let j = 0; j < f.length; j++) f[j] = (i * 13 + j) & 255; return f; };
+for (let i = 0; i < 12; i++) link.send(frame(i));
+const end = Date.now() + 4000;
+while (got.length < 12 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+const exact = got.length === 12 && got.every((m, i) => m.length === 1408 && m[0] === 8 && m[6] === 5 && Buffer.compare(m.subarray(8), Buffer.from(frame(i))) === 0);
+const out = { got: got.length, exact, st: link.stats };
+await link.close();
+peer.close();
+console.log(JSON.stringify(out));
+`;
+
+test('vxlan ffi: a path MTU below the datagrams makes the kernel refuse UDP GSO; the burst goes one datagram at a time, nothing lost', async (t) => {
+  const h = ready(t);
+  if (!h) return;
+  const a = h.addNetns();
+  // 1408-byte datagrams (+ 28 bytes of headers) over a 1300-byte loopback: GSO sends are EINVAL,
+  // plain ones leave as IP fragments and arrive whole
+  a.ip('link', 'set', 'lo', 'mtu', '1300');
+  const r = await a.exec([process.execPath, '--input-type=module', '-e', GSO_CHILD], { timeoutMs: 15_000 });
+  assert.equal(r.code, 0, `child: ${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { got: number; exact: boolean; st: Record<string, number> };
+  t.diagnostic(`child: ${JSON.stringify(out)} ${r.stderr}`);
+  assert.equal(out.got, 12);
+  assert.equal(out.exact, true, 'every datagram byte-exact, in order');
+  assert.equal(out.st.txGsoRefused, 1, 'the kernel refused GSO once');
+  assert.equal(out.st.txGsoSends, 0);
+  assert.equal(out.st.txPackets, 12);
+  assert.equal(out.st.txErrors, 0);
+});

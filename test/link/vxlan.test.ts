@@ -480,3 +480,56 @@ for (const io of IOS) test(`vxlan ${io}: with our FramePort-style receiver the f
     await peer.close();
   }
 });
+
+for (const family of [4, 6] as const) test(`vxlan ffi (IPv${family} outer): a burst sent in one turn leaves as UDP GSO sends and arrives as separate datagrams, byte-exact and in order`, async () => {
+  const { link, peer } = await linkToPeer({ io: 'ffi', mtu: 1500 }, family);
+  try {
+    // (a burst that fits the peer's default receive buffer: the kernel drops what overflows it)
+    const N = 50;
+    // full frames, then one short frame (it ends the batch), then full frames again
+    const frames = Array.from({ length: N }, (_, i) => testFrame(i === 30 ? 200 : 1500, i));
+    for (const f of frames) assert.equal(link.send(f), true);
+    assert.equal(link.stats.txGsoSends, 0, 'nothing left before the burst ended (the microtask)');
+    await peer.until(N);
+    assert.equal(peer.got.length, N);
+    for (let i = 0; i < N; i++) assert.deepEqual([...peer.got[i]!], [...vxlanHeader(42), ...frames[i]!], `datagram ${i}`);
+    const st = link.stats;
+    assert.equal(st.txPackets, N);
+    assert.equal(st.txBytes, frames.reduce((a, f) => a + f.length, 0));
+    // 0..30 (31 datagrams, the short one last) and 31..49: two GSO sends
+    assert.equal(st.txGsoSends, 2);
+    assert.equal(st.txGsoDatagrams, N);
+    assert.equal(st.txErrors, 0);
+  } finally {
+    await link.close();
+    await peer.close();
+  }
+});
+
+test('vxlan ffi: udpGso false sends one datagram per frame, at once', async () => {
+  const { link, peer } = await linkToPeer({ io: 'ffi', udpGso: false });
+  try {
+    for (let i = 0; i < 20; i++) assert.equal(link.send(testFrame(1000, i)), true);
+    assert.equal(link.stats.txPackets, 20);
+    await peer.until(20);
+    for (let i = 0; i < 20; i++) assert.deepEqual([...peer.got[i]!], [...vxlanHeader(42), ...testFrame(1000, i)]);
+    assert.equal(link.stats.txGsoSends, 0);
+  } finally {
+    await link.close();
+    await peer.close();
+  }
+});
+
+test('vxlan ffi: a burst still in the batch when the link closes is sent, not lost', async () => {
+  const { link, peer } = await linkToPeer({ io: 'ffi' });
+  try {
+    for (let i = 0; i < 5; i++) link.send(testFrame(300, i));
+    await link.close();
+    await peer.until(5);
+    for (let i = 0; i < 5; i++) assert.deepEqual([...peer.got[i]!], [...vxlanHeader(42), ...testFrame(300, i)]);
+    assert.equal(link.send(testFrame(300, 9)), true);
+    assert.equal(link.stats.txAfterClose, 1);
+  } finally {
+    await peer.close();
+  }
+});

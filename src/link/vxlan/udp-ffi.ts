@@ -19,6 +19,12 @@
  *    source address is compared with `setPeer`'s by `fromPeer()` without building a string;
  *  - `send(buf, len)` sends `buf[0..len)` to the peer synchronously: the length, or -errno
  *    (-EAGAIN: the socket buffer is full, nothing was sent);
+ *  - `txArea` is a send buffer whose address libc is given once: `sendArea(off, len, segSize)`
+ *    sends `txArea[off..off+len)` to the peer with one `sendmsg`, cut by the kernel into
+ *    datagrams of `segSize` bytes (the last may be shorter) when `segSize` > 0 (UDP GSO, the
+ *    `UDP_SEGMENT` control message of Linux ≥ 4.18), else as one datagram. All or nothing: the
+ *    bytes sent, or -errno (the kernel's refusals of GSO — EINVAL, EIO — come back as such);
+ *    `gsoCapable` is false where the layout of `struct msghdr` here is not LP64;
  *  - `close()` stops the watcher and closes the fd; idempotent. Nothing allocates per datagram.
  */
 import { createRequire } from 'node:module';
@@ -45,6 +51,7 @@ interface UdpLibc {
   setsockopt: Fn;
   recvfrom: Fn;
   sendto: Fn;
+  sendmsg: Fn;
   close: Fn;
   ifIndex: Fn;
 }
@@ -66,6 +73,7 @@ function udpLibc(): UdpLibc | null {
       setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)') as Fn,
       recvfrom: lib.func('long recvfrom(int fd, void *buf, size_t n, int flags, void *addr, void *len)') as Fn,
       sendto: lib.func('long sendto(int fd, const void *buf, size_t n, int flags, const void *addr, uint32_t len)') as Fn,
+      sendmsg: lib.func('long sendmsg(int fd, const void *msg, int flags)') as Fn,
       close: lib.func('int close(int fd)') as Fn,
       ifIndex: lib.func('unsigned int if_nametoindex(const char *name)') as Fn,
     };
@@ -92,6 +100,23 @@ const SO_RCVBUF = 8;
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
 const MSG_DONTWAIT = 0x40;
+const SOL_UDP = 17;
+const UDP_SEGMENT = 103;
+/** bytes of `txArea`: the largest UDP payload (IPv6: 65535 − 8) */
+export const TX_AREA_BYTES = 65527;
+/**
+ * `ctl`: the LP64 layout of one `struct msghdr` (56 bytes at 0), its `struct iovec` (16 at 64),
+ * a control buffer of CMSG_SPACE(2) (24 at 80) holding one `UDP_SEGMENT` message, and the peer's
+ * sockaddr (28 at 112)
+ */
+const CTL_BYTES = 144;
+const MSG_OFF = 0;
+const IOV_OFF = 64;
+const CMSG_OFF = 80;
+const CMSG_SPACE_U16 = 24;
+const CMSG_LEN_U16 = 18;
+const SA_OFF = 112;
+const TWO32 = 4294967296;
 const EAGAIN = ERRNO.EAGAIN;
 const EINTR = ERRNO.EINTR;
 
@@ -124,9 +149,30 @@ export class FfiUdp {
   /** recvfrom's source address and its length (reused) */
   private readonly from: Uint8Array;
   private readonly fromLen = new Int32Array(1);
+  /** `sendArea`'s buffer; its address (and ctl's) are written into ctl once */
+  readonly txArea = new Uint8Array(TX_AREA_BYTES);
+  private readonly txAddr: number;
+  private readonly ctl = new Uint8Array(CTL_BYTES);
+  private readonly ctlDv = new DataView(this.ctl.buffer);
+  readonly gsoCapable: boolean;
 
   private constructor(private readonly lib: UdpLibc, readonly fd: number, readonly family: 4 | 6) {
     this.from = new Uint8Array(family === 4 ? 16 : 28);
+    const k = lib.koffi;
+    this.gsoCapable = k.sizeof('void *') === 8 && k.sizeof('size_t') === 8;
+    // backing stores of ArrayBuffers this size never move: their addresses hold for the object's life
+    this.txAddr = Number(k.address(this.txArea));
+    if (this.gsoCapable) {
+      const ctlAddr = Number(k.address(this.ctl));
+      const dv = this.ctlDv;
+      setPtr(dv, MSG_OFF, ctlAddr + SA_OFF); // msg_name (msg_namelen in setPeer)
+      setPtr(dv, MSG_OFF + 16, ctlAddr + IOV_OFF); // msg_iov
+      setPtr(dv, MSG_OFF + 24, 1); // msg_iovlen
+      setPtr(dv, MSG_OFF + 32, ctlAddr + CMSG_OFF); // msg_control (msg_controllen per send)
+      setPtr(dv, CMSG_OFF, CMSG_LEN_U16); // cmsg_len
+      dv.setInt32(CMSG_OFF + 8, SOL_UDP, true);
+      dv.setInt32(CMSG_OFF + 12, UDP_SEGMENT, true);
+    }
   }
 
   /** a bound socket; throws `ErrnoError` (socket / bind / EOPNOTSUPP when koffi is missing) */
@@ -185,6 +231,8 @@ export class FfiUdp {
     this.peer = sockaddr(this.family, address, port, this.scopeId(scope));
     this.peerOff = this.family === 4 ? 4 : 8;
     this.peerLen = this.family === 4 ? 4 : 16;
+    this.ctl.set(this.peer, SA_OFF);
+    this.ctlDv.setUint32(MSG_OFF + 8, this.peer.length, true);
   }
 
   start(onReadable: () => void, onWritable: () => void): void {
@@ -248,6 +296,30 @@ export class FfiUdp {
     }
   }
 
+  /**
+   * `txArea[off..off+len)` to the peer with one sendmsg: datagrams of `segSize` bytes (UDP GSO)
+   * when `segSize` > 0, else one datagram. The bytes sent, or -errno (-EAGAIN: nothing was sent)
+   */
+  sendArea(off: number, len: number, segSize: number): number {
+    if (this.closed) return -ERRNO.EBADF;
+    if (!this.gsoCapable) return segSize > 0 ? -ERRNO.EOPNOTSUPP : this.send(off === 0 ? this.txArea : this.txArea.subarray(off), len);
+    const dv = this.ctlDv;
+    setPtr(dv, IOV_OFF, this.txAddr + off);
+    setPtr(dv, IOV_OFF + 8, len);
+    if (segSize > 0) {
+      setPtr(dv, MSG_OFF + 40, CMSG_SPACE_U16);
+      dv.setUint16(CMSG_OFF + 16, segSize, true);
+    } else {
+      setPtr(dv, MSG_OFF + 40, 0);
+    }
+    for (;;) {
+      const n = this.lib.sendmsg(this.fd, this.ctl, MSG_DONTWAIT) as number;
+      if (n >= 0) return n;
+      const e = this.lib.koffi.errno();
+      if (e !== EINTR) return -e;
+    }
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -256,6 +328,12 @@ export class FfiUdp {
     this.onReadable = this.onWritable = null;
     this.lib.close(this.fd);
   }
+}
+
+/** a 64-bit little-endian pointer or size at `off` (values below 2^53) */
+function setPtr(dv: DataView, off: number, v: number): void {
+  dv.setUint32(off, v % TWO32, true);
+  dv.setUint32(off + 4, Math.floor(v / TWO32), true);
 }
 
 export { EAGAIN as FFI_EAGAIN };

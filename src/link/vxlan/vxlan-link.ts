@@ -21,9 +21,13 @@
  *    reads up to `RX_BUDGET` datagrams and ends the batch with `rx.flush()` (the device's poll:
  *    GRO flush) in the same callback; with 'dgram' the device's poll runs after this event-loop
  *    turn's I/O callbacks (libuv's batch of reads);
- *  - send ('ffi'): the frame is copied behind the 8-byte header into one reused buffer and sent
- *    synchronously; a full socket buffer (EAGAIN) makes `send` return false (frame not taken)
- *    and `rx.drain()` follows once the socket is writable. Send ('dgram'): the frame is copied
+ *  - send ('ffi'): the frame is copied behind the 8-byte header into the burst (`TxBatch`), which
+ *    leaves when the burst ends: at the end of the read (or writable) callback that caused it,
+ *    else in a microtask after the code that sent it (timers, the application): one `sendmsg`
+ *    per run of equal-size datagrams, cut into datagrams by the kernel (UDP GSO; `udpGso: false`,
+ *    or a kernel that refuses it, sends each at once). A full socket buffer (EAGAIN) keeps the
+ *    burst and makes `send` return false (frame not taken) until the socket is writable: then
+ *    the burst leaves and `rx.drain()` follows. Send ('dgram'): the frame is copied
  *    into a ring arena (`SendRing`) behind the header and handed to dgram; the space comes back
  *    on the send callback. `send` returns false when the arena or the in-flight count is full or
  *    libuv's send queue is above `sendQueueBytes`; it then calls `rx.drain()` once the queue is
@@ -34,8 +38,10 @@
  *  - socket errors go to `rx.error` and are counted; `close()` closes both sockets; after it
  *    resolves nothing is called on `rx`.
  *
- * Each frame costs one syscall each way (no sendmmsg/recvmmsg or UDP GSO); batching is the reads
- * of one readiness event plus the device's poll.
+ * Batching ('ffi'): up to `RX_BUDGET` reads per readiness event, then the device's poll (GRO);
+ * a transmit burst in one `sendmsg` per run of equal-size datagrams (up to 64 or 64 KiB). Over a
+ * kernel VTEP the burst also arrives as one: its vxlan GRO cell merges the inner segments, and its
+ * reader wakes once per burst instead of once per frame. Node's dgram offers neither.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -44,6 +50,7 @@ import { ErrnoError } from '../../uapi/errno.js';
 import type { FrameLink, FrameMeta, LinkOffloads, LinkReceiver } from '../frame-link.js';
 import { isBatchReceiver, type BatchLinkReceiver } from '../frame-port.js';
 import { SendRing } from './send-ring.js';
+import { TxBatch } from './tx-batch.js';
 import { FFI_EAGAIN, FfiUdp, ffiUnavailable } from './udp-ffi.js';
 import {
   VXLAN_BAD_FLAGS, VXLAN_BAD_RESERVED, VXLAN_BAD_SHORT, VXLAN_HLEN, VXLAN_PORT, VXLAN_VNI_MAX, vxlanCheck,
@@ -77,6 +84,12 @@ export interface VxlanLinkOptions {
   anySource?: boolean;
   /** the UDP transport: libc through koffi ('ffi', the default when koffi loads) or `node:dgram` */
   io?: 'ffi' | 'dgram';
+  /**
+   * 'ffi': send each burst of frames (what the stack transmits before control returns to the
+   * event loop) with one `sendmsg` that the kernel cuts into datagrams (UDP GSO, Linux ≥ 4.18;
+   * default true). Off, or where the kernel refuses it, every frame is its own `sendto`
+   */
+  udpGso?: boolean;
   /** 'dgram': send through a second socket connected to `remote` (default true) */
   connectTx?: boolean;
   /** 'dgram': bytes of the send arena (default 4 MiB, at least two full datagrams) */
@@ -124,13 +137,18 @@ export interface VxlanLinkStats {
   txErrors: number;
   /** socket errors; 'ffi': failed reads (other than EAGAIN) */
   errors: number;
+  /** 'ffi': sendmsg calls that carried a burst of datagrams (UDP GSO), and the datagrams in them */
+  txGsoSends: number;
+  txGsoDatagrams: number;
+  /** 'ffi': 1 once the kernel refused a GSO send (a path MTU below the datagrams, no UDP_SEGMENT): one sendmsg per frame from then on */
+  txGsoRefused: number;
 }
 
 function newStats(): VxlanLinkStats {
   return {
     rxPackets: 0, rxBytes: 0, rxShort: 0, rxBadFlags: 0, rxBadReserved: 0, rxOtherVni: 0, rxForeignSource: 0,
     rxNoReceiver: 0, rxLossDrops: 0, txPackets: 0, txBytes: 0, txBusy: 0, txBadLength: 0, txAfterClose: 0, txLossDrops: 0,
-    txErrors: 0, errors: 0,
+    txErrors: 0, errors: 0, txGsoSends: 0, txGsoDatagrams: 0, txGsoRefused: 0,
   };
 }
 
@@ -230,8 +248,14 @@ export class VxlanLink implements FrameLink {
   // 'ffi': the socket, the receive buffer (any UDP payload fits), views of its frame by length,
   // and the send buffer with the header written once
   private ffi: FfiUdp | null = null;
+  private txBatch: TxBatch | null = null;
+  private readonly udpGso: boolean;
+  /** 'ffi': inside a socket callback, whose end flushes the burst (no microtask needed) */
+  private inIo = false;
+  private flushQueued = false;
   private readonly rxBuf: Uint8Array;
   private rxViews: (Uint8Array | undefined)[] = [];
+  /** the VXLAN header ('ffi': each datagram's prefix; 'dgram': unused) */
   private readonly txBuf: Uint8Array;
   private readonly maxFrame: number;
   private readonly sendQueueBytes: number;
@@ -274,26 +298,70 @@ export class VxlanLink implements FrameLink {
     if (sock === null) return;
     const buf = this.rxBuf;
     let delivered = false;
-    for (let n = 0; n < RX_BUDGET && !this.closed; n++) {
-      const len = sock.recv(buf);
-      if (len < 0) {
-        if (len !== -FFI_EAGAIN) {
-          this.stats.errors++;
-          if (!this.closed) this.rx?.error(new ErrnoError(-len, 'recvfrom'));
+    this.inIo = true;
+    try {
+      for (let n = 0; n < RX_BUDGET && !this.closed; n++) {
+        const len = sock.recv(buf);
+        if (len < 0) {
+          if (len !== -FFI_EAGAIN) {
+            this.stats.errors++;
+            if (!this.closed) this.rx?.error(new ErrnoError(-len, 'recvfrom'));
+          }
+          break;
         }
-        break;
+        if (this.rxFrame(buf, len, this.anySource || sock.fromPeer())) delivered = true;
       }
-      if (this.rxFrame(buf, len, this.anySource || sock.fromPeer())) delivered = true;
+      if (delivered && !this.closed) this.rx?.flush();
+    } finally {
+      this.inIo = false;
     }
-    if (delivered && !this.closed) this.rx?.flush();
+    // what the batch made the stack send (ACKs, replies, the data they clocked out) is one burst
+    this.flushTx();
   };
 
-  /** 'ffi': the socket takes datagrams again after an EAGAIN */
+  /** 'ffi': the socket takes datagrams again after an EAGAIN: the waiting burst first, then the stack */
   private readonly onWritable = (): void => {
-    if (this.wantDrain && !this.closed) {
-      this.wantDrain = false;
-      this.rx?.drain();
+    if (this.closed) return;
+    const tb = this.txBatch;
+    if (tb !== null && tb.pending > 0 && tb.flush() !== 0) {
+      this.ffi?.wantWrite();
+      return;
     }
+    if (this.wantDrain) {
+      this.wantDrain = false;
+      this.inIo = true;
+      try {
+        this.rx?.drain();
+      } finally {
+        this.inIo = false;
+      }
+      this.flushTx();
+    }
+  };
+
+  /** 'ffi': the end of a burst sent outside a socket callback (timers, the application) */
+  private readonly flushTask = (): void => {
+    this.flushQueued = false;
+    this.flushTx();
+  };
+
+  /** 'ffi': sends the burst; a full socket makes the link busy until writable */
+  private flushTx(): void {
+    const tb = this.txBatch;
+    if (tb === null || tb.pending === 0 || this.closed) return;
+    if (tb.flush() !== 0) {
+      this.wantDrain = true;
+      this.ffi?.wantWrite();
+    }
+    this.stats.txGsoSends = tb.stats.gsoSends;
+    this.stats.txGsoDatagrams = tb.stats.gsoDatagrams;
+    this.stats.txGsoRefused = tb.stats.gsoOff ? 1 : 0;
+  }
+
+  /** 'ffi': a send failed for good: the frames are lost, as a NIC drops what it cannot send */
+  private readonly onTxError = (errno: number, lost: number): void => {
+    this.stats.txErrors += lost;
+    if (!this.closed) this.rx?.error(new ErrnoError(errno, 'sendmsg'));
   };
 
   private readonly onSocketError = (err: Error): void => {
@@ -336,6 +404,7 @@ export class VxlanLink implements FrameLink {
     const io = opts.io ?? (ffiUnavailable() === null ? 'ffi' : 'dgram');
     if (io !== 'ffi' && io !== 'dgram') throw inval(`io must be 'ffi' or 'dgram': ${String(opts.io)}`);
     this.io = io;
+    this.udpGso = opts.udpGso ?? true;
     if (io === 'dgram') {
       this.ring = new SendRing(ringBytes, maxInflight);
       const type = this.family === 4 ? 'udp4' : 'udp6';
@@ -343,7 +412,7 @@ export class VxlanLink implements FrameLink {
       this.rxBuf = this.txBuf = new Uint8Array(0);
     } else {
       this.rxBuf = new Uint8Array(65536);
-      this.txBuf = new Uint8Array(VXLAN_HLEN + this.maxFrame);
+      this.txBuf = new Uint8Array(VXLAN_HLEN);
       vxlanWriteHeader(this.txBuf, 0, this.vni);
     }
   }
@@ -367,6 +436,7 @@ export class VxlanLink implements FrameLink {
       this.boundPort = sock.localPort();
       if (!sock.setBuffers(opts.recvBufferSize ?? 4 << 20, opts.sendBufferSize ?? 4 << 20)) this.stats.errors++;
       sock.setPeer(this.remoteMatch, this.remotePort, this.remoteScope);
+      this.txBatch = new TxBatch(sock, this.family === 4 ? MAX_UDP_PAYLOAD_V4 : MAX_UDP_PAYLOAD_V6, this.udpGso, this.onTxError);
       sock.start(this.onReadable, this.onWritable);
       return;
     }
@@ -478,7 +548,7 @@ export class VxlanLink implements FrameLink {
       st.txBusy++;
       return false;
     }
-    if (this.ffi !== null) return this.sendFfi(this.ffi, frame, n);
+    if (this.ffi !== null) return this.sendFfi(this.ffi, frame);
     const sock = (this.txSock ?? this.rxSock)!;
     const ring = this.ring!;
     let off = -1;
@@ -504,30 +574,25 @@ export class VxlanLink implements FrameLink {
     return true;
   }
 
-  /** 'ffi': header (written once) + frame in the reused buffer, one synchronous sendto */
-  private sendFfi(sock: FfiUdp, frame: Uint8Array, n: number): boolean {
+  /** 'ffi': header + frame into the burst; it leaves at the burst's end (or at once without GSO) */
+  private sendFfi(sock: FfiUdp, frame: Uint8Array): boolean {
     const st = this.stats;
     if (this.lossTx > 0 && this.rngTx.chance(this.lossTx)) {
       st.txLossDrops++;
       return true;
     }
-    const buf = this.txBuf;
-    buf.set(frame, VXLAN_HLEN);
-    const r = sock.send(buf, n);
-    if (r >= 0) {
-      st.txPackets++;
-      st.txBytes += frame.length;
-      return true;
-    }
-    if (r === -FFI_EAGAIN) {
+    if (!this.txBatch!.push(this.txBuf, frame)) {
       this.wantDrain = true;
       st.txBusy++;
       sock.wantWrite();
       return false;
     }
-    // the frame is lost, as a NIC drops what its queue cannot send
-    st.txErrors++;
-    this.rx?.error(new ErrnoError(-r, 'sendto'));
+    st.txPackets++;
+    st.txBytes += frame.length;
+    if (this.txBatch!.pending > 0 && !this.inIo && !this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushTask);
+    }
     return true;
   }
 
@@ -552,6 +617,8 @@ export class VxlanLink implements FrameLink {
     if (this.closing) return this.closing;
     this.closed = true;
     if (this.ffi !== null || this.rxSock === null) {
+      // what the last burst holds still leaves (a NIC sends what its ring holds before it stops)
+      this.txBatch?.flush();
       this.ffi?.close();
       this.closing = Promise.resolve().then(() => {
         this.rx = null;
