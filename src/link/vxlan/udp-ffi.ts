@@ -25,6 +25,10 @@
  *    `UDP_SEGMENT` control message of Linux ≥ 4.18), else as one datagram. All or nothing: the
  *    bytes sent, or -errno (the kernel's refusals of GSO — EINVAL, EIO — come back as such);
  *    `gsoCapable` is false where the layout of `struct msghdr` here is not LP64;
+ *  - `recvMany(max)` reads up to `max` datagrams (at most `rxSlots`) with one `recvmmsg` into
+ *    per-slot buffers of `rxSlotBytes` each: their count, or -errno (-EAGAIN: none waiting).
+ *    `slotBuf(i)` / `slotLen(i)` / `slotTruncated(i)` / `slotFromPeer(i)` describe datagram i
+ *    until the next call (a datagram longer than a slot is truncated and flagged);
  *  - `close()` stops the watcher and closes the fd; idempotent. Nothing allocates per datagram.
  */
 import { createRequire } from 'node:module';
@@ -52,6 +56,7 @@ interface UdpLibc {
   recvfrom: Fn;
   sendto: Fn;
   sendmsg: Fn;
+  recvmmsg: Fn;
   close: Fn;
   ifIndex: Fn;
 }
@@ -74,6 +79,7 @@ function udpLibc(): UdpLibc | null {
       recvfrom: lib.func('long recvfrom(int fd, void *buf, size_t n, int flags, void *addr, void *len)') as Fn,
       sendto: lib.func('long sendto(int fd, const void *buf, size_t n, int flags, const void *addr, uint32_t len)') as Fn,
       sendmsg: lib.func('long sendmsg(int fd, const void *msg, int flags)') as Fn,
+      recvmmsg: lib.func('int recvmmsg(int fd, void *vec, unsigned int vlen, int flags, void *timeout)') as Fn,
       close: lib.func('int close(int fd)') as Fn,
       ifIndex: lib.func('unsigned int if_nametoindex(const char *name)') as Fn,
     };
@@ -117,6 +123,14 @@ const CMSG_SPACE_U16 = 24;
 const CMSG_LEN_U16 = 18;
 const SA_OFF = 112;
 const TWO32 = 4294967296;
+/** `struct mmsghdr` (LP64): a msghdr, then `msg_len`, padded to 64 bytes */
+const MMSG_BYTES = 64;
+const MMSG_LEN_OFF = 56;
+const MSGHDR_FLAGS_OFF = 48;
+const MSG_TRUNC = 0x20;
+/** the most datagrams one `recvMany` reads, and the memory its slots may take */
+export const RX_SLOTS_MAX = 64;
+const RX_AREA_MAX = 1 << 20;
 const EAGAIN = ERRNO.EAGAIN;
 const EINTR = ERRNO.EINTR;
 
@@ -156,8 +170,25 @@ export class FfiUdp {
   private readonly ctlDv = new DataView(this.ctl.buffer);
   readonly gsoCapable: boolean;
 
-  private constructor(private readonly lib: UdpLibc, readonly fd: number, readonly family: 4 | 6) {
+  /** `recvMany`: slots of `rxSlotBytes`, their source addresses, the mmsghdr/iovec vector */
+  readonly rxSlots: number;
+  readonly rxSlotBytes: number;
+  private readonly rxArea: Uint8Array;
+  private readonly rxSlotBufs: Uint8Array[] = [];
+  private readonly rxNames: Uint8Array;
+  private readonly rxVec: Uint8Array;
+  private readonly rxVecDv: DataView;
+
+  private constructor(private readonly lib: UdpLibc, readonly fd: number, readonly family: 4 | 6, rxSlotBytes: number) {
     this.from = new Uint8Array(family === 4 ? 16 : 28);
+    this.rxSlotBytes = rxSlotBytes;
+    this.rxSlots = Math.max(1, Math.min(RX_SLOTS_MAX, Math.floor(RX_AREA_MAX / rxSlotBytes)));
+    this.rxArea = new Uint8Array(this.rxSlots * rxSlotBytes);
+    for (let i = 0; i < this.rxSlots; i++) this.rxSlotBufs.push(this.rxArea.subarray(i * rxSlotBytes, (i + 1) * rxSlotBytes));
+    this.rxNames = new Uint8Array(this.rxSlots * 32);
+    // mmsghdrs, then one iovec per slot
+    this.rxVec = new Uint8Array(this.rxSlots * (MMSG_BYTES + 16));
+    this.rxVecDv = new DataView(this.rxVec.buffer);
     const k = lib.koffi;
     this.gsoCapable = k.sizeof('void *') === 8 && k.sizeof('size_t') === 8;
     // backing stores of ArrayBuffers this size never move: their addresses hold for the object's life
@@ -172,16 +203,32 @@ export class FfiUdp {
       setPtr(dv, CMSG_OFF, CMSG_LEN_U16); // cmsg_len
       dv.setInt32(CMSG_OFF + 8, SOL_UDP, true);
       dv.setInt32(CMSG_OFF + 12, UDP_SEGMENT, true);
+      const areaAddr = Number(k.address(this.rxArea));
+      const namesAddr = Number(k.address(this.rxNames));
+      const vecAddr = Number(k.address(this.rxVec));
+      const v = this.rxVecDv;
+      const iov0 = this.rxSlots * MMSG_BYTES;
+      for (let i = 0; i < this.rxSlots; i++) {
+        const m = i * MMSG_BYTES;
+        setPtr(v, m, namesAddr + 32 * i); // msg_name
+        setPtr(v, m + 16, vecAddr + iov0 + 16 * i); // msg_iov
+        setPtr(v, m + 24, 1); // msg_iovlen
+        setPtr(v, iov0 + 16 * i, areaAddr + i * rxSlotBytes); // iov_base
+        setPtr(v, iov0 + 16 * i + 8, rxSlotBytes); // iov_len
+      }
     }
   }
 
-  /** a bound socket; throws `ErrnoError` (socket / bind / EOPNOTSUPP when koffi is missing) */
-  static open(family: 4 | 6, address: string, port: number, scope: string): FfiUdp {
+  /**
+   * a bound socket whose `recvMany` slots hold `rxSlotBytes` each (the largest datagram its user
+   * takes); throws `ErrnoError` (socket / bind / EOPNOTSUPP when koffi is missing)
+   */
+  static open(family: 4 | 6, address: string, port: number, scope: string, rxSlotBytes = 65536): FfiUdp {
     const lib = udpLibc();
     if (lib === null) throw new ErrnoError('EOPNOTSUPP', 'vxlan', { msg: `the libc transport needs koffi, which failed to load: ${loadError ?? ''}` });
     const fd = lib.socket(family === 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) as number;
     if (fd < 0) throw new ErrnoError(lib.koffi.errno(), 'socket');
-    const s = new FfiUdp(lib, fd, family);
+    const s = new FfiUdp(lib, fd, family, rxSlotBytes);
     try {
       if (family === 6) s.setInt(IPPROTO_IPV6, IPV6_V6ONLY, 1, 'setsockopt');
       const sa = sockaddr(family, address, port, s.scopeId(scope));
@@ -277,12 +324,59 @@ export class FfiUdp {
 
   /** the last `recv`'s source address is the peer's */
   fromPeer(): boolean {
-    const f = this.from;
+    return this.sameAsPeer(this.from, 0);
+  }
+
+  private sameAsPeer(f: Uint8Array, base: number): boolean {
     const p = this.peer;
     const off = this.peerOff;
-    if (f[0] !== p[0] || f[1] !== p[1]) return false;
-    for (let i = 0; i < this.peerLen; i++) if (f[off + i] !== p[off + i]) return false;
+    if (f[base] !== p[0] || f[base + 1] !== p[1]) return false;
+    for (let i = 0; i < this.peerLen; i++) if (f[base + off + i] !== p[off + i]) return false;
     return true;
+  }
+
+  /** up to `max` datagrams (at most `rxSlots`) with one recvmmsg: how many, or -errno (-EAGAIN: none) */
+  recvMany(max: number): number {
+    if (this.closed) return -ERRNO.EBADF;
+    if (!this.gsoCapable) {
+      // no LP64 msghdr layout here: one recvfrom into slot 0
+      const n = this.recv(this.rxSlotBufs[0]!);
+      if (n < 0) return n;
+      this.rxVecDv.setUint32(MMSG_LEN_OFF, n, true);
+      this.rxVecDv.setInt32(MSGHDR_FLAGS_OFF, n > this.rxSlotBytes ? MSG_TRUNC : 0, true);
+      this.rxNames.set(this.from, 0);
+      return 1;
+    }
+    const vlen = Math.min(max, this.rxSlots);
+    const v = this.rxVecDv;
+    const nameLen = this.from.length;
+    for (let i = 0; i < vlen; i++) v.setUint32(i * MMSG_BYTES + 8, nameLen, true); // msg_namelen in: the buffer's size
+    for (;;) {
+      const n = this.lib.recvmmsg(this.fd, this.rxVec, vlen, MSG_DONTWAIT, null) as number;
+      if (n >= 0) return n;
+      const e = this.lib.koffi.errno();
+      if (e !== EINTR) return -e;
+    }
+  }
+
+  /** slot `i`'s buffer (its datagram starts at 0) */
+  slotBuf(i: number): Uint8Array {
+    return this.rxSlotBufs[i]!;
+  }
+
+  /** the length of datagram `i` of the last `recvMany` (at most `rxSlotBytes`) */
+  slotLen(i: number): number {
+    return Math.min(this.rxVecDv.getUint32(i * MMSG_BYTES + MMSG_LEN_OFF, true), this.rxSlotBytes);
+  }
+
+  /** datagram `i` was longer than its slot (cut) */
+  slotTruncated(i: number): boolean {
+    return (this.rxVecDv.getInt32(i * MMSG_BYTES + MSGHDR_FLAGS_OFF, true) & MSG_TRUNC) !== 0;
+  }
+
+  /** datagram `i` came from the peer's address */
+  slotFromPeer(i: number): boolean {
+    return this.sameAsPeer(this.rxNames, 32 * i);
   }
 
   /** `buf[0..len)` to the peer, synchronously: the length sent, or -errno (-EAGAIN: buffer full) */

@@ -18,8 +18,10 @@
  *    must be `remote`'s. Anything else is counted and dropped, never thrown. Good frames go to
  *    `rx.receive` (which copies them), or to our FramePort's `receiveInBatch` (the NIC takes the
  *    frame inside the read callback: an echo is answered there). With 'ffi' one readiness event
- *    reads up to `RX_BUDGET` datagrams and ends the batch with `rx.flush()` (the device's poll:
- *    GRO flush) in the same callback; with 'dgram' the device's poll runs after this event-loop
+ *    reads up to `RX_BUDGET` datagrams with `recvmmsg` (into slots the size of the largest frame
+ *    the MTU allows: a longer datagram is cut, counted `rxTooLong` and dropped) and ends the
+ *    batch with `rx.flush()` (the device's poll: GRO flush) in the same callback; with 'dgram'
+ *    the device's poll runs after this event-loop
  *    turn's I/O callbacks (libuv's batch of reads);
  *  - send ('ffi'): the frame is copied behind the 8-byte header into the burst (`TxBatch`), which
  *    leaves when the burst ends: at the end of the read (or writable) callback that caused it,
@@ -38,7 +40,8 @@
  *  - socket errors go to `rx.error` and are counted; `close()` closes both sockets; after it
  *    resolves nothing is called on `rx`.
  *
- * Batching ('ffi'): up to `RX_BUDGET` reads per readiness event, then the device's poll (GRO);
+ * Batching ('ffi'): up to `RX_BUDGET` datagrams per readiness event in one `recvmmsg` (or a few),
+ * then the device's poll (GRO);
  * a transmit burst in one `sendmsg` per run of equal-size datagrams (up to 64 or 64 KiB). Over a
  * kernel VTEP the burst also arrives as one: its vxlan GRO cell merges the inner segments, and its
  * reader wakes once per burst instead of once per frame. Node's dgram offers neither.
@@ -123,6 +126,8 @@ export interface VxlanLinkStats {
   rxNoReceiver: number;
   /** dropped by the `loss.rx` injection */
   rxLossDrops: number;
+  /** 'ffi': longer than the link MTU allows (with a VLAN tag): cut by the receive slot, dropped */
+  rxTooLong: number;
   txPackets: number;
   txBytes: number;
   /** `send` returned false */
@@ -147,7 +152,7 @@ export interface VxlanLinkStats {
 function newStats(): VxlanLinkStats {
   return {
     rxPackets: 0, rxBytes: 0, rxShort: 0, rxBadFlags: 0, rxBadReserved: 0, rxOtherVni: 0, rxForeignSource: 0,
-    rxNoReceiver: 0, rxLossDrops: 0, txPackets: 0, txBytes: 0, txBusy: 0, txBadLength: 0, txAfterClose: 0, txLossDrops: 0,
+    rxNoReceiver: 0, rxLossDrops: 0, rxTooLong: 0, txPackets: 0, txBytes: 0, txBusy: 0, txBadLength: 0, txAfterClose: 0, txLossDrops: 0,
     txErrors: 0, errors: 0, txGsoSends: 0, txGsoDatagrams: 0, txGsoRefused: 0,
   };
 }
@@ -253,8 +258,9 @@ export class VxlanLink implements FrameLink {
   /** 'ffi': inside a socket callback, whose end flushes the burst (no microtask needed) */
   private inIo = false;
   private flushQueued = false;
-  private readonly rxBuf: Uint8Array;
-  private rxViews: (Uint8Array | undefined)[] = [];
+  /** 'ffi': per receive slot, a view of its last frame and that frame's length (bulk frames share a length: no allocation) */
+  private readonly rxSlotViews: (Uint8Array | null)[] = [];
+  private readonly rxSlotViewLens: number[] = [];
   /** the VXLAN header ('ffi': each datagram's prefix; 'dgram': unused) */
   private readonly txBuf: Uint8Array;
   private readonly maxFrame: number;
@@ -296,20 +302,28 @@ export class VxlanLink implements FrameLink {
   private readonly onReadable = (): void => {
     const sock = this.ffi;
     if (sock === null) return;
-    const buf = this.rxBuf;
     let delivered = false;
     this.inIo = true;
     try {
-      for (let n = 0; n < RX_BUDGET && !this.closed; n++) {
-        const len = sock.recv(buf);
-        if (len < 0) {
-          if (len !== -FFI_EAGAIN) {
+      let budget = RX_BUDGET;
+      while (budget > 0 && !this.closed) {
+        const n = sock.recvMany(budget);
+        if (n < 0) {
+          if (n !== -FFI_EAGAIN) {
             this.stats.errors++;
-            if (!this.closed) this.rx?.error(new ErrnoError(-len, 'recvfrom'));
+            if (!this.closed) this.rx?.error(new ErrnoError(-n, 'recvmmsg'));
           }
           break;
         }
-        if (this.rxFrame(buf, len, this.anySource || sock.fromPeer())) delivered = true;
+        for (let i = 0; i < n && !this.closed; i++) {
+          if (sock.slotTruncated(i)) {
+            this.stats.rxTooLong++;
+            continue;
+          }
+          if (this.rxFrame(sock.slotBuf(i), sock.slotLen(i), this.anySource || sock.slotFromPeer(i), i)) delivered = true;
+        }
+        budget -= n;
+        if (n < sock.rxSlots) break; // the socket is empty (a full vector may leave more)
       }
       if (delivered && !this.closed) this.rx?.flush();
     } finally {
@@ -409,9 +423,8 @@ export class VxlanLink implements FrameLink {
       this.ring = new SendRing(ringBytes, maxInflight);
       const type = this.family === 4 ? 'udp4' : 'udp6';
       this.rxSock = dgram.createSocket({ type, ipv6Only: this.family === 6 });
-      this.rxBuf = this.txBuf = new Uint8Array(0);
+      this.txBuf = new Uint8Array(0);
     } else {
-      this.rxBuf = new Uint8Array(65536);
       this.txBuf = new Uint8Array(VXLAN_HLEN);
       vxlanWriteHeader(this.txBuf, 0, this.vni);
     }
@@ -431,7 +444,8 @@ export class VxlanLink implements FrameLink {
 
   private async start(opts: VxlanLinkOptions): Promise<void> {
     if (this.rxSock === null) {
-      const sock = FfiUdp.open(this.family, this.localBare, this.boundPort, this.localScope);
+      // a receive slot holds the longest datagram we take; longer ones are cut, counted and dropped
+      const sock = FfiUdp.open(this.family, this.localBare, this.boundPort, this.localScope, VXLAN_HLEN + this.maxFrame);
       this.ffi = sock;
       this.boundPort = sock.localPort();
       if (!sock.setBuffers(opts.recvBufferSize ?? 4 << 20, opts.sendBufferSize ?? 4 << 20)) this.stats.errors++;
@@ -483,8 +497,8 @@ export class VxlanLink implements FrameLink {
     this.rxFrame(msg, msg.length, this.anySource || from === this.remoteMatch);
   }
 
-  /** checks `msg[0..len)` from a source that is (`fromOk`) the remote; true when delivered */
-  private rxFrame(msg: Uint8Array, len: number, fromOk: boolean): boolean {
+  /** checks `msg[0..len)` (receive slot `slot`, or -1) from a source that is (`fromOk`) the remote; true when delivered */
+  private rxFrame(msg: Uint8Array, len: number, fromOk: boolean, slot = -1): boolean {
     const st = this.stats;
     const vni = vxlanCheck(msg, len);
     if (vni < 0) {
@@ -514,12 +528,12 @@ export class VxlanLink implements FrameLink {
     st.rxPackets++;
     st.rxBytes += flen;
     let frame: Uint8Array;
-    if (msg === this.rxBuf) {
-      // one view per frame length of the reused receive buffer: no allocation per datagram
-      let v = this.rxViews[flen];
-      if (v === undefined) {
+    if (slot >= 0) {
+      let v = this.rxSlotViews[slot];
+      if (v === undefined || v === null || this.rxSlotViewLens[slot] !== len) {
         v = msg.subarray(VXLAN_HLEN, len);
-        this.rxViews[flen] = v;
+        this.rxSlotViews[slot] = v;
+        this.rxSlotViewLens[slot] = len;
       }
       frame = v;
     } else {
