@@ -40,6 +40,15 @@ import { ETH_HLEN, ETH_P_IP } from '../wire/ethernet.js';
 import type { FrameLink, FrameMeta, LinkReceiver } from './frame-link.js';
 import { linearizeFrame } from './linearize.js';
 
+/** a frame's place in a link's buffer as skb linear data */
+interface DirectView {
+  buf: Uint8Array;
+  dv: DataView;
+}
+
+/** cached direct views per link buffer (a TAP ring's slots, VXLAN's receive slots are fewer) */
+const DIRECT_VIEWS_MAX = 1024;
+
 /**
  * What this project's own links (TAP, VXLAN) use beyond `LinkReceiver` when the port offers it
  * (`isBatchReceiver`): `receiveInBatch` takes a frame through the NIC model at once instead of
@@ -91,6 +100,12 @@ export interface FramePortStats {
   rxBadQueue: number;
   /** frames `receiveInBatch` took through the NIC at once (no ring copy) */
   rxDirect: number;
+  /**
+   * views built over a link's buffer for those frames: one per place in the link's buffers a
+   * frame starts at (receive slots, ring slots), cached, so it stops growing once the link's
+   * buffers have all been seen
+   */
+  rxDirectViews: number;
   /** polls run, and polls that left frames for the next turn (budget used up) */
   polls: number;
   pollsRepolled: number;
@@ -103,7 +118,7 @@ export interface FramePortStats {
 function newStats(): FramePortStats {
   return {
     txFrames: 0, txBytes: 0, txGso: 0, txCsumPartial: 0, txBusy: 0, txQueued: 0, txQueueDrops: 0,
-    rxFrames: 0, rxBytes: 0, rxRingDrops: 0, rxBadMeta: 0, rxTooLong: 0, rxBadQueue: 0, rxDirect: 0,
+    rxFrames: 0, rxBytes: 0, rxRingDrops: 0, rxBadMeta: 0, rxTooLong: 0, rxBadQueue: 0, rxDirect: 0, rxDirectViews: 0,
     polls: 0, pollsRepolled: 0, linkErrors: 0, afterClose: 0,
   };
 }
@@ -171,11 +186,10 @@ export class FramePort implements LinkPort, BatchLinkReceiver, TimerTarget {
   private inHint = -1;
   private inGso = 0;
   private inTrusted = false;
-  // receiveInBatch: the link's buffer as the skb's linear data (cached while the link reuses it)
-  private directBuf: Uint8Array = new Uint8Array(0);
-  private directDv: DataView = new DataView(this.directBuf.buffer);
+  // receiveInBatch: the link's buffer as the skb's linear data, a view per offset a frame starts
+  // at in the link's current buffer (receive slots share one), kept while the link reuses it
   private directBacking: ArrayBufferLike | null = null;
-  private directOff = -1;
+  private readonly directViews = new Map<number, DirectView>();
 
   constructor(
     readonly dev: NetDevice,
@@ -377,18 +391,23 @@ export class FramePort implements LinkPort, BatchLinkReceiver, TimerTarget {
       this.toRing(frame);
       return;
     }
-    let buf = this.directBuf;
-    if (frame.buffer !== this.directBacking || frame.byteOffset !== this.directOff) {
-      buf = new Uint8Array(frame.buffer, frame.byteOffset);
-      this.directBuf = buf;
-      this.directDv = new DataView(frame.buffer, frame.byteOffset);
+    const views = this.directViews;
+    if (frame.buffer !== this.directBacking) {
+      views.clear();
       this.directBacking = frame.buffer;
-      this.directOff = frame.byteOffset;
+    }
+    let v = views.get(frame.byteOffset);
+    if (v === undefined) {
+      // bounded: a link handing out frames at ever new offsets costs a view each, never memory
+      if (views.size >= DIRECT_VIEWS_MAX) views.clear();
+      v = { buf: new Uint8Array(frame.buffer, frame.byteOffset), dv: new DataView(frame.buffer, frame.byteOffset) };
+      views.set(frame.byteOffset, v);
+      this.stats.rxDirectViews++;
     }
     this.stats.rxDirect++;
     this.polling = true;
     try {
-      const skb = this.dev.skbs.wrap(buf, this.directDv);
+      const skb = this.dev.skbs.wrap(v.buf, v.dv);
       skb.tail = frame.length;
       skb.len = frame.length;
       this.dev.receiveFrameMeta(skb, this.inHint, this.inGso, this.inTrusted);

@@ -183,6 +183,30 @@ describe('FramePort rx: receiveInBatch (our links: no ring copy, GRO until the b
     assert.equal(r.port.stats.polls, 1);
   });
 
+  it('frames at several places of one link buffer (receive slots): one view per place, built once, each frame read from its own place', () => {
+    const r = rawRig();
+    const SLOT = 200;
+    const SLOTS = 8;
+    const area = new Uint8Array(SLOT * SLOTS);
+    for (let round = 0; round < 50; round++) {
+      for (let s = 0; s < SLOTS; s++) {
+        const f = testFrame(round * SLOTS + s, 60);
+        area.set(f, s * SLOT);
+        r.port.receiveInBatch(area.subarray(s * SLOT, s * SLOT + f.length), null, undefined, true);
+      }
+      r.rx.flush();
+    }
+    assert.equal(r.rec.got.length, 50 * SLOTS);
+    for (let i = 0; i < r.rec.got.length; i++) assert.deepEqual(r.rec.got[i]!.bytes, testFrame(i, 60), `frame ${i}`);
+    assert.equal(r.port.stats.rxDirectViews, SLOTS, 'a view per slot, none per frame');
+    // another buffer: the cache starts over for it
+    const other = new Uint8Array(SLOT);
+    other.set(testFrame(9999, 60));
+    r.port.receiveInBatch(other.subarray(0, 60), null, undefined, true);
+    assert.equal(r.port.stats.rxDirectViews, SLOTS + 1);
+    assert.deepEqual(r.rec.got.at(-1)!.bytes, testFrame(9999, 60));
+  });
+
   it('a link that never calls flush(): the scheduled poll ends the batch and flushes GRO', () => {
     const r = rawRig();
     const pay = pattern(500, 4);

@@ -4,7 +4,7 @@
 // resumed without loss or duplicates after an EAGAIN mid-way), and hard errors.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_SEGMENTS, TxBatch, type TxAreaSocket } from '../../src/link/vxlan/tx-batch.js';
+import { GSO_BACKOFF_MAX, GSO_BACKOFF_MIN, MAX_SEGMENTS, TxBatch, type TxAreaSocket, type TxBatchStats } from '../../src/link/vxlan/tx-batch.js';
 import { ERRNO } from '../../src/uapi/errno.js';
 
 interface Sent {
@@ -49,16 +49,17 @@ function dgram(len: number, tag: number): number[] {
   return [...PREFIX, ...frame(len, tag)];
 }
 
-function rig(gso = true, capable = true): { sock: ScriptedSocket; tb: TxBatch; errors: [number, number][] } {
+function rig(gso = true, capable = true): { sock: ScriptedSocket; tb: TxBatch; errors: [number, number][]; st: TxBatchStats } {
   const sock = new ScriptedSocket(capable);
   const errors: [number, number][] = [];
-  const tb = new TxBatch(sock, 65507, gso, (e, n) => errors.push([e, n]));
-  return { sock, tb, errors };
+  const st: TxBatchStats = { txGsoSends: 0, txGsoDatagrams: 0, txGsoRefused: 0 };
+  const tb = new TxBatch(sock, 65507, gso, st, (e, n) => errors.push([e, n]));
+  return { sock, tb, errors, st };
 }
 
 describe('vxlan TxBatch', () => {
   it('a burst of equal frames leaves in one GSO send, byte-exact, in order', () => {
-    const { sock, tb } = rig();
+    const { sock, tb, st } = rig();
     for (let i = 0; i < 10; i++) assert.equal(tb.push(PREFIX, frame(1000, i)), true);
     assert.equal(sock.calls, 0, 'nothing leaves before the burst ends');
     assert.equal(tb.pending, 10);
@@ -66,7 +67,7 @@ describe('vxlan TxBatch', () => {
     assert.equal(sock.sent.length, 1);
     assert.equal(sock.sent[0]!.seg, 1008);
     assert.deepEqual(sock.datagrams(), Array.from({ length: 10 }, (_, i) => dgram(1000, i)));
-    assert.deepEqual(tb.stats, { gsoSends: 1, gsoDatagrams: 10, gsoOff: false });
+    assert.deepEqual(st, { txGsoSends: 1, txGsoDatagrams: 10, txGsoRefused: 0 });
     assert.equal(tb.pending, 0);
     assert.equal(tb.flush(), 0, 'an empty flush sends nothing');
     assert.equal(sock.calls, 1);
@@ -111,13 +112,14 @@ describe('vxlan TxBatch', () => {
   });
 
   for (const refusal of ['EMSGSIZE', 'EINVAL', 'EIO', 'EOPNOTSUPP'] as const) {
-    it(`the kernel refuses GSO (${refusal}): the same datagrams go one by one, and GSO stays off`, () => {
-      const { sock, tb, errors } = rig();
+    it(`the kernel refuses GSO (${refusal}): the same datagrams go one by one, and so do the next ones for a while`, () => {
+      const { sock, tb, errors, st } = rig();
       for (let i = 0; i < 4; i++) tb.push(PREFIX, frame(700, i));
       tb.push(PREFIX, frame(50, 4));
       sock.script.push(-ERRNO[refusal]);
       assert.equal(tb.flush(), 0);
-      assert.equal(tb.stats.gsoOff, true);
+      assert.equal(st.txGsoRefused, 1);
+      assert.equal(tb.gsoOn, false);
       assert.ok(sock.sent.every((s) => s.seg === 0));
       assert.deepEqual(sock.datagrams(), [0, 1, 2, 3].map((i) => dgram(700, i)).concat([dgram(50, 4)]));
       // from now on each push sends at once
@@ -164,7 +166,64 @@ describe('vxlan TxBatch', () => {
       assert.equal(tb.pending, 0, 'and not kept');
       assert.equal(tb.push(PREFIX, frame(64, 4)), true);
       assert.deepEqual(sock.datagrams(), [dgram(64, 1), dgram(64, 2), dgram(64, 4)]);
-      assert.equal(tb.stats.gsoSends, 0);
+      assert.equal(tb.gsoOn, false);
     }
+  });
+
+  it('after a refusal GSO comes back after GSO_BACKOFF_MIN single datagrams; refusals in a row double the wait, up to GSO_BACKOFF_MAX', () => {
+    const { sock, tb, st } = rig();
+    const burst = (n: number, tag: number): void => {
+      for (let i = 0; i < n; i++) tb.push(PREFIX, frame(100, tag + i));
+      tb.flush();
+    };
+    let waits = 0;
+    let expect = GSO_BACKOFF_MIN;
+    for (let round = 0; round < 8; round++) {
+      sock.script.push(-ERRNO.EMSGSIZE); // the next GSO send is refused
+      burst(4, 0);
+      assert.equal(st.txGsoRefused, round + 1);
+      // 4 went singly; the back-off counts datagrams sent singly
+      let singles = 4;
+      while (!tb.gsoOn) {
+        tb.push(PREFIX, frame(100, 7));
+        singles++;
+      }
+      assert.equal(singles, expect, `round ${round}`);
+      waits++;
+      expect = Math.min(expect * 2, GSO_BACKOFF_MAX);
+    }
+    assert.equal(waits, 8);
+    // a GSO send that goes through resets the back-off
+    const before = st.txGsoSends;
+    burst(4, 0);
+    assert.equal(st.txGsoSends, before + 1);
+    sock.script.push(-ERRNO.EMSGSIZE);
+    burst(4, 0);
+    let singles = 4;
+    while (!tb.gsoOn) {
+      tb.push(PREFIX, frame(100, 7));
+      singles++;
+    }
+    assert.equal(singles, GSO_BACKOFF_MIN);
+  });
+
+  it('a refusal met inside push (the batch was full) is counted at once', () => {
+    const { sock, tb, st } = rig();
+    for (let i = 0; i < MAX_SEGMENTS; i++) tb.push(PREFIX, frame(100, i));
+    sock.script.push(-ERRNO.EMSGSIZE);
+    tb.push(PREFIX, frame(100, MAX_SEGMENTS)); // the 65th makes the batch flush, and GSO is refused
+    assert.equal(st.txGsoRefused, 1);
+    assert.equal(st.txGsoSends, 0);
+    assert.equal(tb.pending, 0, 'off: the 65th went at once too');
+    assert.deepEqual(sock.datagrams(), Array.from({ length: MAX_SEGMENTS + 1 }, (_, i) => dgram(100, i)));
+  });
+
+  it('discard drops what the batch holds and says how many', () => {
+    const { sock, tb } = rig();
+    for (let i = 0; i < 5; i++) tb.push(PREFIX, frame(100, i));
+    assert.equal(tb.discard(), 5);
+    assert.equal(tb.pending, 0);
+    assert.equal(tb.flush(), 0);
+    assert.equal(sock.calls, 0);
   });
 });

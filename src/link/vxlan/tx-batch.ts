@@ -17,9 +17,12 @@
  *    reported through `onError(errno, datagramsLost)`;
  *  - when the kernel refuses GSO (EMSGSIZE — EINVAL before Linux 6.x — for datagrams longer
  *    than the path MTU; EINVAL: no `UDP_SEGMENT` in this kernel; EIO: no checksum offload on
- *    the way out; EOPNOTSUPP), the
- *    batch goes out one datagram per `sendmsg`, and GSO stays off for this batch's lifetime
- *    (`stats.gsoOff`);
+ *    the way out; EOPNOTSUPP), the batch goes out one datagram per `sendmsg`, and so does
+ *    everything after it for a back-off of `GSO_BACKOFF_MIN` datagrams, doubling with each
+ *    refusal in a row up to `GSO_BACKOFF_MAX` (a path MTU that drops for a while, a kernel that
+ *    never has UDP_SEGMENT); a GSO send that succeeds resets the back-off;
+ *  - `discard()` drops what the batch holds (the link's close on a full socket) and says how many;
+ *  - the counters go to the `TxBatchStats` object given at construction (the link's own stats);
  *  - `gso: false` at construction (or after a refusal): every datagram is sent at once, inside
  *    `push`, which returns false when the socket is full (the link's behaviour before
  *    batching). Nothing allocates per datagram.
@@ -39,20 +42,30 @@ export interface TxAreaSocket {
 /** datagrams in one GSO send (Linux's UDP_MAX_SEGMENTS; 6.x raised it from 64 to 128) */
 export const MAX_SEGMENTS = 64;
 
+/** single datagrams sent after a refusal before GSO is tried again: the first back-off, the longest */
+export const GSO_BACKOFF_MIN = 1024;
+export const GSO_BACKOFF_MAX = 65536;
+
+/** counters a batch keeps up to date (field names as in the link's stats) */
 export interface TxBatchStats {
   /** sendmsg calls that carried more than one datagram */
-  gsoSends: number;
+  txGsoSends: number;
   /** datagrams those calls carried */
-  gsoDatagrams: number;
-  /** GSO was refused by the kernel and is off from then on */
-  gsoOff: boolean;
+  txGsoDatagrams: number;
+  /** GSO sends the kernel refused (each starts a back-off of single sends) */
+  txGsoRefused: number;
 }
 
 export class TxBatch {
-  readonly stats: TxBatchStats = { gsoSends: 0, gsoDatagrams: 0, gsoOff: false };
   private readonly area: Uint8Array;
   private readonly areaBytes: number;
+  /** GSO asked for and possible on this socket */
+  private readonly gsoWanted: boolean;
+  /** GSO in use now (off during a back-off) */
   private gso: boolean;
+  /** single datagrams left to send before GSO is tried again, and the next back-off's length */
+  private backoffLeft = 0;
+  private backoff = GSO_BACKOFF_MIN;
   /** bytes in the batch; the first `sent` of them have left already (a fallback cut short by EAGAIN) */
   private end = 0;
   private sent = 0;
@@ -66,11 +79,24 @@ export class TxBatch {
     private readonly sock: TxAreaSocket,
     maxPayload: number,
     gso: boolean,
+    private readonly stats: TxBatchStats,
     private readonly onError: (errno: number, datagramsLost: number) => void,
   ) {
     this.area = sock.txArea;
     this.areaBytes = Math.min(this.area.length, maxPayload);
-    this.gso = gso && sock.gsoCapable;
+    this.gsoWanted = this.gso = gso && sock.gsoCapable;
+  }
+
+  /** GSO is in use now (false when not wanted, not possible, or backing off after a refusal) */
+  get gsoOn(): boolean {
+    return this.gso;
+  }
+
+  /** drops what the batch holds; how many datagrams that was */
+  discard(): number {
+    const n = this.count;
+    this.reset();
+    return n;
   }
 
   /** datagrams waiting to be sent */
@@ -110,19 +136,24 @@ export class TxBatch {
         if (r < 0) return this.fail(r);
         this.sent += len;
         if (--this.count === 0) this.reset();
+        if (!this.gso && this.gsoWanted && --this.backoffLeft <= 0) this.gso = true;
         continue;
       }
-      const r = this.sock.sendArea(0, this.end, this.seg);
+      // from `sent` on (0 unless part of this batch has left already)
+      const r = this.sock.sendArea(this.sent, this.end - this.sent, this.seg);
       if (r >= 0) {
-        this.stats.gsoSends++;
-        this.stats.gsoDatagrams += this.count;
+        this.stats.txGsoSends++;
+        this.stats.txGsoDatagrams += this.count;
+        this.backoff = GSO_BACKOFF_MIN;
         this.reset();
         return 0;
       }
       if (r === -ERRNO.EAGAIN) return r;
       if (r === -ERRNO.EMSGSIZE || r === -ERRNO.EINVAL || r === -ERRNO.EIO || r === -ERRNO.EOPNOTSUPP) {
+        this.stats.txGsoRefused++;
         this.gso = false;
-        this.stats.gsoOff = true;
+        this.backoffLeft = this.backoff;
+        this.backoff = Math.min(this.backoff * 2, GSO_BACKOFF_MAX);
         continue; // the same datagrams, one by one
       }
       return this.fail(r);

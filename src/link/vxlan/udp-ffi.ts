@@ -310,12 +310,16 @@ export class FfiUdp {
   };
 
 
-  /** one datagram into `buf` (truncated to its length): its length, or -errno */
-  recv(buf: Uint8Array): number {
+  /**
+   * one datagram into `buf` (truncated to its length): its length, or -errno; with `trunc` the
+   * datagram's real length even when longer than `buf` (MSG_TRUNC)
+   */
+  recv(buf: Uint8Array, trunc = false): number {
     if (this.closed) return -ERRNO.EBADF;
+    const flags = trunc ? MSG_DONTWAIT | MSG_TRUNC : MSG_DONTWAIT;
     for (;;) {
       this.fromLen[0] = this.from.length;
-      const n = this.lib.recvfrom(this.fd, buf, buf.length, MSG_DONTWAIT, this.from, this.fromLen) as number;
+      const n = this.lib.recvfrom(this.fd, buf, buf.length, flags, this.from, this.fromLen) as number;
       if (n >= 0) return n;
       const e = this.lib.koffi.errno();
       if (e !== EINTR) return -e;
@@ -340,7 +344,7 @@ export class FfiUdp {
     if (this.closed) return -ERRNO.EBADF;
     if (!this.gsoCapable) {
       // no LP64 msghdr layout here: one recvfrom into slot 0
-      const n = this.recv(this.rxSlotBufs[0]!);
+      const n = this.recv(this.rxSlotBufs[0]!, true);
       if (n < 0) return n;
       this.rxVecDv.setUint32(MMSG_LEN_OFF, n, true);
       this.rxVecDv.setInt32(MSGHDR_FLAGS_OFF, n > this.rxSlotBytes ? MSG_TRUNC : 0, true);

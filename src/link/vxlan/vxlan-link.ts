@@ -138,14 +138,17 @@ export interface VxlanLinkStats {
   txAfterClose: number;
   /** dropped by the `loss.tx` injection */
   txLossDrops: number;
-  /** send callbacks with an error, and socket 'error' events; 'ffi': failed sendto calls */
+  /**
+   * send callbacks with an error, and socket 'error' events; 'ffi': frames lost to a failed send,
+   * and frames a `close()` found still waiting for a full socket
+   */
   txErrors: number;
   /** socket errors; 'ffi': failed reads (other than EAGAIN) */
   errors: number;
   /** 'ffi': sendmsg calls that carried a burst of datagrams (UDP GSO), and the datagrams in them */
   txGsoSends: number;
   txGsoDatagrams: number;
-  /** 'ffi': 1 once the kernel refused a GSO send (a path MTU below the datagrams, no UDP_SEGMENT): one sendmsg per frame from then on */
+  /** 'ffi': GSO sends the kernel refused (a path MTU below the datagrams, no UDP_SEGMENT): each is followed by a back-off of single sends */
   txGsoRefused: number;
 }
 
@@ -328,9 +331,10 @@ export class VxlanLink implements FrameLink {
       if (delivered && !this.closed) this.rx?.flush();
     } finally {
       this.inIo = false;
+      // what the batch made the stack send (ACKs, replies, the data they clocked out) is one
+      // burst; it leaves even when a receiver threw
+      this.flushTx();
     }
-    // what the batch made the stack send (ACKs, replies, the data they clocked out) is one burst
-    this.flushTx();
   };
 
   /** 'ffi': the socket takes datagrams again after an EAGAIN: the waiting burst first, then the stack */
@@ -348,8 +352,8 @@ export class VxlanLink implements FrameLink {
         this.rx?.drain();
       } finally {
         this.inIo = false;
+        this.flushTx();
       }
-      this.flushTx();
     }
   };
 
@@ -367,9 +371,6 @@ export class VxlanLink implements FrameLink {
       this.wantDrain = true;
       this.ffi?.wantWrite();
     }
-    this.stats.txGsoSends = tb.stats.gsoSends;
-    this.stats.txGsoDatagrams = tb.stats.gsoDatagrams;
-    this.stats.txGsoRefused = tb.stats.gsoOff ? 1 : 0;
   }
 
   /** 'ffi': a send failed for good: the frames are lost, as a NIC drops what it cannot send */
@@ -450,7 +451,7 @@ export class VxlanLink implements FrameLink {
       this.boundPort = sock.localPort();
       if (!sock.setBuffers(opts.recvBufferSize ?? 4 << 20, opts.sendBufferSize ?? 4 << 20)) this.stats.errors++;
       sock.setPeer(this.remoteMatch, this.remotePort, this.remoteScope);
-      this.txBatch = new TxBatch(sock, this.family === 4 ? MAX_UDP_PAYLOAD_V4 : MAX_UDP_PAYLOAD_V6, this.udpGso, this.onTxError);
+      this.txBatch = new TxBatch(sock, this.family === 4 ? MAX_UDP_PAYLOAD_V4 : MAX_UDP_PAYLOAD_V6, this.udpGso, this.stats, this.onTxError);
       sock.start(this.onReadable, this.onWritable);
       return;
     }
@@ -631,8 +632,10 @@ export class VxlanLink implements FrameLink {
     if (this.closing) return this.closing;
     this.closed = true;
     if (this.ffi !== null || this.rxSock === null) {
-      // what the last burst holds still leaves (a NIC sends what its ring holds before it stops)
-      this.txBatch?.flush();
+      // what the last burst holds still leaves if the socket takes it; what a full socket
+      // refuses is dropped and counted, as a device going down drops its queue
+      const tb = this.txBatch;
+      if (tb !== null && tb.flush() !== 0) this.stats.txErrors += tb.discard();
       this.ffi?.close();
       this.closing = Promise.resolve().then(() => {
         this.rx = null;
