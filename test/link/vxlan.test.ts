@@ -575,3 +575,43 @@ test('vxlan ffi: datagrams that queue up while the loop is busy are read in recv
     await peer.close();
   }
 });
+
+for (const udpGso of [true, false]) test(`vxlan ffi (udpGso ${udpGso}): seeded tx loss is the same with a socket that pushes back (EAGAIN) as without`, async () => {
+  async function run(pushBack: boolean): Promise<number[]> {
+    const { link, peer, rx } = await linkToPeer({ io: 'ffi', loss: { tx: 0.3 }, seed: 11, udpGso });
+    try {
+      if (pushBack) {
+        // the socket refuses every 5th send (every 2nd of the fewer GSO sends): the link goes
+        // busy, and drains once writable
+        const sock = (link as unknown as { ffi: { sendArea(off: number, len: number, seg: number): number } }).ffi;
+        const real = sock.sendArea.bind(sock);
+        const every = udpGso ? 2 : 5;
+        let calls = 0;
+        sock.sendArea = (off, len, seg) => (++calls % every === 0 ? -11 : real(off, len, seg));
+      }
+      let refused = 0;
+      for (let i = 0; i < 300; i++) {
+        const f = testFrame(40, i);
+        f[14] = i & 0xff;
+        f[15] = i >> 8;
+        while (!link.send(f)) {
+          refused++;
+          const d = rx.drains;
+          await rx.until(() => rx.drains > d, 5000, 'drain');
+        }
+      }
+      if (pushBack) assert.ok(refused > 0, 'the link was busy at least once (the case under test)');
+      else assert.equal(refused, 0);
+      assert.equal(link.stats.txPackets + link.stats.txLossDrops, 300, 'one draw per frame');
+      await peer.until(link.stats.txPackets);
+      return peer.got.map((g) => g[8 + 14]! | (g[8 + 15]! << 8));
+    } finally {
+      await link.close();
+      await peer.close();
+    }
+  }
+  const calm = await run(false);
+  const pushed = await run(true);
+  assert.deepEqual(pushed, calm, 'the same frames survive');
+  assert.ok(calm.length > 170 && calm.length < 250, `${calm.length} of 300 survive 30% loss`);
+});

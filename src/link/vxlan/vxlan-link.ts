@@ -261,6 +261,8 @@ export class VxlanLink implements FrameLink {
   /** 'ffi': inside a socket callback, whose end flushes the burst (no microtask needed) */
   private inIo = false;
   private flushQueued = false;
+  /** 'ffi': the last frame refused as busy had drawn "keep" from the tx loss stream */
+  private txDrawHeld = false;
   /** 'ffi': per receive slot, a view of its last frame and that frame's length (bulk frames share a length: no allocation) */
   private readonly rxSlotViews: (Uint8Array | null)[] = [];
   private readonly rxSlotViewLens: number[] = [];
@@ -592,11 +594,17 @@ export class VxlanLink implements FrameLink {
   /** 'ffi': header + frame into the burst; it leaves at the burst's end (or at once without GSO) */
   private sendFfi(sock: FfiUdp, frame: Uint8Array): boolean {
     const st = this.stats;
-    if (this.lossTx > 0 && this.rngTx.chance(this.lossTx)) {
-      st.txLossDrops++;
-      return true;
+    if (this.lossTx > 0) {
+      // one draw per frame that leaves: a frame refused (busy) after its draw keeps that draw for
+      // when the port offers it again (first, in order), so backpressure never shifts the stream
+      if (this.txDrawHeld) this.txDrawHeld = false;
+      else if (this.rngTx.chance(this.lossTx)) {
+        st.txLossDrops++;
+        return true;
+      }
     }
     if (!this.txBatch!.push(this.txBuf, frame)) {
+      if (this.lossTx > 0) this.txDrawHeld = true;
       this.wantDrain = true;
       st.txBusy++;
       sock.wantWrite();
