@@ -1,8 +1,8 @@
 /**
  * link/tap: a `FrameLink` over a Linux TAP device through `/dev/net/tun` (koffi for the ioctls
  * and the fd I/O Node lacks): IFF_MULTI_QUEUE mapped onto our rx queues, IFF_VNET_HDR so the
- * kernel's GSO super-frames and partial checksums meet our GRO/TSO, reads in a worker thread per
- * queue (or libuv polling) so the stack is never blocked. Needs root (CAP_NET_ADMIN); without it
+ * kernel's GSO super-frames and partial checksums meet our GRO/TSO, reads driven by libuv polling
+ * on the main thread (or a worker thread per queue) so the stack is never blocked. Needs root (CAP_NET_ADMIN); without it
  * the constructor throws one `ErrnoError`. See `tap-link.ts` for the contract.
  */
 export { TapLink, type TapLinkOptions, type TapLinkStats } from './tap-link.js';

@@ -1,11 +1,11 @@
 /**
  * Receive side of one TAP queue, two ways (`TapLinkOptions.io`):
- *  - `WorkerQueue` ('worker', default): a worker thread reads frames into a SharedArrayBuffer ring
+ *  - `WorkerQueue` ('worker'): a worker thread reads frames into a SharedArrayBuffer ring
  *    (`rx-worker.ts`); the main thread wakes through `Atomics.waitAsync` and drains the ring, so
  *    reads overlap with the stack's work on another core. Each frame is copied out of the shared
  *    slot with libc memcpy into one private buffer before delivery (V8's own copies from shared
  *    memory are 10–25× slower), which also frees the slot for the worker at once;
- *  - `PollQueue` ('poll'): libuv watches the fd (`koffi.node.poll`) and the main thread reads
+ *  - `PollQueue` ('poll', default): libuv watches the fd (`koffi.node.poll`) and the main thread reads
  *    non-blocking until EAGAIN; no thread, one syscall per frame on the main thread.
  * Both deliver at most `RX_BUDGET` frames per turn and then yield to the event loop (NAPI-like),
  * end every batch with `sink.batchDone()`, report a writable fd (after `wantWrite()`) with
@@ -190,7 +190,13 @@ export class PollQueue implements QueueIo {
   private readonly onEvent = (status: number | PollEvents, events?: PollEvents): void => {
     if (this.stopped) return;
     const ev = typeof status === 'object' ? status : events;
-    if (typeof status === 'number' && status < 0) return this.die(-status);
+    if (typeof status === 'number' && status < 0) {
+      // libuv's poll error (EBADF for a tun fd whose device is gone): the read says what it is
+      // (EBADFD, as the worker's read and Linux's tun_chr_read_iter report it)
+      const r = this.lib.read(this.fd, this.buf, this.buf.length);
+      const e = r < 0 ? this.lib.errno() : 0;
+      return this.die(e === EBADF || e === EBADFD ? e : -status);
+    }
     if (!ev) return;
     if (ev.writable && this.wantW) {
       this.wantW = false;
