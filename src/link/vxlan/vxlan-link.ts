@@ -21,8 +21,7 @@
  *    reads up to `RX_BUDGET` datagrams with `recvmmsg` (into slots the size of the largest frame
  *    the MTU allows: a longer datagram is cut, counted `rxTooLong` and dropped) and ends the
  *    batch with `rx.flush()` (the device's poll: GRO flush) in the same callback; with 'dgram'
- *    the device's poll runs after this event-loop
- *    turn's I/O callbacks (libuv's batch of reads);
+ *    the device's poll runs after this event-loop turn's I/O callbacks (libuv's batch of reads);
  *  - send ('ffi'): the frame is copied behind the 8-byte header into the burst (`TxBatch`), which
  *    leaves when the burst ends: at the end of the read (or writable) callback that caused it,
  *    else in a microtask after the code that sent it (timers, the application): one `sendmsg`
@@ -41,8 +40,8 @@
  *    resolves nothing is called on `rx`.
  *
  * Batching ('ffi'): up to `RX_BUDGET` datagrams per readiness event in one `recvmmsg` (or a few),
- * then the device's poll (GRO);
- * a transmit burst in one `sendmsg` per run of equal-size datagrams (up to 64 or 64 KiB). Over a
+ * then the device's poll (GRO); a transmit burst in one `sendmsg` per run of equal-size
+ * datagrams (up to 64 or 64 KiB). Over a
  * kernel VTEP the burst also arrives as one: its vxlan GRO cell merges the inner segments, and its
  * reader wakes once per burst instead of once per frame. Node's dgram offers neither.
  */
@@ -90,7 +89,7 @@ export interface VxlanLinkOptions {
   /**
    * 'ffi': send each burst of frames (what the stack transmits before control returns to the
    * event loop) with one `sendmsg` that the kernel cuts into datagrams (UDP GSO, Linux ≥ 4.18;
-   * default true). Off, or where the kernel refuses it, every frame is its own `sendto`
+   * default true). Off, or while the kernel refuses it, every frame is its own `sendmsg`
    */
   udpGso?: boolean;
   /** 'dgram': send through a second socket connected to `remote` (default true) */
@@ -253,8 +252,7 @@ export class VxlanLink implements FrameLink {
   private readonly rxSock: dgram.Socket | null = null;
   private txSock: dgram.Socket | null = null;
   private readonly ring: SendRing | null = null;
-  // 'ffi': the socket, the receive buffer (any UDP payload fits), views of its frame by length,
-  // and the send buffer with the header written once
+  // 'ffi': the socket (with its receive slots and send area), the transmit burst
   private ffi: FfiUdp | null = null;
   private txBatch: TxBatch | null = null;
   private readonly udpGso: boolean;
