@@ -23,8 +23,9 @@
  *    sends `txArea[off..off+len)` to the peer with one `sendmsg`, cut by the kernel into
  *    datagrams of `segSize` bytes (the last may be shorter) when `segSize` > 0 (UDP GSO, the
  *    `UDP_SEGMENT` control message of Linux ≥ 4.18), else as one datagram. All or nothing: the
- *    bytes sent, or -errno (the kernel's refusals of GSO — EINVAL, EIO — come back as such);
- *    `gsoCapable` is false where the layout of `struct msghdr` here is not LP64;
+ *    bytes sent, or -errno (the kernel's refusals of GSO — EMSGSIZE, EINVAL, EIO — come back
+ *    as such); `gsoCapable` is false where the layout of `struct msghdr` here is not LP64 (then
+ *    no GSO, and `recvMany` reads one datagram per call);
  *  - `recvMany(max)` reads up to `max` datagrams (at most `rxSlots`) with one `recvmmsg` into
  *    per-slot buffers of `rxSlotBytes` each: their count, or -errno (-EAGAIN: none waiting).
  *    `slotBuf(i)` / `slotLen(i)` / `slotTruncated(i)` / `slotFromPeer(i)` describe datagram i
